@@ -1,0 +1,51 @@
+// Connection: one session with a database; the single entry point is exec().
+//
+// Contract for implementers:
+// - No exception escapes any member: failures are returned as Error values.
+// - A Connection is used by one thread at a time (the pool guarantees it),
+//   but different connections of one driver may be used concurrently.
+// - capability() is fixed once connect() has returned.
+// - After an error of kind connection_lost the connection reports
+//   is_valid() == false and the pool discards it. If a transaction was open
+//   the error kind is transaction_outcome_unknown.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tessera/driver/capability.hpp"
+#include "tessera/driver/error.hpp"
+#include "tessera/driver/operation.hpp"
+#include "tessera/driver/rows.hpp"
+#include "tessera/driver/schema.hpp"
+
+namespace tessera {
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  // What this connection can do. Valid for the connection's lifetime.
+  virtual const Capability& capability() const = 0;
+
+  // Runs one operation. See operation.hpp for the lifetime of its inputs.
+  virtual Result<ExecResponse> exec(const Operation& op) = 0;
+
+  // Cheap local check (no round trip): false once the connection is known
+  // to be broken.
+  virtual bool is_valid() const = 0;
+
+  // A round trip that proves the connection works.
+  virtual Status ping() = 0;
+
+  // Creates the tables, indexes and constraints of `schema` that do not exist
+  // yet. Existing tables are left as they are. Runs in a transaction where the
+  // database allows DDL in one.
+  virtual Status push_schema(const Schema& schema) = 0;
+
+  // Drops the given tables (and their indexes) if they exist. For tests.
+  virtual Status drop_tables(const std::vector<std::string>& tables) = 0;
+};
+
+}  // namespace tessera

@@ -1,0 +1,136 @@
+// Operation: the one thing the engine asks a connection to do.
+//
+// The planner compiles every user statement into Operations. A SQL driver
+// receives QuerySql, Insert, RawSql and Transaction; a key-value driver
+// receives the key-value forms, Insert and Transaction.
+//
+// Lifetime: an Operation does not own what it refers to. Everything it points
+// at (statement, sql text, parameter values) stays valid until the
+// ExecResponse returned for it, and any Rows inside it, is destroyed. A driver
+// may therefore bind parameters without copying them.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "tessera/driver/capability.hpp"
+#include "tessera/driver/statement.hpp"
+#include "tessera/driver/value.hpp"
+
+namespace tessera::op {
+
+// A SELECT, UPDATE or DELETE, already rendered in the connection's dialect.
+struct QuerySql {
+  const ast::Statement* statement = nullptr;  // the shape, never null
+  std::string_view sql;                        // rendered once per shape and cached
+  std::span<const Value> params;
+  // A stable key for the driver's prepared-statement cache: equal keys mean
+  // equal SQL. 0 means do not cache.
+  std::uint64_t cache_key = 0;
+};
+
+// An INSERT of one or many rows (row-major values, see ast::Insert). The
+// driver chooses how: one multi-row statement per batch, a pipeline, COPY,
+// array binding. `statement->returning` lists columns to return per inserted
+// row, in row order; a driver without RETURNING instead fills
+// ExecResponse::generated_ids for an auto-increment key.
+struct Insert {
+  const ast::Insert* statement = nullptr;
+  std::span<const Value> params;
+  std::string_view sql;  // rendered for the whole batch, when the engine rendered it
+  std::uint64_t cache_key = 0;
+};
+
+// Raw SQL from the user, with positional parameters in the dialect's
+// placeholder syntax.
+struct RawSql {
+  std::string_view sql;
+  std::span<const Value> params;
+};
+
+// Key-value: rows by full primary key. Missing keys produce no row; rows
+// come back in key order of `keys`.
+struct GetByKey {
+  std::string_view table;
+  std::span<const std::vector<Value>> keys;
+  std::span<const std::string> columns;
+};
+
+// Key-value: rows whose key (primary key, or the named index's key) lies in a
+// range. An empty bound is open. A bound may be a prefix of a composite key.
+struct QueryPk {
+  std::string_view table;
+  std::string_view index;  // empty: the primary key
+  std::vector<Value> lower;
+  bool lower_inclusive = true;
+  std::vector<Value> upper;
+  bool upper_inclusive = true;
+  bool reverse = false;
+  std::int64_t limit = -1;
+  std::span<const std::string> columns;
+};
+
+// Key-value: primary keys of rows whose index key equals one of `keys`.
+struct FindPkByIndex {
+  std::string_view table;
+  std::string_view index;
+  std::span<const std::vector<Value>> keys;
+};
+
+// Key-value: set columns of rows by primary key.
+struct UpdateByKey {
+  std::string_view table;
+  std::span<const std::vector<Value>> keys;
+  std::span<const std::string> columns;
+  std::span<const Value> values;  // one per column
+};
+
+// Key-value: delete rows by primary key.
+struct DeleteByKey {
+  std::string_view table;
+  std::span<const std::vector<Value>> keys;
+};
+
+// Key-value: insert or replace rows (row-major, like Insert).
+struct Upsert {
+  std::string_view table;
+  std::span<const std::string> columns;
+  std::span<const Value> values;
+  std::vector<std::string> conflict_target;
+};
+
+// Key-value: every row of a table, in primary-key order.
+struct Scan {
+  std::string_view table;
+  std::span<const std::string> columns;
+};
+
+struct Transaction {
+  enum class Kind : std::uint8_t { start, commit, rollback, savepoint, release, rollback_to };
+  Kind kind = Kind::start;
+  Isolation isolation = Isolation::database_default;  // for start
+  bool read_only = false;                             // for start
+  std::string_view savepoint;                         // for savepoint, release, rollback_to
+};
+
+}  // namespace tessera::op
+
+namespace tessera {
+
+using Operation = std::variant<op::QuerySql, op::Insert, op::RawSql, op::GetByKey, op::QueryPk,
+                               op::FindPkByIndex, op::UpdateByKey, op::DeleteByKey, op::Upsert,
+                               op::Scan, op::Transaction>;
+
+// A short name of the operation's kind, for logs and recorded traces.
+inline std::string_view operation_name(const Operation& op) {
+  constexpr std::string_view names[] = {"QuerySql",    "Insert",      "RawSql", "GetByKey",
+                                        "QueryPk",     "FindPkByIndex", "UpdateByKey",
+                                        "DeleteByKey", "Upsert",      "Scan",   "Transaction"};
+  return names[op.index()];
+}
+
+}  // namespace tessera
