@@ -43,9 +43,10 @@ struct Capability {
   std::uint32_t max_bind_params = 999;
   // The most rows in one multi-row INSERT (0: no limit beyond max_bind_params).
   std::uint32_t max_insert_rows = 0;
-  // Float columns keep NaN and the infinities. Without it the engine refuses
+  // Float columns keep NaN / the infinities. Without it the engine refuses
   // such values with invalid_value before they reach the database.
-  bool stores_nan_inf = false;
+  bool stores_nan = false;
+  bool stores_infinity = false;
   // Text columns keep an embedded NUL character.
   bool text_embedded_nul = false;
   // The engine may send RawSql.

@@ -38,11 +38,11 @@ struct QuerySql {
 // array binding. `statement->returning` lists columns to return per inserted
 // row, in row order; a driver without RETURNING instead fills
 // ExecResponse::generated_ids for an auto-increment key.
+// The driver splits the rows into batches that fit Capability::max_bind_params
+// (and max_insert_rows), rendering each batch shape with the core serializer.
 struct Insert {
-  const ast::Insert* statement = nullptr;
+  const ast::Insert* statement = nullptr;  // row_count is the total number of rows
   std::span<const Value> params;
-  std::string_view sql;  // rendered for the whole batch, when the engine rendered it
-  std::uint64_t cache_key = 0;
 };
 
 // Raw SQL from the user, with positional parameters in the dialect's
