@@ -26,7 +26,7 @@ struct Expr {
     column,     // `column`
     param,      // parameter number `param` (0-based into the values)
     eq, ne, lt, le, gt, ge,  // children[0] op children[1]
-    like,       // children[0] LIKE children[1]; '%' and '_' wildcards, '\\' escapes
+    like,       // children[0] LIKE children[1]; '%' and '_' wildcards, a backslash escapes
     and_,       // all children (>= 2)
     or_,        // any child (>= 2)
     not_,       // NOT children[0]
