@@ -1,0 +1,110 @@
+#include "tessera/db.hpp"
+
+#include <atomic>
+
+#include "core/engine/logging.hpp"
+
+namespace tessera {
+
+namespace detail {
+void throw_mapping_error(const char* column, const char* problem) {
+  throw_error(Error(ErrorKind::invalid_value,
+                    std::string("column '") + column + "': " + problem));
+}
+}  // namespace detail
+
+Db Db::open(std::string_view url, Options options) {
+  return Db(detail::Engine::open(url, std::move(options)));
+}
+
+Transaction Executor::transaction(const TransactionOptions& options) {
+  if (pinned_) {
+    // Nested: a savepoint on the same connection.
+    auto* self = static_cast<Transaction*>(this);
+    if (!self->active_)
+      throw_error(Error(ErrorKind::invalid_statement, "transaction() on a finished transaction"));
+    if (!engine_->capability().savepoints)
+      throw_error(Error(ErrorKind::unsupported, "nested transactions need savepoints"));
+    static std::atomic<std::uint64_t> counter{0};
+    return Transaction(engine_, pinned_, static_cast<int>(++counter));
+  }
+  const Capability& cap = engine_->capability();
+  if (!cap.supports(options.isolation))
+    throw_error(Error(ErrorKind::unsupported, std::string("isolation level ") +
+                                                  to_string(options.isolation) +
+                                                  " is not supported by this driver"));
+  if (options.read_only && !cap.read_only_transactions)
+    throw_error(Error(ErrorKind::unsupported, "read-only transactions are not supported by this driver"));
+  return Transaction(engine_, engine_->acquire(), options);
+}
+
+Transaction::Transaction(std::shared_ptr<detail::Engine> engine, detail::Lease lease,
+                         const TransactionOptions& options)
+    : Executor(std::move(engine), nullptr), lease_(std::move(lease)) {
+  pinned_ = &lease_.connection();
+  op::Transaction t;
+  t.kind = op::Transaction::Kind::start;
+  t.isolation = options.isolation;
+  t.read_only = options.read_only;
+  engine_->transaction(*pinned_, t);
+  active_ = true;
+}
+
+Transaction::Transaction(std::shared_ptr<detail::Engine> engine, Connection* pinned, int id)
+    : Executor(std::move(engine), pinned), savepoint_("tessera_sp_" + std::to_string(id)) {
+  op::Transaction t;
+  t.kind = op::Transaction::Kind::savepoint;
+  t.savepoint = savepoint_;
+  engine_->transaction(*pinned_, t);
+  active_ = true;
+}
+
+Transaction::Transaction(Transaction&& o) noexcept
+    : Executor(std::move(o)), lease_(std::move(o.lease_)), savepoint_(std::move(o.savepoint_)),
+      active_(o.active_) {
+  o.active_ = false;
+  o.pinned_ = nullptr;
+}
+
+Transaction::~Transaction() {
+  if (!active_) return;
+  try {
+    rollback();
+  } catch (const std::exception& e) {
+    detail::logger().warn("rollback in a transaction's destructor failed: {}", e.what());
+  } catch (...) {
+    detail::logger().warn("rollback in a transaction's destructor failed");
+  }
+}
+
+void Transaction::commit() {
+  if (!active_) throw_error(Error(ErrorKind::invalid_statement, "commit() on a finished transaction"));
+  active_ = false;
+  op::Transaction t;
+  if (savepoint_.empty()) {
+    t.kind = op::Transaction::Kind::commit;
+  } else {
+    t.kind = op::Transaction::Kind::release;
+    t.savepoint = savepoint_;
+  }
+  engine_->transaction(*pinned_, t);
+}
+
+void Transaction::rollback() {
+  if (!active_) throw_error(Error(ErrorKind::invalid_statement, "rollback() on a finished transaction"));
+  active_ = false;
+  op::Transaction t;
+  if (savepoint_.empty()) {
+    t.kind = op::Transaction::Kind::rollback;
+    engine_->transaction(*pinned_, t);
+  } else {
+    // Undo the savepoint's work, then drop it so the name can be reused.
+    t.kind = op::Transaction::Kind::rollback_to;
+    t.savepoint = savepoint_;
+    engine_->transaction(*pinned_, t);
+    t.kind = op::Transaction::Kind::release;
+    engine_->transaction(*pinned_, t);
+  }
+}
+
+}  // namespace tessera

@@ -1,0 +1,624 @@
+// Db, Transaction and the Executor interface they share.
+//
+//   auto db = tessera::Db::open("sqlite::memory:");
+//   db.push_schema<User>();
+//   User ada = db.insert(User{.name = "ada", .email = "ada@example.com"});
+//   std::optional<User> u = db.find<User>(ada.id);
+//   {
+//     auto tx = db.transaction({.isolation = tessera::Isolation::serializable});
+//     tx.insert(...);
+//     tx.commit();  // or roll back when tx leaves scope
+//   }
+//
+// Every read and write is a member of Executor, so it works the same on a
+// Db (each statement on a pooled connection, auto-commit) and inside a
+// Transaction (one pinned connection).
+//
+// Errors: every member throws a DbError subclass (tessera/error.hpp).
+// Thread safety: a Db may be shared by any number of threads. A Transaction
+// and a Cursor belong to one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "tessera/detail/engine.hpp"
+#include "tessera/detail/mapping.hpp"
+#include "tessera/detail/schema_of.hpp"
+#include "tessera/error.hpp"
+#include "tessera/export.hpp"
+#include "tessera/model.hpp"
+#include "tessera/query.hpp"
+
+namespace tessera {
+
+struct TransactionOptions {
+  // Default: the database's own default level.
+  Isolation isolation = Isolation::database_default;
+  // Default: false. A read-only transaction refuses writes.
+  bool read_only = false;
+};
+
+// One page of a paged fetch.
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::int64_t total = 0;       // rows matching the query, ignoring paging
+  std::int64_t page_index = 0;  // 0-based
+  std::int64_t page_size = 0;
+};
+
+// A lazy, forward-only result: rows are read from the driver as the loop
+// advances, one at a time into one reused struct, so memory does not grow
+// with the result (drivers stream; see each driver's notes). Holds its
+// connection until destroyed or exhausted. Use it in a range-for loop; each
+// row is valid until the next increment.
+template <class R>
+class Cursor {
+ public:
+  explicit Cursor(detail::Execution e) : exec_(std::move(e)) {}
+
+  class iterator {
+   public:
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(Cursor* c) : c_(c) { advance(); }
+    const R& operator*() const { return c_->current_; }
+    const R* operator->() const { return &c_->current_; }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    bool operator==(std::default_sentinel_t) const { return c_ == nullptr; }
+
+   private:
+    void advance() {
+      if (!c_->exec_.next()) {
+        c_->exec_.finish();
+        c_ = nullptr;
+        return;
+      }
+      detail::read_row(*c_->exec_.rows(), c_->current_);
+      c_->exec_.check_row();
+    }
+    Cursor* c_ = nullptr;
+  };
+
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  detail::Execution exec_;
+  R current_{};
+};
+
+class Transaction;
+
+class TESSERA_API Executor {
+ public:
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // ------------------------------------------------------------ reads
+
+  // The row with this primary key (all key members, in declaration order).
+  template <Model T, class... K>
+  std::optional<T> find(const K&... key) {
+    static_assert(sizeof...(K) == detail::primary_key_count<T>(),
+                  "tessera: find() needs one value per primary-key member");
+    std::vector<Value> values = key_values<T>(key...);
+    auto e = engine_->run(pinned_, find_shape<T>(), std::move(values));
+    std::optional<T> out;
+    if (e.next()) {
+      out.emplace();
+      detail::read_row(*e.rows(), *out);
+      e.check_row();
+    }
+    return out;
+  }
+
+  // Every matching row.
+  template <Model M, class R>
+  std::vector<R> fetch_all(const Select<M, R>& q) {
+    auto e = run_select(q, ast::Select::Projection::columns);
+    std::vector<R> out;
+    while (e.next()) {
+      detail::read_row(*e.rows(), out.emplace_back());
+      e.check_row();
+    }
+    return out;
+  }
+
+  // Exactly one row. Throws NotFoundError (not_found) on none and
+  // (too_many_rows) on more than one.
+  template <Model M, class R>
+  R fetch_one(const Select<M, R>& q) {
+    auto r = fetch_optional(q);
+    if (!r) throw_error(Error(ErrorKind::not_found, "fetch_one: no row matched"));
+    return std::move(*r);
+  }
+
+  // At most one row. Throws NotFoundError (too_many_rows) on more.
+  template <Model M, class R>
+  std::optional<R> fetch_optional(const Select<M, R>& q) {
+    auto e = run_select(q.limit_value() ? q : q.limit(2), ast::Select::Projection::columns);
+    std::optional<R> out;
+    if (e.next()) {
+      out.emplace();
+      detail::read_row(*e.rows(), *out);
+      e.check_row();
+      if (e.next()) throw_error(Error(ErrorKind::too_many_rows, "expected at most one row, got more"));
+    }
+    return out;
+  }
+
+  // The number of matching rows (limit/offset respected).
+  template <Model M, class R>
+  std::int64_t count(const Select<M, R>& q) {
+    auto e = run_select(q, ast::Select::Projection::count);
+    if (!e.next()) throw_error(Error(ErrorKind::internal, "COUNT returned no row"));
+    return e.rows()->get_int64(0);
+  }
+
+  // Whether any row matches.
+  template <Model M, class R>
+  bool exists(const Select<M, R>& q) {
+    auto e = run_select(q, ast::Select::Projection::exists);
+    if (!e.next()) throw_error(Error(ErrorKind::internal, "EXISTS returned no row"));
+    return e.rows()->get_bool(0);
+  }
+
+  // Page `page_index` (0-based) of `page_size` rows, and the total count.
+  // The query's own limit/offset are replaced. Run inside a transaction for
+  // a total consistent with the items.
+  template <Model M, class R>
+  Page<R> fetch_page(const Select<M, R>& q, std::int64_t page_index, std::int64_t page_size) {
+    if (page_index < 0 || page_size <= 0)
+      throw_error(Error(ErrorKind::invalid_statement, "fetch_page: page_index < 0 or page_size <= 0"));
+    Page<R> p;
+    p.page_index = page_index;
+    p.page_size = page_size;
+    p.total = count(q.without_paging());
+    p.items = fetch_all(q.limit(page_size).offset(page_index * page_size));
+    return p;
+  }
+
+  // A lazy cursor over the matching rows.
+  template <Model M, class R>
+  Cursor<R> cursor(const Select<M, R>& q) {
+    return Cursor<R>(run_select(q, ast::Select::Projection::columns));
+  }
+
+  // ------------------------------------------------------------ writes
+
+  // Inserts one row and returns it as stored: the auto-increment key filled
+  // in (an auto-increment member left at 0 is generated), and, on drivers
+  // with RETURNING, columns left out by `fields` read back with their
+  // database defaults.
+  template <Model T>
+  T insert(const T& row, const FieldSet<T>& fields = {}) {
+    std::vector<T> rows{row};
+    insert_rows<T>(std::span<T>(rows), fields, nullptr);
+    return std::move(rows.front());
+  }
+
+  // Inserts many rows in as few round trips as the driver allows, filling
+  // each row's auto-increment key. Either every row leaves the key at 0
+  // (generated) or every row sets it. Atomic only inside a transaction.
+  template <Model T>
+  void insert_many(std::span<T> rows, const FieldSet<T>& fields = {}) {
+    if (!rows.empty()) insert_rows<T>(rows, fields, nullptr);
+  }
+  template <Model T>
+  void insert_many(std::vector<T>& rows, const FieldSet<T>& fields = {}) {
+    insert_many(std::span<T>(rows), fields);
+  }
+
+  // Inserts the row, or on a conflict with the primary key (or the unique
+  // members named by `target`) updates the existing row's other columns.
+  // Returns the row as stored where the driver has RETURNING.
+  template <Model T>
+  T upsert(const T& row, const ConflictTarget<T>& target = {}) {
+    std::vector<T> rows{row};
+    insert_rows(std::span<T>(rows), FieldSet<T>{}, &target);
+    return std::move(rows.front());
+  }
+  template <Model T>
+  void upsert_many(std::span<T> rows, const ConflictTarget<T>& target = {}) {
+    if (!rows.empty()) insert_rows(rows, FieldSet<T>{}, &target);
+  }
+
+  // Updates the row with row's primary key: every non-key column, or those
+  // chosen by `fields`. Returns false when no row has that key.
+  template <Model T>
+  bool update(const T& row, const FieldSet<T>& fields = {}) {
+    static_assert(detail::primary_key_count<T>() > 0, "tessera: update() needs a primary key");
+    ast::Statement st{ast::Update{}};
+    auto& u = std::get<ast::Update>(st);
+    u.table = table_name<T>();
+    std::vector<Value> values;
+    detail::for_each_field<T>([&](const auto& f, auto i) {
+      using F = std::decay_t<decltype(f)>;
+      if (F::is_primary_key || !chosen(fields, static_cast<int>(i))) return;
+      u.set.push_back(ast::Assignment{f.name(), static_cast<std::uint32_t>(values.size())});
+      values.push_back(detail::to_value(row.*(F::member)));
+    });
+    if (u.set.empty()) throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
+    u.has_where = true;
+    u.where = key_condition<T>(static_cast<std::uint32_t>(values.size()));
+    append_key_values(row, values);
+    return engine_->run(pinned_, st, std::move(values)).affected() > 0;
+  }
+
+  // UPDATE ... SET ... WHERE ...; returns the number of rows changed.
+  // An update without where() or all() does not compile.
+  template <Model M, bool Filtered>
+  std::uint64_t execute(const Update<M, Filtered>& q) {
+    static_assert(Filtered,
+                  "tessera: an update needs where(...), or all() to update every row explicitly");
+    ast::Statement st{ast::Update{}};
+    std::vector<Value> values;
+    const int bad = q.lower(std::get<ast::Update>(st), values);
+    if (bad == -2)
+      throw_error(Error(ErrorKind::invalid_statement, "update: set() names a member not declared in TESSERA_MODEL"));
+    if (bad >= 0)
+      throw_error(Error(ErrorKind::invalid_value,
+                        "update: value out of range for column " +
+                            detail::column_names<M>()[static_cast<std::size_t>(bad)]));
+    if (std::get<ast::Update>(st).set.empty())
+      throw_error(Error(ErrorKind::invalid_statement, "update: no set() given"));
+    return engine_->run(pinned_, st, std::move(values)).affected();
+  }
+
+  // DELETE ... WHERE ...; returns the number of rows deleted. A delete
+  // without where() or all() does not compile.
+  template <Model M, bool Filtered>
+  std::uint64_t execute(const Delete<M, Filtered>& q) {
+    static_assert(Filtered,
+                  "tessera: a delete needs where(...), or all() to delete every row explicitly");
+    ast::Statement st{ast::Delete{}};
+    std::vector<Value> values;
+    q.lower(std::get<ast::Delete>(st), values);
+    return engine_->run(pinned_, st, std::move(values)).affected();
+  }
+
+  // Deletes the row with this primary key; false if there was none.
+  template <Model T, class... K>
+  bool erase(const K&... key) {
+    static_assert(sizeof...(K) == detail::primary_key_count<T>(),
+                  "tessera: erase() needs one value per primary-key member");
+    ast::Statement st{ast::Delete{}};
+    auto& d = std::get<ast::Delete>(st);
+    d.table = table_name<T>();
+    d.has_where = true;
+    d.where = key_condition<T>(0);
+    return engine_->run(pinned_, st, key_values<T>(key...)).affected() > 0;
+  }
+
+  // Deletes the row with row's primary key; false if there was none.
+  template <Model T>
+  bool remove(const T& row) {
+    ast::Statement st{ast::Delete{}};
+    auto& d = std::get<ast::Delete>(st);
+    d.table = table_name<T>();
+    d.has_where = true;
+    d.where = key_condition<T>(0);
+    std::vector<Value> values;
+    append_key_values(row, values);
+    return engine_->run(pinned_, st, std::move(values)).affected() > 0;
+  }
+
+  // ------------------------------------------------------------ raw SQL
+
+  // Runs raw SQL in the driver's dialect with bound parameters (placeholders
+  // as the dialect writes them: ?1 sqlite, $1 postgresql, ? mysql) and maps
+  // each row into R: a model or partial (columns in field order) or a
+  // std::tuple of column types. Tables are not prefixed.
+  template <class R, class... P>
+  std::vector<R> query(std::string sql, const P&... params) {
+    auto e = engine_->raw(pinned_, std::move(sql), {detail::to_value(params)...});
+    std::vector<R> out;
+    if (!e.rows()) return out;
+    while (e.next()) {
+      R& r = out.emplace_back();
+      if constexpr (Model<R>) {
+        check_width(*e.rows(), field_count<R>);
+        detail::read_row(*e.rows(), r);
+      } else {
+        check_width(*e.rows(), std::tuple_size_v<R>);
+        read_tuple(*e.rows(), r);
+      }
+      e.check_row();
+    }
+    return out;
+  }
+
+  // Runs raw SQL that returns no rows; the number of rows affected.
+  template <class... P>
+  std::uint64_t execute_raw(std::string sql, const P&... params) {
+    return engine_->raw(pinned_, std::move(sql), {detail::to_value(params)...}).affected();
+  }
+
+  // ------------------------------------------------------------ schema
+
+  // Creates the models' tables, keys and indexes where missing.
+  template <Model... T>
+  void push_schema() {
+    Schema s;
+    (s.tables.push_back(table_schema<T>(engine_->options().table_prefix)), ...);
+    engine_->push_schema(pinned_, s);
+  }
+
+  // Drops the models' tables if they exist (for tests).
+  template <Model... T>
+  void drop_tables() {
+    engine_->drop_tables(pinned_, {engine_->table(table_name<T>())...});
+  }
+
+  // ------------------------------------------------------------ misc
+
+  // A transaction: on a Db, on a pooled connection; inside a transaction,
+  // a nested transaction (a savepoint).
+  Transaction transaction(const TransactionOptions& options = {});
+
+  const Capability& capability() const { return engine_->capability(); }
+  std::string_view driver_name() const { return engine_->driver_name(); }
+  const DriverOrigin& driver_origin() const { return engine_->origin(); }
+
+ protected:
+  Executor(std::shared_ptr<detail::Engine> engine, Connection* pinned)
+      : engine_(std::move(engine)), pinned_(pinned) {}
+  Executor(Executor&&) noexcept = default;
+  ~Executor() = default;
+
+  std::shared_ptr<detail::Engine> engine_;
+  Connection* pinned_ = nullptr;  // set inside a transaction
+
+ private:
+  template <Model M, class R>
+  detail::Execution run_select(const Select<M, R>& q, ast::Select::Projection projection) {
+    ast::Statement st{ast::Select{}};
+    std::vector<Value> values;
+    q.lower(std::get<ast::Select>(st), values, projection);
+    return engine_->run(pinned_, st, std::move(values));
+  }
+
+  template <Model T>
+  static ast::Expr key_condition(std::uint32_t first_param) {
+    std::vector<ast::Expr> parts;
+    detail::for_each_field<T>([&](const auto& f, auto) {
+      if (!std::decay_t<decltype(f)>::is_primary_key) return;
+      ast::Expr eq;
+      eq.kind = ast::Expr::Kind::eq;
+      eq.children = {detail::column_expr(f.name()),
+                     detail::param_expr(first_param + static_cast<std::uint32_t>(parts.size()))};
+      parts.push_back(std::move(eq));
+    });
+    if (parts.size() == 1) return std::move(parts.front());
+    ast::Expr all;
+    all.kind = ast::Expr::Kind::and_;
+    all.children = std::move(parts);
+    return all;
+  }
+
+  template <Model T>
+  static const ast::Statement& find_shape() {
+    static const ast::Statement shape = [] {
+      ast::Select s;
+      s.table = table_name<T>();
+      s.columns = detail::column_names<T>();
+      s.has_where = true;
+      s.where = key_condition<T>(0);
+      return ast::Statement{std::move(s)};
+    }();
+    return shape;
+  }
+
+  template <Model T, class... K>
+  static std::vector<Value> key_values(const K&... key) {
+    std::vector<Value> values;
+    values.reserve(sizeof...(K));
+    std::size_t k = 0;
+    const std::tuple<const K&...> keys(key...);
+    detail::for_each_field<T>([&](const auto& f, auto) {
+      using F = std::decay_t<decltype(f)>;
+      if constexpr (F::is_primary_key) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+          ((I == k ? (void)values.push_back(key_value<typename F::value_type>(std::get<I>(keys)))
+                   : (void)0),
+           ...);
+        }(std::index_sequence_for<K...>{});
+        ++k;
+      }
+    });
+    return values;
+  }
+
+  template <class C, class V>
+  static Value key_value(const V& v) {
+    if constexpr (detail::accepts<C, V>()) {
+      return detail::dsl_value<C>(v);
+    } else {
+      throw_error(Error(ErrorKind::invalid_statement, "key value's type does not match the key"));
+    }
+  }
+
+  template <Model T>
+  static void append_key_values(const T& row, std::vector<Value>& values) {
+    detail::for_each_field<T>([&](const auto& f, auto) {
+      using F = std::decay_t<decltype(f)>;
+      if constexpr (F::is_primary_key) values.push_back(detail::to_value(row.*(F::member)));
+    });
+  }
+
+  template <class T>
+  static bool chosen(const FieldSet<T>& fields, int i) {
+    if (fields.fields.empty()) return true;
+    bool listed = false;
+    for (int f : fields.fields) listed = listed || f == i;
+    return fields.exclude ? !listed : listed;
+  }
+
+  template <Model T>
+  void insert_rows(std::span<T> rows, const FieldSet<T>& fields, const ConflictTarget<T>* target) {
+    for (int f : fields.fields)
+      if (f < 0) throw_error(Error(ErrorKind::invalid_statement, "only()/except() names a member not declared in TESSERA_MODEL"));
+    constexpr int ai = detail::auto_increment_index<T>();
+    bool generate = false;
+    if constexpr (ai >= 0) {
+      constexpr auto member = std::decay_t<decltype(std::get<ai>(model_fields<T>))>::member;
+      std::size_t zeros = 0;
+      for (const T& r : rows) zeros += (r.*member == 0);
+      if (zeros != 0 && zeros != rows.size())
+        throw_error(Error(ErrorKind::invalid_value,
+                          "insert: either every row leaves the auto-increment key at 0 or none does"));
+      generate = zeros != 0;
+    }
+    ast::Insert ins;
+    ins.table = table_name<T>();
+    std::vector<int> cols;
+    bool omitted_defaults = false;
+    detail::for_each_field<T>([&](const auto& f, auto i) {
+      const int idx = static_cast<int>(i);
+      if (idx == ai && generate) return;
+      if (!chosen(fields, idx)) {
+        omitted_defaults = true;
+        return;
+      }
+      ins.columns.emplace_back(f.name());
+      cols.push_back(idx);
+    });
+    const Capability& cap = engine_->capability();
+    if (target) {
+      if (!cap.upsert)
+        throw_error(Error(ErrorKind::unsupported, "upsert is not supported by this driver"));
+      ins.on_conflict.action = ast::OnConflict::Action::update;
+      std::vector<int> tgt = target->fields;
+      if (tgt.empty())
+        detail::for_each_field<T>([&](const auto& f, auto i) {
+          if (std::decay_t<decltype(f)>::is_primary_key) tgt.push_back(static_cast<int>(i));
+        });
+      for (int t : tgt) {
+        if (t < 0) throw_error(Error(ErrorKind::invalid_statement, "on_conflict() names a member not declared in TESSERA_MODEL"));
+        ins.on_conflict.target.push_back(detail::column_names<T>()[static_cast<std::size_t>(t)]);
+      }
+      detail::for_each_field<T>([&](const auto& f, auto i) {
+        using F = std::decay_t<decltype(f)>;
+        const int idx = static_cast<int>(i);
+        if (F::is_primary_key || (idx == ai && generate)) return;
+        for (int t : tgt)
+          if (t == idx) return;
+        ins.on_conflict.update_columns.emplace_back(f.name());
+      });
+      if (ins.on_conflict.update_columns.empty()) ins.on_conflict.action = ast::OnConflict::Action::do_nothing;
+    }
+    // Read back the whole row when the database may have filled more than
+    // the key; the key alone otherwise.
+    const bool read_back_all = cap.returning && (omitted_defaults || target);
+    if (cap.returning) {
+      if (read_back_all)
+        ins.returning = detail::column_names<T>();
+      else if (generate)
+        ins.returning = {detail::column_names<T>()[static_cast<std::size_t>(ai)]};
+    }
+    ins.row_count = rows.size();
+    std::vector<Value> values;
+    values.reserve(rows.size() * cols.size());
+    for (const T& r : rows)
+      detail::for_each_field<T>([&](const auto& f, auto i) {
+        using F = std::decay_t<decltype(f)>;
+        for (int c : cols)
+          if (c == static_cast<int>(i)) values.push_back(detail::to_value(r.*(F::member)));
+      });
+    auto e = engine_->insert(pinned_, std::move(ins), std::move(values));
+    if (e.rows() && cap.returning && (read_back_all || generate)) {
+      std::size_t n = 0;
+      while (e.next()) {
+        if (n >= rows.size()) break;
+        if (read_back_all) {
+          detail::read_row(*e.rows(), rows[n]);
+        } else if constexpr (ai >= 0) {
+          using F = std::decay_t<decltype(std::get<ai>(model_fields<T>))>;
+          detail::read_member(*e.rows(), 0, "id", rows[n].*(F::member));
+        }
+        e.check_row();
+        ++n;
+      }
+    } else if constexpr (ai >= 0) {
+      if (generate && e.generated_ids().size() == rows.size()) {
+        using F = std::decay_t<decltype(std::get<ai>(model_fields<T>))>;
+        for (std::size_t n = 0; n < rows.size(); ++n)
+          rows[n].*(F::member) = static_cast<typename F::member_type>(e.generated_ids()[n]);
+      }
+    }
+  }
+
+  static void check_width(Rows& rows, std::size_t want) {
+    if (rows.column_count() != want)
+      throw_error(Error(ErrorKind::invalid_statement,
+                        "raw query returned " + std::to_string(rows.column_count()) +
+                            " columns, the result type has " + std::to_string(want)));
+  }
+
+  template <class Tuple>
+  static void read_tuple(Rows& rows, Tuple& t) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (detail::read_member(rows, I, "column", std::get<I>(t)), ...);
+    }(std::make_index_sequence<std::tuple_size_v<Tuple>>{});
+  }
+};
+
+// A transaction: a pinned connection with BEGIN issued. The destructor
+// rolls back unless commit() succeeded, and never throws. Nested
+// transactions (transaction() on a Transaction) are savepoints.
+class TESSERA_API Transaction : public Executor {
+ public:
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+
+  // Commits (or releases the savepoint). Throws DbError; after a failed
+  // commit the transaction is finished and the destructor does nothing.
+  void commit();
+  // Rolls back now (or to the savepoint). Throws DbError.
+  void rollback();
+  bool active() const { return active_; }
+
+ private:
+  friend class Executor;
+  Transaction(std::shared_ptr<detail::Engine> engine, detail::Lease lease,
+              const TransactionOptions& options);
+  Transaction(std::shared_ptr<detail::Engine> engine, Connection* pinned, int depth);
+
+  detail::Lease lease_;     // top level only
+  std::string savepoint_;   // nested only
+  bool active_ = false;
+};
+
+// A database: a driver, a connection pool and a plan cache. Copies share
+// them (a Db is a cheap handle).
+class TESSERA_API Db : public Executor {
+ public:
+  // Opens `url` (see tessera/driver/url.hpp): finds the driver (linked, or a
+  // plugin), opens a first connection and keeps it pooled. Throws
+  // PluginError for an unknown scheme or a plugin that fails to load, and
+  // ConnectionError / StorageError when the database cannot be opened.
+  static Db open(std::string_view url, Options options = {});
+
+  Db(const Db& other) : Executor(other.engine_, nullptr) {}
+  Db(Db&&) noexcept = default;
+
+ private:
+  explicit Db(std::shared_ptr<detail::Engine> engine) : Executor(std::move(engine), nullptr) {}
+};
+
+}  // namespace tessera

@@ -1,0 +1,166 @@
+// The non-template engine behind Db and Transaction: pool, plan cache,
+// logging, operation dispatch. Not for direct use; its shape may change.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tessera/driver/connection.hpp"
+#include "tessera/driver/driver.hpp"
+#include "tessera/driver_registry.hpp"
+#include "tessera/export.hpp"
+
+namespace tessera {
+
+// What the operation hook sees after each operation.
+struct OperationEvent {
+  std::string_view operation;  // "QuerySql", "Insert", "RawSql", "Transaction", ...
+  std::string_view sql;        // the statement text without values (may be empty)
+  std::chrono::microseconds duration{};
+  std::uint64_t rows = 0;      // rows read or affected
+  const Error* error = nullptr;  // null on success
+};
+
+// How a Db opens and runs. Every field has a usable default.
+struct Options {
+  // The most connections the pool opens. The driver may lower it (an
+  // in-memory SQLite database allows one). Default: 8.
+  std::size_t max_connections = 8;
+  // How long acquiring a pooled connection may wait before failing with
+  // ErrorKind::pool_timeout. Default: 5 s.
+  std::chrono::milliseconds acquire_timeout{5000};
+  // An idle connection older than this is pinged before reuse and replaced
+  // if the ping fails. Default: 30 s.
+  std::chrono::milliseconds validate_after_idle{30000};
+  // A plugin file to load for this URL instead of searching. Default: none.
+  std::optional<std::filesystem::path> plugin;
+  // Prepended to every table, index and foreign-key name (isolates test
+  // runs sharing one database). Default: empty.
+  std::string table_prefix;
+  // Statements slower than this are logged at warn. Default: 200 ms.
+  std::chrono::milliseconds slow_statement{200};
+  // Include bound values in debug logs. Default: false (values redacted).
+  bool log_values = false;
+  // Called after every operation on the thread that ran it. Must not throw.
+  std::function<void(const OperationEvent&)> on_operation;
+  // Wraps each new connection, e.g. in a ConnectionWrapper that records
+  // operations or injects faults. Default: none.
+  std::function<std::unique_ptr<Connection>(std::unique_ptr<Connection>)> wrap_connection;
+};
+
+namespace detail {
+
+class Engine;
+struct PooledConnection;
+struct Plan;
+
+// A connection checked out of the pool; returns it on destruction (or
+// discards it if it is no longer valid). Move-only.
+class TESSERA_API Lease {
+ public:
+  Lease();
+  Lease(Engine* engine, std::unique_ptr<PooledConnection> pc);
+  Lease(Lease&&) noexcept;
+  Lease& operator=(Lease&&) noexcept;
+  ~Lease();
+
+  Connection& connection() const;
+  explicit operator bool() const { return pc_ != nullptr; }
+
+ private:
+  Engine* engine_ = nullptr;
+  std::unique_ptr<PooledConnection> pc_;
+};
+
+// One operation in flight: owns the values, the lease (unless the caller
+// pinned a connection) and the response, destroyed in the right order.
+// Logs and reports the operation when destroyed. Move-only.
+class TESSERA_API Execution {
+ public:
+  Execution() = default;
+  Execution(Execution&&) noexcept = default;
+  Execution& operator=(Execution&&) noexcept = default;
+  ~Execution();
+
+  Rows* rows() const { return response_.rows.get(); }
+  std::uint64_t affected() const { return response_.affected; }
+  const std::vector<std::int64_t>& generated_ids() const { return response_.generated_ids; }
+  // Advances the cursor; throws on a driver error.
+  bool next();
+  // Throws if the current row had a conversion error.
+  void check_row() const;
+  // Releases the response and the connection now (the log line is written).
+  void finish();
+
+ private:
+  friend class Engine;
+  Engine* engine_ = nullptr;
+  Lease lease_;
+  Connection* connection_ = nullptr;
+  std::vector<Value> values_;
+  std::shared_ptr<const Plan> plan_;
+  std::unique_ptr<ast::Insert> insert_;
+  std::unique_ptr<std::string> raw_sql_;
+  std::string_view operation_;
+  std::chrono::steady_clock::time_point start_{};
+  std::uint64_t rows_read_ = 0;
+  ExecResponse response_;
+};
+
+class TESSERA_API Engine {
+ public:
+  // Parses the URL, finds the driver, opens a first connection (so a bad URL
+  // or unreachable database fails here). Throws DbError.
+  static std::shared_ptr<Engine> open(std::string_view url, Options options);
+  ~Engine();
+
+  const Capability& capability() const;
+  std::string_view driver_name() const;
+  const DriverOrigin& origin() const;
+  const Options& options() const;
+  const Url& url() const;
+
+  // A pooled connection; throws TimeoutError(pool_timeout) after
+  // Options::acquire_timeout.
+  Lease acquire();
+
+  // Runs a Select/Update/Delete shape through the plan cache, on `pinned`
+  // or on a pooled connection. Throws DbError.
+  Execution run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values);
+  // Inserts rows (values row-major).
+  Execution insert(Connection* pinned, ast::Insert statement, std::vector<Value> values);
+  // Raw SQL in the connection's dialect.
+  Execution raw(Connection* pinned, std::string sql, std::vector<Value> values);
+  // Begin / commit / rollback / savepoints on a pinned connection.
+  void transaction(Connection& connection, const op::Transaction& t);
+
+  void push_schema(Connection* pinned, const Schema& schema);
+  void drop_tables(Connection* pinned, const std::vector<std::string>& tables);
+
+  // The table name with the Db's prefix.
+  std::string table(std::string_view name) const;
+
+  // Called by Lease when a connection comes back.
+  void release(std::unique_ptr<PooledConnection> pc);
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::shared_ptr<const Plan> plan_for(const ast::Statement& shape);
+  void check_values(std::span<const Value> values) const;
+  void report(Execution& e, const Error* error);
+  friend class Execution;
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace detail
+}  // namespace tessera

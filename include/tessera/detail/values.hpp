@@ -1,0 +1,68 @@
+// Conversions between C++ member types and Values, and the type rules of the
+// DSL (which value types a column accepts).
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "tessera/driver/value.hpp"
+#include "tessera/model.hpp"
+
+namespace tessera::detail {
+
+// The Value of a member, as bound. Optional members bind NULL when empty.
+template <class T>
+Value to_value(const T& v) {
+  if constexpr (is_optional_v<T>) {
+    return v ? to_value(*v) : Value();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return Value(v);
+  } else if constexpr (std::is_enum_v<T>) {
+    return Value(static_cast<std::int64_t>(static_cast<std::underlying_type_t<T>>(v)));
+  } else if constexpr (std::is_integral_v<T>) {
+    return Value(static_cast<std::int64_t>(v));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return Value(static_cast<double>(v));
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    return Value(std::string(std::string_view(v)));
+  } else {
+    return Value(v);  // Bytes, Timestamp, Date
+  }
+}
+
+// True when a value of type V may be compared with, or assigned to, a column
+// whose (non-optional) type is C. Integers accept any integer (range is
+// checked when bound), floats accept any arithmetic value, text accepts
+// anything string-like, and every other type only itself.
+template <class C, class V>
+constexpr bool accepts() {
+  using D = std::remove_cvref_t<V>;
+  if constexpr (std::is_same_v<C, bool>) return std::is_same_v<D, bool>;
+  else if constexpr (std::is_enum_v<C>) return std::is_same_v<D, C>;
+  else if constexpr (std::is_integral_v<C>)
+    return std::is_integral_v<D> && !std::is_same_v<D, bool>;
+  else if constexpr (std::is_floating_point_v<C>)
+    return std::is_arithmetic_v<D> && !std::is_same_v<D, bool>;
+  else if constexpr (std::is_same_v<C, std::string>)
+    return std::is_convertible_v<const D&, std::string_view>;
+  else
+    return std::is_same_v<D, C>;
+}
+
+// Value for a DSL argument V compared with column type C (non-optional).
+template <class C, class V>
+Value dsl_value(const V& v) {
+  if constexpr (std::is_same_v<C, std::string>) {
+    return Value(std::string(std::string_view(v)));
+  } else if constexpr (std::is_floating_point_v<C>) {
+    return Value(static_cast<double>(v));
+  } else {
+    return to_value(v);
+  }
+}
+
+}  // namespace tessera::detail

@@ -1,0 +1,555 @@
+// The typed query DSL: columns, conditions, and the select / update /
+// delete statements. Every statement lowers to an untyped ast::Statement
+// plus its values (see tessera/driver/statement.hpp).
+//
+//   using tessera::col;
+//   auto q = tessera::select<User>()
+//                .where(col(&User::name).like("a%") && col(&User::bio).is_null())
+//                .order_by(col(&User::created_at).desc())
+//                .limit(10);
+//
+// Type rules, checked at compile time: col() takes a member declared in the
+// model's TESSERA_MODEL; a condition on one model cannot filter another; a
+// value must fit the column's type (integers for integer columns, strings
+// for text, the same enum for an enum column...); like() needs a text
+// column; is_null() needs a std::optional column; an update or delete needs
+// where() or an explicit all().
+//
+// Statement objects are values: cheap to copy, safe to reuse, not tied to
+// a database. Thread safety: as for any value type.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tessera/detail/values.hpp"
+#include "tessera/driver/statement.hpp"
+#include "tessera/model.hpp"
+
+namespace tessera {
+
+namespace detail {
+
+// Database column names of a model, in field order.
+template <class T>
+const std::vector<std::string>& column_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for_each_field<T>([&](const auto& f, auto) { out.emplace_back(f.name()); });
+    return out;
+  }();
+  return names;
+}
+
+// Shifts every parameter index in `e` by `by`.
+inline void shift_params(ast::Expr& e, std::uint32_t by) {
+  if (e.kind == ast::Expr::Kind::param) e.param += by;
+  for (auto& c : e.children) shift_params(c, by);
+}
+
+inline ast::Expr column_expr(const std::string& name) {
+  ast::Expr e;
+  e.kind = ast::Expr::Kind::column;
+  e.column = name;
+  return e;
+}
+
+inline ast::Expr param_expr(std::uint32_t index) {
+  ast::Expr e;
+  e.kind = ast::Expr::Kind::param;
+  e.param = index;
+  return e;
+}
+
+}  // namespace detail
+
+// A boolean condition on rows of model M, with its bound values. Parameters
+// in `expr` index `values`, in order of appearance.
+template <class M>
+struct Condition {
+  ast::Expr expr;
+  std::vector<Value> values;
+};
+
+template <class M>
+Condition<M> combine(ast::Expr::Kind kind, Condition<M> a, Condition<M> b) {
+  detail::shift_params(b.expr, static_cast<std::uint32_t>(a.values.size()));
+  Condition<M> out;
+  out.expr.kind = kind;
+  // Flatten a && (b && c) into one group; keeps the SQL and the shape small.
+  auto take = [&](Condition<M>& c) {
+    if (c.expr.kind == kind) {
+      for (auto& child : c.expr.children) out.expr.children.push_back(std::move(child));
+    } else {
+      out.expr.children.push_back(std::move(c.expr));
+    }
+  };
+  take(a);
+  take(b);
+  out.values = std::move(a.values);
+  for (auto& v : b.values) out.values.push_back(std::move(v));
+  return out;
+}
+
+template <class M>
+Condition<M> operator&&(Condition<M> a, Condition<M> b) {
+  return combine(ast::Expr::Kind::and_, std::move(a), std::move(b));
+}
+template <class M>
+Condition<M> operator||(Condition<M> a, Condition<M> b) {
+  return combine(ast::Expr::Kind::or_, std::move(a), std::move(b));
+}
+template <class M>
+Condition<M> operator!(Condition<M> a) {
+  Condition<M> out;
+  out.expr.kind = ast::Expr::Kind::not_;
+  out.expr.children.push_back(std::move(a.expr));
+  out.values = std::move(a.values);
+  return out;
+}
+template <class M, class N>
+void operator&&(Condition<M>, Condition<N>) = delete;  // conditions on different models
+template <class M, class N>
+void operator||(Condition<M>, Condition<N>) = delete;
+
+template <class M>
+struct OrderTerm {
+  ast::OrderBy order;
+};
+
+// A column of model M whose member type is T. Made by col().
+template <class M, class T>
+class Column {
+ public:
+  using model = M;
+  using member_type = T;
+  using value_type = detail::unwrap_optional_t<T>;
+
+  constexpr explicit Column(int index) : index_(index) {}
+
+  const std::string& name() const {
+    return detail::column_names<M>()[static_cast<std::size_t>(index_)];
+  }
+  constexpr int index() const { return index_; }
+
+  template <class V>
+  Condition<M> operator==(const V& v) const { return compare(ast::Expr::Kind::eq, v); }
+  template <class V>
+  Condition<M> operator!=(const V& v) const { return compare(ast::Expr::Kind::ne, v); }
+  template <class V>
+  Condition<M> operator<(const V& v) const { return compare(ast::Expr::Kind::lt, v); }
+  template <class V>
+  Condition<M> operator<=(const V& v) const { return compare(ast::Expr::Kind::le, v); }
+  template <class V>
+  Condition<M> operator>(const V& v) const { return compare(ast::Expr::Kind::gt, v); }
+  template <class V>
+  Condition<M> operator>=(const V& v) const { return compare(ast::Expr::Kind::ge, v); }
+
+  // SQL LIKE with '%' and '_' wildcards and a backslash as escape character.
+  // Case-sensitive on every driver.
+  template <class V>
+  Condition<M> like(const V& pattern) const {
+    static_assert(std::is_same_v<value_type, std::string>,
+                  "tessera: like() needs a text (std::string) column");
+    return compare(ast::Expr::Kind::like, pattern);
+  }
+
+  // IN / NOT IN a list of values. An empty list matches nothing (IN) or
+  // everything (NOT IN).
+  template <class V>
+  Condition<M> in(const std::vector<V>& values) const { return in_list(ast::Expr::Kind::in, values); }
+  template <class V>
+  Condition<M> in(std::initializer_list<V> values) const {
+    return in_list(ast::Expr::Kind::in, std::vector<V>(values));
+  }
+  template <class V>
+  Condition<M> not_in(const std::vector<V>& values) const {
+    return in_list(ast::Expr::Kind::not_in, values);
+  }
+  template <class V>
+  Condition<M> not_in(std::initializer_list<V> values) const {
+    return in_list(ast::Expr::Kind::not_in, std::vector<V>(values));
+  }
+
+  // low <= column <= high.
+  template <class V, class W>
+  Condition<M> between(const V& low, const W& high) const {
+    check_value<V>();
+    check_value<W>();
+    Condition<M> c;
+    c.expr.kind = ast::Expr::Kind::between;
+    c.expr.children = {detail::column_expr(name()), detail::param_expr(0), detail::param_expr(1)};
+    c.values = {detail::dsl_value<value_type>(low), detail::dsl_value<value_type>(high)};
+    return c;
+  }
+
+  Condition<M> is_null() const {
+    static_assert(detail::is_optional_v<T>,
+                  "tessera: is_null() needs a nullable (std::optional) column");
+    return null_check(ast::Expr::Kind::is_null);
+  }
+  Condition<M> is_not_null() const {
+    static_assert(detail::is_optional_v<T>,
+                  "tessera: is_not_null() needs a nullable (std::optional) column");
+    return null_check(ast::Expr::Kind::is_not_null);
+  }
+
+  OrderTerm<M> asc() const { return OrderTerm<M>{ast::OrderBy{name(), false}}; }
+  OrderTerm<M> desc() const { return OrderTerm<M>{ast::OrderBy{name(), true}}; }
+
+ private:
+  template <class V>
+  static constexpr void check_value() {
+    static_assert(!std::is_same_v<std::remove_cvref_t<V>, std::nullopt_t>,
+                  "tessera: compare with NULL through is_null() / is_not_null()");
+    static_assert(detail::accepts<value_type, V>(),
+                  "tessera: the value's type does not match the column's type");
+  }
+
+  template <class V>
+  Condition<M> compare(ast::Expr::Kind kind, const V& v) const {
+    check_value<V>();
+    Condition<M> c;
+    c.expr.kind = kind;
+    c.expr.children = {detail::column_expr(name()), detail::param_expr(0)};
+    c.values.push_back(detail::dsl_value<value_type>(v));
+    return c;
+  }
+
+  template <class V>
+  Condition<M> in_list(ast::Expr::Kind kind, const std::vector<V>& values) const {
+    check_value<V>();
+    Condition<M> c;
+    if (values.empty()) {
+      c.expr.kind = kind == ast::Expr::Kind::in ? ast::Expr::Kind::false_ : ast::Expr::Kind::true_;
+      return c;
+    }
+    c.expr.kind = kind;
+    c.expr.children.reserve(values.size() + 1);
+    c.expr.children.push_back(detail::column_expr(name()));
+    c.values.reserve(values.size());
+    for (const auto& v : values) {
+      c.expr.children.push_back(detail::param_expr(static_cast<std::uint32_t>(c.values.size())));
+      c.values.push_back(detail::dsl_value<value_type>(v));
+    }
+    return c;
+  }
+
+  Condition<M> null_check(ast::Expr::Kind kind) const {
+    Condition<M> c;
+    c.expr.kind = kind;
+    c.expr.children = {detail::column_expr(name())};
+    return c;
+  }
+
+  int index_;
+};
+
+// The column of a model member. Evaluated at compile time: a member that is
+// not declared in the model's TESSERA_MODEL does not compile.
+template <class M, class T>
+consteval Column<M, T> col(T M::*member) {
+  static_assert(Model<M>, "tessera: col() needs a member of a type declared with TESSERA_MODEL");
+  const int i = detail::field_index<M>(member);
+  if (i < 0) throw "tessera: col() names a member that is not declared in TESSERA_MODEL";
+  return Column<M, T>(i);
+}
+
+template <class M, class T>
+OrderTerm<M> to_order(const Column<M, T>& c) {
+  return c.asc();
+}
+template <class M>
+OrderTerm<M> to_order(const OrderTerm<M>& t) {
+  return t;
+}
+
+// ---------------------------------------------------------------- SELECT
+
+// SELECT rows of model M, mapped into R (M itself, or a TESSERA_PARTIAL of M).
+template <Model M, class R = M>
+class Select {
+ public:
+  using model = M;
+  using result = R;
+
+  // Keeps the rows matching `c`. Calling where() again ANDs the conditions.
+  Select where(Condition<M> c) const {
+    Select s = *this;
+    if (s.has_where_) {
+      s.where_ = std::move(s.where_) && std::move(c);
+    } else {
+      s.where_ = std::move(c);
+      s.has_where_ = true;
+    }
+    return s;
+  }
+
+  // Orders by the given columns (ascending) or col(..).desc() terms, after
+  // any earlier order_by().
+  template <class... Terms>
+  Select order_by(const Terms&... terms) const {
+    Select s = *this;
+    (s.order_.push_back(to_order<M>(terms).order), ...);
+    return s;
+  }
+
+  // At most n rows. n must not be negative.
+  Select limit(std::int64_t n) const {
+    Select s = *this;
+    s.limit_ = n;
+    return s;
+  }
+  // Skips n rows. n must not be negative.
+  Select offset(std::int64_t n) const {
+    Select s = *this;
+    s.offset_ = n;
+    return s;
+  }
+
+  // Maps the selected rows into a smaller struct declared with
+  // TESSERA_PARTIAL(P, M, ...): only P's columns are read.
+  template <class P>
+  Select<M, P> into() const {
+    static_assert(requires(const P* p) {
+      { tessera_partial_source(p) } -> std::same_as<M*>;
+    }, "tessera: into<P>() needs P declared with TESSERA_PARTIAL(P, Model, ...) of this model");
+    Select<M, P> s;
+    s.where_ = where_;
+    s.has_where_ = has_where_;
+    s.order_ = order_;
+    s.limit_ = limit_;
+    s.offset_ = offset_;
+    return s;
+  }
+
+  // Lowers to the untyped statement and its values.
+  void lower(ast::Select& out, std::vector<Value>& values,
+             ast::Select::Projection projection = ast::Select::Projection::columns) const {
+    out.table = table_name<M>();
+    out.projection = projection;
+    if (projection == ast::Select::Projection::columns) out.columns = detail::column_names<R>();
+    out.has_where = has_where_;
+    if (has_where_) {
+      out.where = where_.expr;
+      values = where_.values;
+    }
+    out.order_by = order_;
+    if (limit_) {
+      out.limit_param = static_cast<std::int32_t>(values.size());
+      values.emplace_back(*limit_);
+    }
+    if (offset_) {
+      out.offset_param = static_cast<std::int32_t>(values.size());
+      values.emplace_back(*offset_);
+    }
+  }
+
+  // The same query without limit and offset (for a paged fetch's total).
+  Select without_paging() const {
+    Select s = *this;
+    s.limit_.reset();
+    s.offset_.reset();
+    return s;
+  }
+
+  const std::optional<std::int64_t>& limit_value() const { return limit_; }
+  const std::optional<std::int64_t>& offset_value() const { return offset_; }
+
+ private:
+  template <Model, class>
+  friend class Select;
+
+  Condition<M> where_;
+  bool has_where_ = false;
+  std::vector<ast::OrderBy> order_;
+  std::optional<std::int64_t> limit_;
+  std::optional<std::int64_t> offset_;
+};
+
+template <Model M>
+Select<M> select() {
+  return Select<M>();
+}
+
+// ---------------------------------------------------------------- UPDATE / DELETE
+
+namespace detail {
+
+// Checks that an integer fits the column's width; throws via the caller's
+// error path (returns false) otherwise.
+template <class C, class V>
+bool fits(const V& v) {
+  if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool> &&
+                std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+    return std::in_range<C>(v);
+  } else {
+    return true;
+  }
+}
+
+template <class M, class T>
+int member_index(T M::*member) {
+  return field_index<M>(member);
+}
+
+}  // namespace detail
+
+// UPDATE rows of model M. `Filtered` records whether where() or all() was
+// called: execute() refuses an update that has neither, at compile time.
+template <Model M, bool Filtered = false>
+class Update {
+ public:
+  // Sets the member's column to `value`. The member must be declared in the
+  // model; a value out of the column's range is refused when executed.
+  template <class T, class V>
+  Update set(T M::*member, const V& value) const {
+    using C = detail::unwrap_optional_t<T>;
+    static_assert(detail::accepts<C, V>() ||
+                      (detail::is_optional_v<T> && std::is_same_v<V, std::nullopt_t>),
+                  "tessera: the value's type does not match the column's type");
+    Update u = *this;
+    const int i = detail::member_index(member);
+    u.columns_.push_back(i);
+    if constexpr (std::is_same_v<V, std::nullopt_t>) {
+      u.values_.emplace_back();
+    } else {
+      if (!detail::fits<C>(value)) u.out_of_range_ = i;
+      u.values_.push_back(detail::dsl_value<C>(value));
+    }
+    return u;
+  }
+
+  // Restricts the update to rows matching `c`.
+  Update<M, true> where(Condition<M> c) const {
+    Update<M, true> u;
+    u.columns_ = columns_;
+    u.values_ = values_;
+    u.out_of_range_ = out_of_range_;
+    u.where_ = std::move(c);
+    u.has_where_ = true;
+    return u;
+  }
+
+  // Updates every row of the table: the explicit opt-in that where() is
+  // not needed.
+  Update<M, true> all() const {
+    Update<M, true> u;
+    u.columns_ = columns_;
+    u.values_ = values_;
+    u.out_of_range_ = out_of_range_;
+    return u;
+  }
+
+  // Lowers to the untyped statement. Returns the index of a field that was
+  // not declared in the model (or out of range), or -1 when all is well.
+  // `bad_column` receives a description for the error.
+  int lower(ast::Update& out, std::vector<Value>& values) const {
+    out.table = table_name<M>();
+    out.set.clear();
+    values.clear();
+    for (std::size_t k = 0; k < columns_.size(); ++k) {
+      if (columns_[k] < 0) return -2;
+      out.set.push_back(ast::Assignment{detail::column_names<M>()[static_cast<std::size_t>(columns_[k])],
+                                        static_cast<std::uint32_t>(values.size())});
+      values.push_back(values_[k]);
+    }
+    if (out_of_range_ >= 0) return out_of_range_;
+    out.has_where = has_where_;
+    if (has_where_) {
+      Condition<M> w = where_;
+      detail::shift_params(w.expr, static_cast<std::uint32_t>(values.size()));
+      out.where = std::move(w.expr);
+      for (auto& v : w.values) values.push_back(std::move(v));
+    }
+    return -1;
+  }
+
+ private:
+  template <Model, bool>
+  friend class Update;
+
+  std::vector<int> columns_;
+  std::vector<Value> values_;
+  int out_of_range_ = -1;
+  Condition<M> where_;
+  bool has_where_ = false;
+};
+
+template <Model M>
+Update<M> update() {
+  return Update<M>();
+}
+
+// DELETE rows of model M; like Update, needs where() or all().
+template <Model M, bool Filtered = false>
+class Delete {
+ public:
+  Delete<M, true> where(Condition<M> c) const {
+    Delete<M, true> d;
+    d.where_ = std::move(c);
+    d.has_where_ = true;
+    return d;
+  }
+  Delete<M, true> all() const { return Delete<M, true>(); }
+
+  void lower(ast::Delete& out, std::vector<Value>& values) const {
+    out.table = table_name<M>();
+    out.has_where = has_where_;
+    if (has_where_) {
+      out.where = where_.expr;
+      values = where_.values;
+    }
+  }
+
+ private:
+  template <Model, bool>
+  friend class Delete;
+
+  Condition<M> where_;
+  bool has_where_ = false;
+};
+
+template <Model M>
+Delete<M> delete_from() {
+  return Delete<M>();
+}
+
+// ---------------------------------------------------------------- insert options
+
+// Which fields an insert, update-by-key or upsert writes.
+template <class M>
+struct FieldSet {
+  std::vector<int> fields;  // field indexes
+  bool exclude = false;     // true: every field except these
+};
+
+// Only these members: insert(u, only(&User::name, &User::email)).
+template <class M, class... T>
+FieldSet<M> only(T M::*... members) {
+  return FieldSet<M>{{detail::member_index(members)...}, false};
+}
+// Every member except these (their database defaults apply on insert).
+template <class M, class... T>
+FieldSet<M> except(T M::*... members) {
+  return FieldSet<M>{{detail::member_index(members)...}, true};
+}
+
+// The conflict target of an upsert: the primary key (default) or the
+// members of one unique index.
+template <class M>
+struct ConflictTarget {
+  std::vector<int> fields;
+};
+template <class M, class... T>
+ConflictTarget<M> on_conflict(T M::*... members) {
+  return ConflictTarget<M>{{detail::member_index(members)...}};
+}
+
+}  // namespace tessera
