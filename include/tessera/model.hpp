@@ -218,6 +218,7 @@ constexpr Field<Member, Attrs...> make_field(const char* member_name, Attrs... a
   using F = Field<Member, Attrs...>;
   static_assert(!F::is_auto_increment || (F::is_primary_key && std::is_integral_v<typename F::member_type>),
                 "tessera: auto_increment needs an integer primary_key member");
+  static_assert(F::column_type == F::column_type);  // instantiates the member type check
   return F{member_name, std::tuple<Attrs...>{attrs...}};
 }
 

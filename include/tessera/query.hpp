@@ -114,9 +114,17 @@ Condition<M> operator!(Condition<M> a) {
   return out;
 }
 template <class M, class N>
-void operator&&(Condition<M>, Condition<N>) = delete;  // conditions on different models
+  requires(!std::is_same_v<M, N>)
+Condition<M> operator&&(Condition<M>, Condition<N>) {
+  static_assert(std::is_same_v<M, N>, "tessera: cannot combine conditions on different models");
+  return {};
+}
 template <class M, class N>
-void operator||(Condition<M>, Condition<N>) = delete;
+  requires(!std::is_same_v<M, N>)
+Condition<M> operator||(Condition<M>, Condition<N>) {
+  static_assert(std::is_same_v<M, N>, "tessera: cannot combine conditions on different models");
+  return {};
+}
 
 template <class M>
 struct OrderTerm {
@@ -291,6 +299,13 @@ class Select {
     return s;
   }
 
+  template <class N>
+  Select where(Condition<N>) const {
+    static_assert(std::is_same_v<N, M>,
+                  "tessera: where() takes a condition on the selected model, not another");
+    return *this;
+  }
+
   // Orders by the given columns (ascending) or col(..).desc() terms, after
   // any earlier order_by().
   template <class... Terms>
@@ -426,6 +441,13 @@ class Update {
     return u;
   }
 
+  template <class N>
+  Update<M, true> where(Condition<N>) const {
+    static_assert(std::is_same_v<N, M>,
+                  "tessera: where() takes a condition on the updated model, not another");
+    return {};
+  }
+
   // Restricts the update to rows matching `c`.
   Update<M, true> where(Condition<M> c) const {
     Update<M, true> u;
@@ -491,6 +513,12 @@ Update<M> update() {
 template <Model M, bool Filtered = false>
 class Delete {
  public:
+  template <class N>
+  Delete<M, true> where(Condition<N>) const {
+    static_assert(std::is_same_v<N, M>,
+                  "tessera: where() takes a condition on the deleted model, not another");
+    return {};
+  }
   Delete<M, true> where(Condition<M> c) const {
     Delete<M, true> d;
     d.where_ = std::move(c);
