@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tessera needs, idempotently: only missing
+# packages are installed, and apt-get update runs only when something is.
+# Run as root (CI and the dev machines are root); uses sudo otherwise.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ccache pkg-config git
+  libsqlite3-dev sqlite3
+  libboost1.81-dev
+  libspdlog-dev
+  doctest-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all packages present"
+fi
