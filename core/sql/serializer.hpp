@@ -43,9 +43,10 @@ TESSERA_API Result<std::string> render(const ast::Insert& insert, SqlDialect dia
 TESSERA_API Result<std::string> render(const ast::Update& update, SqlDialect dialect);
 TESSERA_API Result<std::string> render(const ast::Delete& del, SqlDialect dialect);
 
-// CREATE TABLE (with primary key, NOT NULL, defaults, unique constraints and
-// foreign keys) followed by one CREATE INDEX per non-unique index; each
-// element is one statement, to run in order.
+// CREATE TABLE (with primary key, NOT NULL, defaults and foreign keys)
+// followed, for sqlite and postgresql, by one CREATE [UNIQUE] INDEX per
+// index; mysql declares its indexes inside CREATE TABLE instead. Each element
+// is one statement, to run in order.
 TESSERA_API Result<std::vector<std::string>> render_create_table(const TableSchema& table,
                                                                  SqlDialect dialect,
                                                                  bool if_not_exists = true);
