@@ -67,6 +67,12 @@ typedef void* (*TesseraPluginCreateFn)(char* error, std::size_t error_size);
 #else
 #define TESSERA_DETAIL_PLUGIN_ABI TESSERA_PLUGIN_ABI_VERSION
 #endif
+#if defined(TESSERA_PLUGIN_COMPILER_TAG_OVERRIDE)
+// Test fixtures only: build a plugin that claims another compiler tag.
+#define TESSERA_DETAIL_PLUGIN_COMPILER_TAG TESSERA_PLUGIN_COMPILER_TAG_OVERRIDE
+#else
+#define TESSERA_DETAIL_PLUGIN_COMPILER_TAG TESSERA_COMPILER_TAG
+#endif
 
 // Defines the plugin's exported entry points. Use once per plugin library:
 //   TESSERA_PLUGIN("sqlite", "sqlite", [] { return std::make_unique<SqliteDriver>(); })
@@ -75,7 +81,7 @@ typedef void* (*TesseraPluginCreateFn)(char* error, std::size_t error_size);
   extern "C" __attribute__((visibility("default")))                                          \
   const TesseraPluginDescriptor tessera_plugin_descriptor = {                                \
       TESSERA_DETAIL_PLUGIN_ABI, sizeof(TesseraPluginDescriptor), TESSERA_VERSION_STRING,    \
-      TESSERA_COMPILER_TAG,      driver_name_literal,             schemes_literal};          \
+      TESSERA_DETAIL_PLUGIN_COMPILER_TAG, driver_name_literal,    schemes_literal};          \
   extern "C" __attribute__((visibility("default"))) void* tessera_plugin_create(             \
       char* error, std::size_t error_size) {                                                 \
     try {                                                                                    \

@@ -1,0 +1,369 @@
+#include "sqlite_connection.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <exception>
+#include <functional>
+#include <new>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "core/sql/serializer.hpp"
+#include "sqlite_errors.hpp"
+#include "sqlite_rows.hpp"
+#include "sqlite_values.hpp"
+
+namespace tessera::sqlite::detail {
+namespace {
+
+constexpr std::size_t kStatementCacheSize = 256;
+// Distinct (insert shape, batch size) pairs remembered; past it the map
+// starts over (their statements age out of the LRU).
+constexpr std::size_t kInsertShapeLimit = 256;
+constexpr std::string_view kSchemaSavepoint = "\"tessera_push_schema\"";
+constexpr std::string_view kInsertSavepoint = "\"tessera_insert_batches\"";
+
+// Runs `body`, turning any exception into an Error: nothing escapes the SPI.
+template <class F>
+auto guarded(F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return driver_error(ErrorKind::internal, "out of memory");
+  } catch (const std::exception& e) {
+    return driver_error(ErrorKind::internal, e.what());
+  } catch (...) {
+    return driver_error(ErrorKind::internal, "unknown exception");
+  }
+}
+
+Error from_serializer(Error e) {
+  if (e.driver.empty()) e.driver = std::string(kDriverName);
+  return e;
+}
+
+bool same_shape(const ast::Insert& a, const ast::Insert& b) {
+  return a.table == b.table && a.columns == b.columns && a.on_conflict == b.on_conflict &&
+         a.returning == b.returning;
+}
+
+std::uint64_t text_key(std::string_view sql) {
+  const std::uint64_t h = std::hash<std::string_view>{}(sql);
+  return h == 0 ? 1 : h;
+}
+
+Capability make_capability(sqlite3* db, bool memory) {
+  Capability c;
+  c.sql = SqlDialect::sqlite;
+  c.returning = true;
+  c.upsert = true;
+  c.upsert_target = true;
+  c.savepoints = true;
+  // SQLite transactions are serializable, which honours any requested level.
+  c.isolation_levels = 0b11111;
+  c.read_only_transactions = true;
+  c.max_bind_params =
+      static_cast<std::uint32_t>(sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+  c.stores_nan = false;  // SQLite stores NaN as NULL
+  c.stores_infinity = true;
+  c.text_embedded_nul = true;
+  c.raw_sql = true;
+  c.transactional_ddl = true;
+  c.for_update = false;
+  c.concurrent_connections = !memory;
+  return c;
+}
+
+}  // namespace
+
+void SqliteConnection::CloseDb::operator()(sqlite3* db) const {
+  // _v2: should a statement outlive us by mistake, the handle closes when it
+  // is finalized instead of failing with SQLITE_BUSY.
+  sqlite3_close_v2(db);
+}
+
+std::size_t SqliteConnection::InsertKeyHash::operator()(const InsertKey& k) const {
+  return std::hash<const void*>{}(k.shape) ^ (k.rows * 0x9e3779b97f4a7c15ull);
+}
+
+SqliteConnection::SqliteConnection(sqlite3* db, const OpenOptions& options)
+    : db_(db),
+      capability_(make_capability(db, options.memory)),
+      queries_(db, kStatementCacheSize, false),
+      inserts_(db, kStatementCacheSize, false),
+      texts_(db, kStatementCacheSize, true) {}
+
+SqliteConnection::~SqliteConnection() = default;
+
+Result<std::unique_ptr<Connection>> SqliteConnection::open(const OpenOptions& options) {
+  return guarded([&]() -> Result<std::unique_ptr<Connection>> {
+    // NOMUTEX: a connection is used by one thread at a time.
+    int flags = SQLITE_OPEN_NOMUTEX;
+#ifdef SQLITE_OPEN_EXRESCODE
+    flags |= SQLITE_OPEN_EXRESCODE;
+#endif
+    if (options.read_only)
+      flags |= SQLITE_OPEN_READONLY;
+    else
+      flags |= SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(options.path.c_str(), &raw, flags, nullptr);
+    if (rc != SQLITE_OK) {
+      Error e = make_error(raw, rc, {});
+      e.message += " (" + options.path + ")";
+      sqlite3_close_v2(raw);
+      return e;
+    }
+    sqlite3_extended_result_codes(raw, 1);
+    std::unique_ptr<SqliteConnection> c(new SqliteConnection(raw, options));
+    if (Status s = c->configure(options); !s) {
+      Error e = std::move(s).error();
+      e.message += " (" + options.path + ")";
+      return e;
+    }
+    return std::unique_ptr<Connection>(std::move(c));
+  });
+}
+
+Status SqliteConnection::configure(const OpenOptions& options) {
+  sqlite3_busy_timeout(db_.get(), options.busy_timeout_ms);
+  std::vector<std::string> pragmas;
+  if (!options.memory && !options.read_only) pragmas.emplace_back("PRAGMA journal_mode=WAL");
+  pragmas.push_back("PRAGMA synchronous=" + options.synchronous);
+  pragmas.emplace_back("PRAGMA foreign_keys=ON");
+  // LIKE is case-sensitive on every Tessera driver.
+  pragmas.emplace_back("PRAGMA case_sensitive_like=ON");
+  for (const auto& p : pragmas)
+    if (Status s = run(p, false); !s) return s;
+  return {};
+}
+
+Error SqliteConnection::fail(int rc, std::string_view sql) {
+  if (is_fatal(rc)) broken_ = true;
+  return make_error(db_.get(), rc, sql);
+}
+
+Status SqliteConnection::run(std::string_view sql, bool cache) {
+  auto lease = texts_.acquire(cache ? text_key(sql) : 0, sql);
+  if (!lease) return std::move(lease).error();
+  sqlite3_stmt* stmt = lease->get();
+  int rc = SQLITE_ROW;
+  while (rc == SQLITE_ROW) rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) return fail(rc, sql);
+  return {};
+}
+
+Result<ExecResponse> SqliteConnection::exec(const Operation& op) {
+  return guarded([&]() -> Result<ExecResponse> {
+    return std::visit(
+        [&](const auto& o) -> Result<ExecResponse> {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, op::QuerySql>)
+            return exec_query(o);
+          else if constexpr (std::is_same_v<T, op::Insert>)
+            return exec_insert(o);
+          else if constexpr (std::is_same_v<T, op::RawSql>)
+            return exec_raw(o);
+          else if constexpr (std::is_same_v<T, op::Transaction>)
+            return exec_transaction(o);
+          else
+            return driver_error(ErrorKind::unsupported,
+                                "the sqlite driver does not run key-value operations (" +
+                                    std::string(operation_name(op)) + ")");
+        },
+        op);
+  });
+}
+
+Result<ExecResponse> SqliteConnection::run_statement(StatementLease lease,
+                                                     std::span<const Value> params) {
+  sqlite3* db = db_.get();
+  sqlite3_stmt* stmt = lease.get();
+  if (Status s = bind_params(stmt, params); !s) return std::move(s).error();
+  const std::int64_t changes_before = sqlite3_total_changes64(db);
+  const int rc = sqlite3_step(stmt);
+  ExecResponse response;
+  if (rc == SQLITE_ROW || (rc == SQLITE_DONE && sqlite3_column_count(stmt) > 0)) {
+    response.rows = std::make_unique<StreamingRows>(std::move(lease), rc == SQLITE_ROW, &broken_);
+    return response;
+  }
+  if (rc != SQLITE_DONE) return fail(rc, sqlite3_sql(stmt));
+  // sqlite3_changes64 keeps the count of the last INSERT/UPDATE/DELETE; a
+  // statement that changed nothing (DDL) must not report it.
+  if (sqlite3_total_changes64(db) != changes_before)
+    response.affected = static_cast<std::uint64_t>(sqlite3_changes64(db));
+  return response;
+}
+
+Result<ExecResponse> SqliteConnection::exec_query(const op::QuerySql& q) {
+  auto lease = queries_.acquire(q.cache_key, q.sql);
+  if (!lease) return std::move(lease).error();
+  return run_statement(std::move(*lease), q.params);
+}
+
+Result<ExecResponse> SqliteConnection::exec_raw(const op::RawSql& raw) {
+  auto lease = texts_.acquire(text_key(raw.sql), raw.sql);
+  if (!lease) return std::move(lease).error();
+  return run_statement(std::move(*lease), raw.params);
+}
+
+Result<StatementLease> SqliteConnection::insert_statement(const ast::Insert& shape,
+                                                          std::size_t rows) {
+  const InsertKey key{&shape, rows};
+  auto it = insert_shapes_.find(key);
+  if (it == insert_shapes_.end() || !same_shape(it->second.shape, shape)) {
+    if (it == insert_shapes_.end() && insert_shapes_.size() >= kInsertShapeLimit)
+      insert_shapes_.clear();
+    ast::Insert batch = shape;
+    batch.row_count = rows;
+    auto sql = tessera::sql::render(batch, SqlDialect::sqlite);
+    if (!sql) return from_serializer(std::move(sql).error());
+    it = insert_shapes_
+             .insert_or_assign(key,
+                               InsertShape{std::move(batch), std::move(*sql), next_insert_id_++})
+             .first;
+  }
+  return inserts_.acquire(it->second.id, it->second.sql);
+}
+
+Result<ExecResponse> SqliteConnection::exec_insert(const op::Insert& ins) {
+  if (ins.statement == nullptr)
+    return driver_error(ErrorKind::internal, "Insert operation without a statement");
+  const ast::Insert& shape = *ins.statement;
+  const std::size_t columns = shape.columns.size();
+  const std::size_t total = shape.row_count;
+  if (ins.params.size() != total * columns)
+    return driver_error(ErrorKind::invalid_statement,
+                        "an insert of " + std::to_string(total) + " rows of " +
+                            std::to_string(columns) + " columns needs " +
+                            std::to_string(total * columns) + " values, " +
+                            std::to_string(ins.params.size()) + " were given");
+  const std::size_t per_batch =
+      columns == 0 ? 1 : std::max<std::size_t>(1, capability_.max_bind_params / columns);
+  // Several statements are one insert: all of them or none.
+  const bool batched = total > per_batch;
+  if (batched)
+    if (Status s = run("SAVEPOINT " + std::string(kInsertSavepoint)); !s)
+      return std::move(s).error();
+  auto result = insert_batches(ins, per_batch);
+  if (batched) {
+    if (!result) (void)run("ROLLBACK TO " + std::string(kInsertSavepoint));
+    Status released = run("RELEASE " + std::string(kInsertSavepoint));
+    if (result && !released) return std::move(released).error();
+  }
+  return result;
+}
+
+Result<ExecResponse> SqliteConnection::insert_batches(const op::Insert& ins,
+                                                      std::size_t per_batch) {
+  const ast::Insert& shape = *ins.statement;
+  const std::size_t columns = shape.columns.size();
+  const std::size_t total = shape.row_count;
+  ExecResponse response;
+  std::unique_ptr<BufferedRows> returned;
+  if (!shape.returning.empty() && total == 0)
+    returned = std::make_unique<BufferedRows>(shape.returning.size());
+  for (std::size_t start = 0; start < total;) {
+    const std::size_t rows = std::min(per_batch, total - start);
+    auto lease = insert_statement(shape, rows);
+    if (!lease) return std::move(lease).error();
+    sqlite3_stmt* stmt = lease->get();
+    if (Status s = bind_params(stmt, ins.params.subspan(start * columns, rows * columns)); !s)
+      return std::move(s).error();
+    if (!shape.returning.empty() && !returned)
+      returned =
+          std::make_unique<BufferedRows>(static_cast<std::size_t>(sqlite3_column_count(stmt)));
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+      if (returned) returned->append_current(stmt);
+    if (rc != SQLITE_DONE) return fail(rc, sqlite3_sql(stmt));
+    // Rows actually written: an upsert's DO NOTHING writes fewer.
+    response.affected += static_cast<std::uint64_t>(sqlite3_changes64(db_.get()));
+    start += rows;
+  }
+  if (returned) response.rows = std::move(returned);
+  return response;
+}
+
+Status SqliteConnection::finish_read_only() {
+  if (!read_only_tx_ || sqlite3_get_autocommit(db_.get()) == 0) return {};
+  read_only_tx_ = false;
+  return run("PRAGMA query_only=OFF");
+}
+
+Result<ExecResponse> SqliteConnection::exec_transaction(const op::Transaction& t) {
+  using Kind = op::Transaction::Kind;
+  // A read-only transaction SQLite ended by itself (after an error) leaves
+  // query_only on until the next transaction operation.
+  if (Status s = finish_read_only(); !s) return std::move(s).error();
+  // SQLite is serializable whatever is asked; read-only is query_only.
+  op::Transaction plain = t;
+  plain.isolation = Isolation::database_default;
+  plain.read_only = false;
+  auto statements = tessera::sql::render_transaction(plain, SqlDialect::sqlite);
+  if (!statements) return from_serializer(std::move(statements).error());
+  Status status;
+  for (const auto& s : *statements)
+    if (!(status = run(s))) break;
+  if (status && t.kind == Kind::start && t.read_only) {
+    status = run("PRAGMA query_only=ON");
+    if (status)
+      read_only_tx_ = true;
+    else
+      (void)run("ROLLBACK");
+  }
+  if (t.kind == Kind::commit || t.kind == Kind::rollback) {
+    Status reset = finish_read_only();
+    if (status) status = std::move(reset);
+  }
+  if (!status) return std::move(status).error();
+  return ExecResponse{};
+}
+
+Status SqliteConnection::ping() {
+  return guarded([&]() -> Status { return run("SELECT 1"); });
+}
+
+Status SqliteConnection::push_schema(const Schema& schema) {
+  return guarded([&]() -> Status {
+    const std::string savepoint(kSchemaSavepoint);
+    if (Status s = run("SAVEPOINT " + savepoint); !s) return s;
+    auto create_all = [&]() -> Status {
+      for (const auto& table : schema.tables) {
+        auto statements = tessera::sql::render_create_table(table, SqlDialect::sqlite);
+        if (!statements) return from_serializer(std::move(statements).error());
+        for (const auto& s : *statements)
+          if (Status st = run(s, false); !st) return st;
+      }
+      return {};
+    };
+    Status status = create_all();
+    if (!status) (void)run("ROLLBACK TO " + savepoint);
+    Status released = run("RELEASE " + savepoint);
+    return status ? released : status;
+  });
+}
+
+Status SqliteConnection::drop_tables(const std::vector<std::string>& tables) {
+  return guarded([&]() -> Status {
+    // foreign_keys cannot change inside a transaction; there the tables are
+    // dropped with the checks on (drop children first).
+    const bool toggle = sqlite3_get_autocommit(db_.get()) != 0;
+    if (toggle)
+      if (Status s = run("PRAGMA foreign_keys=OFF"); !s) return s;
+    Status status;
+    for (const auto& t : tables) {
+      status = run(tessera::sql::render_drop_table(t, SqlDialect::sqlite), false);
+      if (!status) break;
+    }
+    if (toggle) {
+      Status on = run("PRAGMA foreign_keys=ON");
+      if (status) status = std::move(on);
+    }
+    return status;
+  });
+}
+
+}  // namespace tessera::sqlite::detail

@@ -1,0 +1,96 @@
+// SqliteConnection: one sqlite3 handle behind the Connection SPI.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sqlite_statement_cache.hpp"
+#include "tessera/driver/connection.hpp"
+
+struct sqlite3;
+
+namespace tessera::sqlite::detail {
+
+// What a URL asks for, already validated (see sqlite_driver.cpp).
+struct OpenOptions {
+  std::string path;  // a file path, or ":memory:"
+  bool memory = false;
+  bool read_only = false;
+  bool create = true;
+  int busy_timeout_ms = 5000;
+  std::string synchronous = "NORMAL";
+};
+
+class SqliteConnection final : public Connection {
+ public:
+  // Opens and configures a connection. Errors: storage when the file cannot
+  // be opened or configured.
+  static Result<std::unique_ptr<Connection>> open(const OpenOptions& options);
+
+  ~SqliteConnection() override;
+
+  const Capability& capability() const override { return capability_; }
+  Result<ExecResponse> exec(const Operation& op) override;
+  bool is_valid() const override { return !broken_; }
+  Status ping() override;
+  Status push_schema(const Schema& schema) override;
+  Status drop_tables(const std::vector<std::string>& tables) override;
+
+ private:
+  struct CloseDb {
+    void operator()(sqlite3* db) const;
+  };
+  // A rendered insert statement for one (shape, batch size).
+  struct InsertKey {
+    const ast::Insert* shape;
+    std::size_t rows;
+    bool operator==(const InsertKey&) const = default;
+  };
+  struct InsertKeyHash {
+    std::size_t operator()(const InsertKey& k) const;
+  };
+  struct InsertShape {
+    ast::Insert shape;  // a copy, to detect a reused address
+    std::string sql;
+    std::uint64_t id;
+  };
+
+  SqliteConnection(sqlite3* db, const OpenOptions& options);
+  Status configure(const OpenOptions& options);
+
+  Result<ExecResponse> exec_query(const op::QuerySql& q);
+  Result<ExecResponse> exec_insert(const op::Insert& ins);
+  Result<ExecResponse> exec_raw(const op::RawSql& raw);
+  Result<ExecResponse> exec_transaction(const op::Transaction& t);
+
+  // Binds and runs a leased statement: streaming rows if it yields columns,
+  // else the number of rows it changed.
+  Result<ExecResponse> run_statement(StatementLease lease, std::span<const Value> params);
+  // Runs SQL without parameters to completion, ignoring any rows; `cache`
+  // keeps the prepared statement for the next time.
+  Status run(std::string_view sql, bool cache = true);
+  Result<ExecResponse> insert_batches(const op::Insert& ins, std::size_t per_batch);
+  Result<StatementLease> insert_statement(const ast::Insert& shape, std::size_t rows);
+  // Ends PRAGMA query_only once a read-only transaction is over.
+  Status finish_read_only();
+  Error fail(int rc, std::string_view sql);
+
+  std::unique_ptr<sqlite3, CloseDb> db_;
+  Capability capability_;
+  bool broken_ = false;
+  bool read_only_tx_ = false;
+  std::uint64_t next_insert_id_ = 1;
+  std::unordered_map<InsertKey, InsertShape, InsertKeyHash> insert_shapes_;
+  // Declared after db_: finalized before the handle closes.
+  StatementCache queries_;  // keyed by QuerySql::cache_key
+  StatementCache inserts_;  // keyed by InsertShape::id
+  StatementCache texts_;    // raw SQL and the driver's own, keyed by text hash
+};
+
+}  // namespace tessera::sqlite::detail

@@ -1,0 +1,189 @@
+#include "sqlite_rows.hpp"
+
+#include <sqlite3.h>
+
+#include <cmath>
+#include <limits>
+
+#include "sqlite_errors.hpp"
+#include "sqlite_values.hpp"
+
+namespace tessera::sqlite::detail {
+namespace {
+
+std::string_view storage_name(int type) {
+  switch (type) {
+    case SQLITE_INTEGER: return "INTEGER";
+    case SQLITE_FLOAT: return "REAL";
+    case SQLITE_TEXT: return "TEXT";
+    case SQLITE_BLOB: return "BLOB";
+    default: return "NULL";
+  }
+}
+
+}  // namespace
+
+void CellRows::mismatch(std::size_t col, const Cell& c, std::string_view wanted) {
+  if (error_) return;
+  std::string message = "column " + std::to_string(col) + " holds " +
+                        std::string(storage_name(c.type)) + ", which cannot be read as " +
+                        std::string(wanted);
+  error_ = driver_error(ErrorKind::invalid_value, std::move(message));
+}
+
+bool CellRows::is_null(std::size_t col) { return cell(col).type == SQLITE_NULL; }
+
+bool CellRows::get_bool(std::size_t col) {
+  const Cell c = cell(col);
+  if (c.type == SQLITE_INTEGER) return c.integer != 0;
+  if (c.type != SQLITE_NULL) mismatch(col, c, "boolean");
+  return false;
+}
+
+std::int64_t CellRows::get_int64(std::size_t col) {
+  const Cell c = cell(col);
+  if (c.type == SQLITE_INTEGER) return c.integer;
+  // A REAL-affinity column returns whole numbers as REAL: exact ones convert.
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (c.type == SQLITE_FLOAT && std::trunc(c.real) == c.real && c.real >= -kTwo63 &&
+      c.real < kTwo63)
+    return static_cast<std::int64_t>(c.real);
+  if (c.type != SQLITE_NULL) mismatch(col, c, "int64");
+  return 0;
+}
+
+double CellRows::get_double(std::size_t col) {
+  const Cell c = cell(col);
+  if (c.type == SQLITE_FLOAT) return c.real;
+  if (c.type == SQLITE_INTEGER) return static_cast<double>(c.integer);
+  if (c.type != SQLITE_NULL) mismatch(col, c, "float64");
+  return 0.0;
+}
+
+std::string_view CellRows::get_text(std::size_t col) {
+  const Cell c = cell(col);
+  if (c.type == SQLITE_TEXT) return c.bytes;
+  if (c.type != SQLITE_NULL) mismatch(col, c, "text");
+  return {};
+}
+
+std::span<const std::byte> CellRows::get_bytes(std::size_t col) {
+  const Cell c = cell(col);
+  if (c.type == SQLITE_BLOB)
+    return {reinterpret_cast<const std::byte*>(c.bytes.data()), c.bytes.size()};
+  if (c.type != SQLITE_NULL) mismatch(col, c, "bytes");
+  return {};
+}
+
+Timestamp CellRows::get_timestamp(std::size_t col) {
+  const Cell c = cell(col);
+  Timestamp t;
+  if (c.type == SQLITE_TEXT && parse_timestamp(c.bytes, t)) return t;
+  if (c.type != SQLITE_NULL) mismatch(col, c, "timestamp");
+  return {};
+}
+
+Date CellRows::get_date(std::size_t col) {
+  const Cell c = cell(col);
+  Date d;
+  if (c.type == SQLITE_TEXT && parse_date(c.bytes, d)) return d;
+  if (c.type != SQLITE_NULL) mismatch(col, c, "date");
+  return {};
+}
+
+StreamingRows::StreamingRows(StatementLease lease, bool first_row_ready, bool* broken)
+    : lease_(std::move(lease)),
+      columns_(static_cast<std::size_t>(sqlite3_column_count(lease_.get()))),
+      first_row_ready_(first_row_ready),
+      done_(!first_row_ready),
+      broken_(broken) {
+  if (done_) lease_.release();
+}
+
+Result<bool> StreamingRows::next() {
+  clear_conversion_error();
+  if (failure_) return *failure_;
+  if (done_) return false;
+  if (first_row_ready_) {
+    first_row_ready_ = false;
+    return true;
+  }
+  sqlite3_stmt* stmt = lease_.get();
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) {
+    done_ = true;
+    lease_.release();  // ends the statement's read of the database now
+    return false;
+  }
+  failure_ = make_error(sqlite3_db_handle(stmt), rc, sqlite3_sql(stmt));
+  if (is_fatal(rc) && broken_ != nullptr) *broken_ = true;
+  lease_.release();
+  return *failure_;
+}
+
+Cell StreamingRows::cell(std::size_t col) {
+  sqlite3_stmt* stmt = lease_.get();
+  const int i = static_cast<int>(col);
+  Cell c;
+  c.type = sqlite3_column_type(stmt, i);
+  switch (c.type) {
+    case SQLITE_INTEGER: c.integer = sqlite3_column_int64(stmt, i); break;
+    case SQLITE_FLOAT: c.real = sqlite3_column_double(stmt, i); break;
+    case SQLITE_TEXT: {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+      c.bytes = std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)));
+      break;
+    }
+    case SQLITE_BLOB: {
+      const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
+      const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt, i));
+      c.bytes = n == 0 ? std::string_view() : std::string_view(p, n);
+      break;
+    }
+    default: break;
+  }
+  return c;
+}
+
+void BufferedRows::append_current(sqlite3_stmt* stmt) {
+  for (std::size_t col = 0; col < columns_; ++col) {
+    const int i = static_cast<int>(col);
+    StoredCell s;
+    s.type = sqlite3_column_type(stmt, i);
+    switch (s.type) {
+      case SQLITE_INTEGER: s.integer = sqlite3_column_int64(stmt, i); break;
+      case SQLITE_FLOAT: s.real = sqlite3_column_double(stmt, i); break;
+      case SQLITE_TEXT:
+        s.bytes.assign(reinterpret_cast<const char*>(sqlite3_column_text(stmt, i)),
+                       static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)));
+        break;
+      case SQLITE_BLOB: {
+        const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt, i));
+        if (n != 0) s.bytes.assign(static_cast<const char*>(sqlite3_column_blob(stmt, i)), n);
+        break;
+      }
+      default: break;
+    }
+    cells_.push_back(std::move(s));
+  }
+}
+
+Result<bool> BufferedRows::next() {
+  clear_conversion_error();
+  const std::size_t rows = columns_ == 0 ? 0 : cells_.size() / columns_;
+  if (row_ <= rows) ++row_;
+  return row_ <= rows;
+}
+
+Cell BufferedRows::cell(std::size_t col) {
+  const StoredCell& s = cells_[(row_ - 1) * columns_ + col];
+  Cell c;
+  c.type = s.type;
+  c.integer = s.integer;
+  c.real = s.real;
+  c.bytes = s.bytes;
+  return c;
+}
+
+}  // namespace tessera::sqlite::detail

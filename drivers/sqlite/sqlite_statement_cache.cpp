@@ -1,0 +1,110 @@
+#include "sqlite_statement_cache.hpp"
+
+#include <sqlite3.h>
+
+#include <string>
+
+#include "sqlite_errors.hpp"
+
+namespace tessera::sqlite::detail {
+
+StatementLease::StatementLease(StatementLease&& other) noexcept
+    : cache_(other.cache_), entry_(other.entry_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+StatementLease& StatementLease::operator=(StatementLease&& other) noexcept {
+  if (this != &other) {
+    release();
+    cache_ = other.cache_;
+    entry_ = other.entry_;
+    stmt_ = other.stmt_;
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+void StatementLease::release() noexcept {
+  if (stmt_ == nullptr) return;
+  if (entry_ == nullptr || cache_ == nullptr) {
+    sqlite3_finalize(stmt_);
+  } else {
+    cache_->give_back(entry_, stmt_);
+  }
+  stmt_ = nullptr;
+}
+
+Result<sqlite3_stmt*> prepare_statement(sqlite3* db, std::string_view sql, bool persistent) {
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  const unsigned flags = persistent ? SQLITE_PREPARE_PERSISTENT : 0;
+  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &stmt, &tail);
+  if (rc != SQLITE_OK) return make_error(db, rc, sql);
+  if (stmt == nullptr)
+    return driver_error(ErrorKind::invalid_statement, "the SQL text holds no statement", sql);
+  // Only the first statement would run: refuse the text rather than ignore
+  // the rest. What follows may be whitespace or comments (no statement).
+  const std::string_view rest = sql.substr(static_cast<std::size_t>(tail - sql.data()));
+  if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+    sqlite3_stmt* next = nullptr;
+    rc = sqlite3_prepare_v3(db, rest.data(), static_cast<int>(rest.size()), 0, &next, nullptr);
+    sqlite3_finalize(next);
+    if (rc != SQLITE_OK || next != nullptr) {
+      sqlite3_finalize(stmt);
+      return driver_error(ErrorKind::invalid_statement,
+                          "the SQL text holds more than one statement", sql);
+    }
+  }
+  return stmt;
+}
+
+StatementCache::StatementCache(sqlite3* db, std::size_t capacity, bool verify_text)
+    : db_(db), capacity_(capacity), verify_text_(verify_text) {}
+
+StatementCache::~StatementCache() {
+  for (auto& e : lru_) sqlite3_finalize(e.stmt);
+}
+
+Result<StatementLease> StatementCache::acquire(std::uint64_t key, std::string_view sql) {
+  if (key != 0) {
+    if (auto it = index_.find(key); it != index_.end()) {
+      Entry& e = *it->second;
+      const bool same_text = !verify_text_ || std::string_view(sqlite3_sql(e.stmt)) == sql;
+      if (!e.leased && same_text) {
+        lru_.splice(lru_.begin(), lru_, it->second);
+        e.leased = true;
+        return StatementLease(this, &e, e.stmt);
+      }
+      // Leased to a live cursor, or a hash collision: use a private one.
+      key = 0;
+    }
+  }
+  auto prepared = prepare_statement(db_, sql, key != 0);
+  if (!prepared) return std::move(prepared).error();
+  if (key == 0 || !make_room()) return StatementLease(this, nullptr, *prepared);
+  lru_.push_front(Entry{key, *prepared, true});
+  index_[key] = lru_.begin();
+  return StatementLease(this, &lru_.front(), *prepared);
+}
+
+bool StatementCache::make_room() {
+  if (lru_.size() < capacity_) return true;
+  for (auto it = lru_.end(); it != lru_.begin();) {
+    --it;
+    if (it->leased) continue;
+    sqlite3_finalize(it->stmt);
+    index_.erase(it->key);
+    lru_.erase(it);
+    return true;
+  }
+  return false;
+}
+
+void StatementCache::give_back(void* entry, sqlite3_stmt* stmt) noexcept {
+  // The return code repeats the statement's last error, already reported.
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  static_cast<Entry*>(entry)->leased = false;
+}
+
+}  // namespace tessera::sqlite::detail

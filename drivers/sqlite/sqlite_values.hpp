@@ -1,0 +1,37 @@
+// Values in SQLite storage: binding parameters, and the TEXT forms of
+// timestamps and dates.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+#include "tessera/driver/error.hpp"
+#include "tessera/driver/value.hpp"
+
+struct sqlite3_stmt;
+
+namespace tessera::sqlite::detail {
+
+// "YYYY-MM-DD HH:MM:SS.ffffff" is 26 characters; "YYYY-MM-DD" is 10.
+inline constexpr std::size_t kTimestampTextSize = 26;
+inline constexpr std::size_t kDateTextSize = 10;
+
+// Writes the storage text of `t` into `out` (kTimestampTextSize bytes, no
+// NUL). False if the year is outside 0001..9999.
+bool format_timestamp(Timestamp t, char* out);
+bool format_date(Date d, char* out);
+
+// Parses "YYYY-MM-DD HH:MM:SS[.f{1,6}]" ('T' also separates date and time,
+// a trailing 'Z' is allowed). False for anything else or an impossible date.
+bool parse_timestamp(std::string_view text, Timestamp& out);
+// Parses "YYYY-MM-DD".
+bool parse_date(std::string_view text, Date& out);
+
+// Binds params[i] to parameter i + 1. Text and blobs are bound without a
+// copy: `params` must outlive the statement's use (see operation.hpp).
+// Errors: invalid_statement if the statement has a different number of
+// parameters; invalid_value for a timestamp or date out of range.
+Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params);
+
+}  // namespace tessera::sqlite::detail
