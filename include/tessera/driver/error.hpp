@@ -136,15 +136,16 @@ class [[nodiscard]] Result {
   explicit operator bool() const { return ok(); }
 
   T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  // By value, so `for (auto& x : f().value())` does not dangle.
+  T value() && { return std::get<0>(std::move(v_)); }
   const T& value() const& { return std::get<0>(v_); }
   T& operator*() & { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
+  T operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
   Error& error() & { return std::get<1>(v_); }
-  Error&& error() && { return std::get<1>(std::move(v_)); }
+  Error error() && { return std::get<1>(std::move(v_)); }
   const Error& error() const& { return std::get<1>(v_); }
 
  private:
@@ -160,7 +161,7 @@ class [[nodiscard]] Result<void> {
   bool ok() const { return !e_.has_value(); }
   explicit operator bool() const { return ok(); }
   Error& error() & { return *e_; }
-  Error&& error() && { return std::move(*e_); }
+  Error error() && { return std::move(*e_); }
   const Error& error() const& { return *e_; }
 
  private:

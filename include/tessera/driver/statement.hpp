@@ -112,21 +112,6 @@ struct Delete {
   friend bool operator==(const Delete&, const Delete&) = default;
 };
 
-// DDL.
-struct CreateTable {
-  TableSchema table;
-  bool if_not_exists = true;
-};
-struct CreateIndex {
-  std::string table;
-  IndexDef index;
-  bool if_not_exists = true;
-};
-struct DropTable {
-  std::string table;
-  bool if_exists = true;
-};
-
 using Statement = std::variant<Select, Insert, Update, Delete>;
 
 }  // namespace tessera::ast

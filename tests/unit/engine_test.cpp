@@ -1,0 +1,126 @@
+// The engine's own behaviour, against a fake driver: which operations it
+// emits, plan caching by shape, pool bounds and eviction.
+#include <doctest/doctest.h>
+
+#include <tessera/tessera.hpp>
+
+#include <limits>
+#include <thread>
+
+#include "fake_driver.hpp"
+
+namespace et {
+struct Item {
+  std::int64_t id{};
+  std::string name;
+  std::int32_t qty{};
+};
+TESSERA_MODEL(Item, "items", (id, tessera::primary_key, tessera::auto_increment), (name), (qty));
+}  // namespace et
+
+using et::Item;
+using tessera::col;
+
+TEST_CASE("engine: a repeated query shape is rendered once and reuses its cache key") {
+  auto state = fake::install("fake-plan");
+  auto db = tessera::Db::open("fake-plan://x");
+  db.fetch_all(tessera::select<Item>().where(col(&Item::qty) > 1));
+  db.fetch_all(tessera::select<Item>().where(col(&Item::qty) > 7));
+  db.fetch_all(tessera::select<Item>().where(col(&Item::qty) < 7));
+  REQUIRE(state->ops.size() == 3);
+  CHECK(state->ops[0].cache_key == state->ops[1].cache_key);
+  CHECK(state->ops[0].sql == state->ops[1].sql);
+  CHECK(state->ops[0].params[0] == tessera::Value(std::int64_t{1}));
+  CHECK(state->ops[1].params[0] == tessera::Value(std::int64_t{7}));
+  CHECK(state->ops[2].cache_key != state->ops[0].cache_key);
+  CHECK(state->ops[0].sql == R"(SELECT "id", "name", "qty" FROM "items" WHERE "qty" > ?1)");
+}
+
+TEST_CASE("engine: insert_many is one Insert operation carrying every row") {
+  auto state = fake::install("fake-insert");
+  auto db = tessera::Db::open("fake-insert://x");
+  std::vector<Item> rows(1000, Item{.name = "n", .qty = 3});
+  db.insert_many(rows);
+  REQUIRE(state->ops.size() == 1);
+  CHECK(state->ops[0].operation == "Insert");
+  CHECK(state->ops[0].insert_rows == 1000);
+  CHECK(state->ops[0].params.size() == 2000);  // id left out: generated
+}
+
+TEST_CASE("engine: table prefix applies to every statement") {
+  auto state = fake::install("fake-prefix");
+  auto db = tessera::Db::open("fake-prefix://x", {.table_prefix = "t1_"});
+  db.execute(tessera::delete_from<Item>().where(col(&Item::id) == 3));
+  REQUIRE(state->ops.size() == 1);
+  CHECK(state->ops[0].sql == R"(DELETE FROM "t1_items" WHERE "id" = ?1)");
+}
+
+TEST_CASE("engine: transactions emit start and rollback on scope exit, savepoints when nested") {
+  auto state = fake::install("fake-tx");
+  auto db = tessera::Db::open("fake-tx://x");
+  {
+    auto tx = db.transaction();
+    {
+      auto inner = tx.transaction();
+      inner.commit();
+    }
+  }
+  REQUIRE(state->ops.size() == 4);
+  for (const auto& op : state->ops) CHECK(op.operation == "Transaction");
+}
+
+TEST_CASE("engine: an out-of-range update value is refused before reaching the driver") {
+  auto state = fake::install("fake-range");
+  auto db = tessera::Db::open("fake-range://x");
+  CHECK_THROWS_AS(db.execute(tessera::update<Item>()
+                                 .set(&Item::qty, std::int64_t{1} << 40)
+                                 .where(col(&Item::id) == 1)),
+                  tessera::InvalidValueError);
+  CHECK(state->ops.empty());
+}
+
+TEST_CASE("engine: NaN is refused when the capability says the driver cannot store it") {
+  auto state = fake::install("fake-nan");
+  auto db = tessera::Db::open("fake-nan://x");
+  (void)state;
+  CHECK_THROWS_AS(db.execute_raw("UPDATE t SET x = ?1", std::numeric_limits<double>::quiet_NaN()),
+                  tessera::InvalidValueError);
+}
+
+TEST_CASE("engine: the pool is bounded and times out with a typed error") {
+  auto state = fake::install("fake-pool");
+  auto db = tessera::Db::open("fake-pool://x",
+                              {.max_connections = 2, .acquire_timeout = std::chrono::milliseconds(50)});
+  auto t1 = db.transaction();
+  auto t2 = db.transaction();
+  try {
+    auto t3 = db.transaction();
+    FAIL("a third connection was handed out");
+  } catch (const tessera::TimeoutError& e) {
+    CHECK(e.kind() == tessera::ErrorKind::pool_timeout);
+  }
+  CHECK(state->connects.load() == 2);
+}
+
+TEST_CASE("engine: a connection that reports connection_lost is evicted from the pool") {
+  auto state = fake::install("fake-evict");
+  auto db = tessera::Db::open("fake-evict://x", {.max_connections = 1});
+  state->fail_next = true;
+  CHECK_THROWS_AS(db.fetch_all(tessera::select<Item>()), tessera::ConnectionError);
+  CHECK(state->live.load() == 0);
+  db.fetch_all(tessera::select<Item>());  // a fresh connection
+  CHECK(state->connects.load() == 2);
+}
+
+TEST_CASE("engine: the operation hook sees every operation") {
+  auto state = fake::install("fake-hook");
+  std::vector<std::string> seen;
+  auto db = tessera::Db::open("fake-hook://x", {.on_operation = [&](const tessera::OperationEvent& e) {
+                                                  seen.emplace_back(e.operation);
+                                                }});
+  db.fetch_all(tessera::select<Item>());
+  db.insert(Item{.name = "a", .qty = 1});
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == "QuerySql");
+  CHECK(seen[1] == "Insert");
+}

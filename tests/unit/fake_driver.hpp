@@ -1,0 +1,101 @@
+// A fake driver for tests about the engine itself (which operations it
+// emits, how the pool behaves). Driver behaviour is tested only in the
+// conformance suite, against real databases.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <tessera/driver/driver.hpp>
+
+namespace fake {
+
+struct Recorded {
+  std::string operation;
+  std::string sql;
+  std::uint64_t cache_key = 0;
+  std::vector<tessera::Value> params;
+  std::size_t insert_rows = 0;
+};
+
+// Shared state of every connection a FakeDriver opens.
+struct State {
+  std::mutex mutex;
+  std::vector<Recorded> ops;
+  std::atomic<int> connects{0};
+  std::atomic<int> live{0};
+  std::atomic<bool> fail_next{false};  // the next exec reports connection_lost
+  tessera::Capability capability;
+};
+
+class FakeConnection : public tessera::Connection {
+ public:
+  explicit FakeConnection(std::shared_ptr<State> s) : s_(std::move(s)) { ++s_->live; }
+  ~FakeConnection() override { --s_->live; }
+  const tessera::Capability& capability() const override { return s_->capability; }
+  tessera::Result<tessera::ExecResponse> exec(const tessera::Operation& op) override {
+    if (s_->fail_next.exchange(false)) {
+      valid_ = false;
+      return tessera::Error(tessera::ErrorKind::connection_lost, "injected");
+    }
+    Recorded r;
+    r.operation = std::string(tessera::operation_name(op));
+    if (auto* q = std::get_if<tessera::op::QuerySql>(&op)) {
+      r.sql = std::string(q->sql);
+      r.cache_key = q->cache_key;
+      r.params.assign(q->params.begin(), q->params.end());
+    } else if (auto* i = std::get_if<tessera::op::Insert>(&op)) {
+      r.insert_rows = i->statement->row_count;
+      r.params.assign(i->params.begin(), i->params.end());
+    }
+    {
+      std::lock_guard lock(s_->mutex);
+      s_->ops.push_back(r);
+    }
+    tessera::ExecResponse resp;
+    resp.rows = std::make_unique<tessera::ValueRows>(1, std::vector<std::vector<tessera::Value>>{});
+    return resp;
+  }
+  bool is_valid() const override { return valid_; }
+  tessera::Status ping() override { return {}; }
+  tessera::Status push_schema(const tessera::Schema&) override { return {}; }
+  tessera::Status drop_tables(const std::vector<std::string>&) override { return {}; }
+
+ private:
+  std::shared_ptr<State> s_;
+  bool valid_ = true;
+};
+
+class FakeDriver : public tessera::Driver {
+ public:
+  explicit FakeDriver(std::shared_ptr<State> s, std::string scheme)
+      : s_(std::move(s)), scheme_(std::move(scheme)) {}
+  std::string_view name() const override { return "fake"; }
+  std::vector<std::string> schemes() const override { return {scheme_}; }
+  tessera::Result<std::unique_ptr<tessera::Connection>> connect(const tessera::Url&) override {
+    ++s_->connects;
+    return std::unique_ptr<tessera::Connection>(new FakeConnection(s_));
+  }
+  std::size_t max_connections(const tessera::Url&) const override { return 0; }
+
+ private:
+  std::shared_ptr<State> s_;
+  std::string scheme_;
+};
+
+// Registers a fake driver under a fresh scheme and returns its state.
+inline std::shared_ptr<State> install(const std::string& scheme,
+                                      tessera::SqlDialect dialect = tessera::SqlDialect::sqlite) {
+  auto s = std::make_shared<State>();
+  s->capability.sql = dialect;
+  s->capability.returning = true;
+  s->capability.savepoints = true;
+  s->capability.raw_sql = true;
+  tessera::register_driver(std::make_shared<FakeDriver>(s, scheme));
+  return s;
+}
+
+}  // namespace fake

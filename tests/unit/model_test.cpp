@@ -1,0 +1,98 @@
+// What a TESSERA_MODEL declaration turns into: the table schema, and the
+// lowering of typed statements into untyped shapes with ordered parameters.
+#include <doctest/doctest.h>
+
+#include <tessera/tessera.hpp>
+
+namespace mt {
+enum class Color : std::uint8_t { red, green };
+struct Author {
+  std::int64_t id{};
+  std::string name;
+};
+TESSERA_MODEL(Author, "authors", (id, tessera::primary_key, tessera::auto_increment), (name, tessera::unique));
+
+struct Book {
+  std::int64_t author_id{};
+  std::int32_t number{};
+  std::string title;
+  std::optional<double> price;
+  Color color{};
+  std::string isbn;
+  std::int16_t year{};
+};
+TESSERA_MODEL(Book, "books",
+              (author_id, tessera::primary_key, tessera::references(&Author::id, tessera::ForeignKeyAction::cascade)),
+              (number, tessera::primary_key),
+              (title, tessera::index("ix_books_title_year")),
+              (price, tessera::column_name("price_eur")),
+              (color, tessera::default_value(std::int64_t{1})),
+              (isbn, tessera::unique("ux_books_isbn")),
+              (year, tessera::index("ix_books_title_year")));
+}  // namespace mt
+
+TEST_CASE("model: table schema from the declaration") {
+  const tessera::TableSchema t = tessera::table_schema<mt::Book>("p_");
+  CHECK(t.name == "p_books");
+  REQUIRE(t.columns.size() == 7);
+  CHECK(t.primary_key == std::vector<std::string>{"author_id", "number"});
+  CHECK(t.columns[3].name == "price_eur");
+  CHECK(t.columns[3].nullable);
+  CHECK(t.columns[3].type == tessera::ColumnType::float64);
+  CHECK(t.columns[4].type == tessera::ColumnType::uint8);
+  REQUIRE(t.columns[4].default_value.has_value());
+  CHECK(*t.columns[4].default_value == tessera::Value(std::int64_t{1}));
+  CHECK(t.columns[6].type == tessera::ColumnType::int16);
+  REQUIRE(t.indexes.size() == 2);
+  CHECK(t.indexes[0].name == "p_ix_books_title_year");
+  CHECK(t.indexes[0].columns == std::vector<std::string>{"title", "year"});
+  CHECK_FALSE(t.indexes[0].unique);
+  CHECK(t.indexes[1].name == "p_ux_books_isbn");
+  CHECK(t.indexes[1].unique);
+  REQUIRE(t.foreign_keys.size() == 1);
+  CHECK(t.foreign_keys[0].ref_table == "p_authors");
+  CHECK(t.foreign_keys[0].ref_columns == std::vector<std::string>{"id"});
+  CHECK(t.foreign_keys[0].on_delete == tessera::ForeignKeyAction::cascade);
+
+  const tessera::TableSchema a = tessera::table_schema<mt::Author>();
+  CHECK(a.columns[0].auto_increment);
+  CHECK(a.indexes[0].name == "ux_authors_name");
+}
+
+TEST_CASE("model: lowering numbers parameters in order of appearance") {
+  using mt::Book;
+  using tessera::col;
+  tessera::ast::Select s;
+  std::vector<tessera::Value> v;
+  tessera::select<Book>()
+      .where(col(&Book::title) == "x" && (col(&Book::year) < 2000 || col(&Book::number).in({1, 2})))
+      .limit(5)
+      .offset(10)
+      .lower(s, v);
+  REQUIRE(v.size() == 6);
+  CHECK(v[0] == tessera::Value("x"));
+  CHECK(v[1] == tessera::Value(std::int64_t{2000}));
+  CHECK(v[3] == tessera::Value(std::int64_t{2}));
+  CHECK(s.limit_param == 4);
+  CHECK(s.offset_param == 5);
+  REQUIRE(s.where.kind == tessera::ast::Expr::Kind::and_);
+  const auto& inner = s.where.children[1];
+  CHECK(inner.kind == tessera::ast::Expr::Kind::or_);
+  CHECK(inner.children[1].children[2].param == 3);
+
+  tessera::ast::Update u;
+  tessera::update<Book>().set(&Book::title, "t").where(col(&Book::year) == 1999).lower(u, v);
+  REQUIRE(v.size() == 2);
+  CHECK(u.set[0].param == 0);
+  CHECK(u.where.children[1].param == 1);
+}
+
+TEST_CASE("model: empty in-lists lower to constants") {
+  using mt::Book;
+  using tessera::col;
+  tessera::ast::Select s;
+  std::vector<tessera::Value> v;
+  tessera::select<Book>().where(col(&Book::number).in(std::vector<int>{})).lower(s, v);
+  CHECK(s.where.kind == tessera::ast::Expr::Kind::false_);
+  CHECK(v.empty());
+}
