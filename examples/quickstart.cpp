@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
                                  .where(col(&User::name).like("a%") && col(&User::bio).is_null())
                                  .order_by(col(&User::name).desc())
                                  .limit(10));
-    std::printf("users named a%% without a bio, newest name first:\n");
+    std::printf("users named a%% without a bio, in reverse name order:\n");
     for (const auto& u : page)
       std::printf("  #%lld %s <%s>\n", static_cast<long long>(u.id), u.name.c_str(), u.email.c_str());
 
