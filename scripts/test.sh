@@ -1,10 +1,42 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds everything, and runs the whole test suite
-# through CTest: unit and golden-SQL tests, compile-fail tests, plugin
-# loading failures, and the conformance suite on every driver built.
+# Installs what is needed, builds everything, starts throwaway database
+# servers on loopback for the drivers that were built (PostgreSQL, MariaDB),
+# runs the whole test suite through CTest, and stops exactly the servers it
+# started. A server URL already in the environment (TESSERA_TEST_POSTGRESQL_URL,
+# TESSERA_TEST_MYSQL_URL) is used instead of starting one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh -DTESSERA_BUILD_TESTS=ON
 build_dir=${TESSERA_BUILD_DIR:-build}
+
+services_dir=$(mktemp -d /tmp/tessera-services.XXXXXX)
+started=()
+stop_services() {
+  local s
+  for s in "${started[@]}"; do
+    scripts/services/"$s".sh stop "$services_dir/$s" || echo "test: stopping $s failed" >&2
+  done
+  rm -rf "$services_dir"
+}
+trap stop_services EXIT
+
+# start_service NAME URL_VARIABLE PLUGIN_FILE
+start_service() {
+  local name=$1 var=$2 plugin=$3
+  [[ -x scripts/services/$name.sh && -e $build_dir/plugins/$plugin ]] || return 0
+  if [[ -n ${!var:-} ]]; then
+    echo "test: using $var from the environment"
+    return 0
+  fi
+  local line
+  line=$(scripts/services/"$name".sh start "$services_dir/$name" | grep "^$var=" | tail -n 1)
+  started+=("$name")
+  [[ -n $line ]] || { echo "test: $name did not report $var" >&2; exit 1; }
+  export "${line?}"
+  echo "test: started $name for the tests"
+}
+start_service postgresql TESSERA_TEST_POSTGRESQL_URL libtessera-postgresql.so
+start_service mariadb TESSERA_TEST_MYSQL_URL libtessera-mysql.so
+
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"
