@@ -236,6 +236,8 @@ class Writer {
                                           " in a statement on table " + quoted_for_message(table_));
   }
 
+  SqlDialect dialect() const { return dialect_; }
+
  private:
   Status arity(const ast::Expr& e, std::size_t min, std::size_t max) {
     const std::size_t n = e.children.size();
@@ -324,6 +326,10 @@ Status render_select_body(Writer& w, const ast::Select& select) {
         w.keyword(i == 0 ? " ORDER BY " : ", ");
         if (auto s = w.identifier(select.order_by[i].column, "ORDER BY column"); !s) return s;
         w.keyword(select.order_by[i].descending ? " DESC" : " ASC");
+        // NULL sorts as the smallest value on every driver: SQLite and MySQL
+        // do so natively, PostgreSQL is told.
+        if (w.dialect() == SqlDialect::postgresql)
+          w.keyword(select.order_by[i].descending ? " NULLS LAST" : " NULLS FIRST");
       }
       return w.limit_offset(select.limit_param, select.offset_param);
     }

@@ -165,7 +165,7 @@ TEST_CASE("serializer: select with where, order by, limit and offset") {
       R"sql(SELECT "id", "name" FROM "users" WHERE ("name" = ?1 AND "age" > ?2) ORDER BY "name" ASC, "id" DESC LIMIT ?3 OFFSET ?4)sql");
   CHECK(
       rendered(s, pg) ==
-      R"sql(SELECT "id", "name" FROM "users" WHERE ("name" = $1 AND "age" > $2) ORDER BY "name" ASC, "id" DESC LIMIT $3 OFFSET $4)sql");
+      R"sql(SELECT "id", "name" FROM "users" WHERE ("name" = $1 AND "age" > $2) ORDER BY "name" ASC NULLS FIRST, "id" DESC NULLS LAST LIMIT $3 OFFSET $4)sql");
   CHECK(rendered(s, my) ==
         "SELECT `id`, `name` FROM `users` WHERE (`name` = ? AND `age` > ?) ORDER BY `name` ASC, "
         "`id` DESC LIMIT ? OFFSET ?");
@@ -182,14 +182,14 @@ TEST_CASE("serializer: select without where, limit only, offset only") {
   s.order_by = {{"id", false}};
   s.limit_param = 0;
   CHECK(rendered(s, lite) == R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC LIMIT ?1)sql");
-  CHECK(rendered(s, pg) == R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC LIMIT $1)sql");
+  CHECK(rendered(s, pg) == R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC NULLS FIRST LIMIT $1)sql");
   CHECK(rendered(s, my) == "SELECT `id` FROM `users` ORDER BY `id` ASC LIMIT ?");
 
   s.limit_param = -1;
   s.offset_param = 0;
   CHECK(rendered(s, lite) ==
         R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC LIMIT -1 OFFSET ?1)sql");
-  CHECK(rendered(s, pg) == R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC OFFSET $1)sql");
+  CHECK(rendered(s, pg) == R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC NULLS FIRST OFFSET $1)sql");
   CHECK(rendered(s, my) ==
         "SELECT `id` FROM `users` ORDER BY `id` ASC LIMIT 18446744073709551615 OFFSET ?");
 }
