@@ -19,6 +19,10 @@ namespace tessera::sqlite::detail {
 namespace {
 
 constexpr std::size_t kStatementCacheSize = 256;
+// SQLite compiles a multi-row VALUES list in time quadratic in its rows
+// (16,000 rows take seconds to prepare, 250 about a millisecond), so batches
+// stay small; each batch size is prepared once and cached.
+constexpr std::uint32_t kMaxInsertRows = 256;
 // Distinct (insert shape, batch size) pairs remembered; past it the map
 // starts over (their statements age out of the LRU).
 constexpr std::size_t kInsertShapeLimit = 256;
@@ -66,6 +70,7 @@ Capability make_capability(sqlite3* db, bool memory) {
   c.read_only_transactions = true;
   c.max_bind_params =
       static_cast<std::uint32_t>(sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+  c.max_insert_rows = kMaxInsertRows;
   c.stores_nan = false;  // SQLite stores NaN as NULL
   c.stores_infinity = true;
   c.text_embedded_nul = true;
@@ -142,7 +147,14 @@ Status SqliteConnection::configure(const OpenOptions& options) {
 
 Error SqliteConnection::fail(int rc, std::string_view sql) {
   if (is_fatal(rc)) broken_ = true;
-  return make_error(db_.get(), rc, sql);
+  Error e = make_error(db_.get(), rc, sql);
+  // A write in a read-only transaction is a mistake in the code, not a
+  // storage problem.
+  if (read_only_tx_ && (rc & 0xff) == SQLITE_READONLY) {
+    e.kind = ErrorKind::invalid_statement;
+    e.message += " (in a read-only transaction)";
+  }
+  return e;
 }
 
 Status SqliteConnection::run(std::string_view sql, bool cache) {
@@ -240,8 +252,12 @@ Result<ExecResponse> SqliteConnection::exec_insert(const op::Insert& ins) {
                             std::to_string(columns) + " columns needs " +
                             std::to_string(total * columns) + " values, " +
                             std::to_string(ins.params.size()) + " were given");
-  const std::size_t per_batch =
-      columns == 0 ? 1 : std::max<std::size_t>(1, capability_.max_bind_params / columns);
+  std::size_t per_batch = capability_.max_insert_rows;
+  if (columns != 0)
+    per_batch = std::min<std::size_t>(
+        per_batch, std::max<std::size_t>(1, capability_.max_bind_params / columns));
+  else
+    per_batch = 1;
   // Several statements are one insert: all of them or none.
   const bool batched = total > per_batch;
   if (batched)
@@ -298,11 +314,10 @@ Result<ExecResponse> SqliteConnection::exec_transaction(const op::Transaction& t
   // A read-only transaction SQLite ended by itself (after an error) leaves
   // query_only on until the next transaction operation.
   if (Status s = finish_read_only(); !s) return std::move(s).error();
-  // SQLite is serializable whatever is asked; read-only is query_only.
-  op::Transaction plain = t;
-  plain.isolation = Isolation::database_default;
-  plain.read_only = false;
-  auto statements = tessera::sql::render_transaction(plain, SqlDialect::sqlite);
+  // The serializer picks BEGIN IMMEDIATE for the strict levels (no snapshot
+  // upgrade can fail later) and DEFERRED otherwise; SQLite itself runs every
+  // transaction serializably. Read-only is enforced with PRAGMA query_only.
+  auto statements = tessera::sql::render_transaction(t, SqlDialect::sqlite);
   if (!statements) return from_serializer(std::move(statements).error());
   Status status;
   for (const auto& s : *statements)
