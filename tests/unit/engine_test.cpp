@@ -89,8 +89,8 @@ TEST_CASE("engine: NaN is refused when the capability says the driver cannot sto
 
 TEST_CASE("engine: the pool is bounded and times out with a typed error") {
   auto state = fake::install("fake-pool");
-  auto db = tessera::Db::open("fake-pool://x",
-                              {.max_connections = 2, .acquire_timeout = std::chrono::milliseconds(50)});
+  auto db = tessera::Db::open(
+      "fake-pool://x", {.max_connections = 2, .acquire_timeout = std::chrono::milliseconds(50)});
   auto t1 = db.transaction();
   auto t2 = db.transaction();
   try {
@@ -115,9 +115,9 @@ TEST_CASE("engine: a connection that reports connection_lost is evicted from the
 TEST_CASE("engine: the operation hook sees every operation") {
   auto state = fake::install("fake-hook");
   std::vector<std::string> seen;
-  auto db = tessera::Db::open("fake-hook://x", {.on_operation = [&](const tessera::OperationEvent& e) {
-                                                  seen.emplace_back(e.operation);
-                                                }});
+  auto db = tessera::Db::open(
+      "fake-hook://x",
+      {.on_operation = [&](const tessera::OperationEvent& e) { seen.emplace_back(e.operation); }});
   db.fetch_all(tessera::select<Item>());
   db.insert(Item{.name = "a", .qty = 1});
   REQUIRE(seen.size() == 2);

@@ -10,7 +10,8 @@ struct Author {
   std::int64_t id{};
   std::string name;
 };
-TESSERA_MODEL(Author, "authors", (id, tessera::primary_key, tessera::auto_increment), (name, tessera::unique));
+TESSERA_MODEL(Author, "authors", (id, tessera::primary_key, tessera::auto_increment),
+              (name, tessera::unique));
 
 struct Book {
   std::int64_t author_id{};
@@ -22,9 +23,9 @@ struct Book {
   std::int16_t year{};
 };
 TESSERA_MODEL(Book, "books",
-              (author_id, tessera::primary_key, tessera::references(&Author::id, tessera::ForeignKeyAction::cascade)),
-              (number, tessera::primary_key),
-              (title, tessera::index("ix_books_title_year")),
+              (author_id, tessera::primary_key,
+               tessera::references(&Author::id, tessera::ForeignKeyAction::cascade)),
+              (number, tessera::primary_key), (title, tessera::index("ix_books_title_year")),
               (price, tessera::column_name("price_eur")),
               (color, tessera::default_value(std::int64_t{1})),
               (isbn, tessera::unique("ux_books_isbn")),

@@ -24,7 +24,8 @@ TEST_CASE("url: sqlite forms") {
 }
 
 TEST_CASE("url: server forms with credentials and percent-encoding") {
-  auto u = parse_url("postgresql://bob:p%40ss@db.local:5433/app?sslmode=disable&application_name=x%20y");
+  auto u =
+      parse_url("postgresql://bob:p%40ss@db.local:5433/app?sslmode=disable&application_name=x%20y");
   REQUIRE(u.ok());
   CHECK(u->scheme == "postgresql");
   CHECK(u->user == "bob");

@@ -1,0 +1,50 @@
+// Key-value access planning: which key or index answers a filter.
+//
+// Given a table's schema and a filter, choose the cheapest access path:
+//   1. get_by_key     every primary-key column bound by == or IN
+//                     cost: number of keys
+//   2. find_by_index  every column of a unique index bound by == or IN
+//                     cost: 2 x number of keys (index lookup, then row)
+//   3. query_pk       a prefix of the primary key bound by ==, optionally a
+//                     range (<, <=, >, >=, BETWEEN) on the next key column
+//                     cost: 100 / (1 + bound columns)
+//   4. query_index    the same on a non-unique index; cost: 200 / (1 + bound columns)
+//   5. scan           no usable key; cost: 1000, and only where the
+//                     capability allows full scans (else needs_index)
+// Only conjuncts at the top level of the filter (a AND b AND ...) are used;
+// the whole filter is still evaluated in memory on every row read, so the
+// access path only needs to return a superset of the matching rows.
+// Products of IN lists larger than 1,000 keys are not expanded.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tessera/driver/capability.hpp"
+#include "tessera/driver/error.hpp"
+#include "tessera/driver/schema.hpp"
+#include "tessera/driver/statement.hpp"
+#include "tessera/export.hpp"
+
+namespace tessera::kv {
+
+struct Access {
+  enum class Kind : std::uint8_t { get_by_key, find_by_index, query_pk, query_index, scan };
+  Kind kind = Kind::scan;
+  std::string index;                     // for find_by_index / query_index
+  std::vector<std::vector<Value>> keys;  // get_by_key / find_by_index: full keys
+  std::vector<Value> lower;              // query_*: prefix and range bounds
+  bool lower_inclusive = true;
+  std::vector<Value> upper;
+  bool upper_inclusive = true;
+  double cost = 0;
+};
+
+// Plans the access for `where` (null: no filter). Errors: needs_index
+// (naming the filter's columns) when only a scan would do and the capability
+// forbids scans.
+TESSERA_API Result<Access> plan_access(const TableSchema& table, const ast::Expr* where,
+                                       std::span<const Value> params, const Capability& cap);
+
+}  // namespace tessera::kv
