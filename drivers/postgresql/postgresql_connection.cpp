@@ -1,0 +1,590 @@
+#include "postgresql_connection.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <new>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "core/sql/serializer.hpp"
+#include "postgresql_errors.hpp"
+
+namespace tessera::postgresql::detail {
+namespace {
+
+// PostgreSQL's protocol counts parameters in an int16 field.
+constexpr std::uint32_t kMaxBindParams = 65535;
+// Rows an abandoned stream may discard before the driver asks the server
+// to cancel the query instead of reading it to the end.
+constexpr int kCancelAfterRows = 1000;
+constexpr std::string_view kSchemaSavepoint = "\"tessera_push_schema\"";
+// Statement cache key spaces: engine cache keys and the driver's own
+// insert-shape ids are distinct counters.
+constexpr char kQueryKeySpace = 'q';
+constexpr char kInsertKeySpace = 'i';
+
+// Runs `body`, turning any exception into an Error: nothing escapes the SPI.
+template <class F>
+auto guarded(F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return driver_error(ErrorKind::internal, "out of memory");
+  } catch (const std::exception& e) {
+    return driver_error(ErrorKind::internal, e.what());
+  } catch (...) {
+    return driver_error(ErrorKind::internal, "unknown exception");
+  }
+}
+
+Error from_serializer(Error e) {
+  if (e.driver.empty()) e.driver = std::string(kDriverName);
+  return e;
+}
+
+bool same_shape(const ast::Insert& a, const ast::Insert& b) {
+  return a.table == b.table && a.columns == b.columns && a.on_conflict == b.on_conflict &&
+         a.returning == b.returning;
+}
+
+std::uint64_t affected_rows(const pg_result* r) {
+  const char* text = PQcmdTuples(const_cast<pg_result*>(r));
+  std::uint64_t n = 0;
+  if (text != nullptr) std::from_chars(text, text + std::char_traits<char>::length(text), n);
+  return n;
+}
+
+Capability make_capability(int server_version) {
+  Capability c;
+  c.sql = SqlDialect::postgresql;
+  c.returning = true;
+  c.upsert = true;  // ON CONFLICT: 9.5+, and the driver requires 10+
+  c.upsert_target = true;
+  c.savepoints = true;
+  // READ UNCOMMITTED runs as READ COMMITTED, which gives at least what was
+  // asked; the other levels are PostgreSQL's own.
+  c.isolation_levels = 0b11111;
+  c.read_only_transactions = true;
+  c.max_bind_params = kMaxBindParams;
+  c.max_insert_rows = 0;
+  c.stores_nan = true;
+  c.stores_infinity = true;
+  c.text_embedded_nul = false;  // text cannot hold U+0000
+  c.raw_sql = true;
+  c.transactional_ddl = true;
+  c.for_update = true;
+  c.concurrent_connections = true;
+  (void)server_version;  // nothing differs between the supported versions yet
+  return c;
+}
+
+void ignore_notice(void*, const char*) {}
+
+}  // namespace
+
+struct PgConnection::Batch {
+  std::size_t first_row;
+  std::size_t rows;
+};
+
+void PgConnection::FinishConn::operator()(pg_conn* c) const { PQfinish(c); }
+
+std::size_t PgConnection::InsertKeyHash::operator()(const InsertKey& k) const {
+  return std::hash<const void*>{}(k.shape) ^ (k.rows * 0x9e3779b97f4a7c15ull);
+}
+
+PgConnection::PgConnection(pg_conn* conn, const ConnectOptions& options)
+    : conn_(conn),
+      capability_(make_capability(PQserverVersion(conn))),
+      statements_(options.statement_cache_size) {}
+
+PgConnection::~PgConnection() {
+  // A Rows must not outlive its connection (rows.hpp); should one do so by
+  // mistake, it must not call back into a destroyed connection.
+  if (stream_ != nullptr) stream_->detach();
+}
+
+Result<std::unique_ptr<Connection>> PgConnection::open(const ConnectOptions& options) {
+  return guarded([&]() -> Result<std::unique_ptr<Connection>> {
+    std::vector<const char*> keywords;
+    std::vector<const char*> values;
+    for (std::size_t i = 0; i < options.keywords.size(); ++i) {
+      keywords.push_back(options.keywords[i].c_str());
+      values.push_back(options.values[i].c_str());
+    }
+    keywords.push_back(nullptr);
+    values.push_back(nullptr);
+    // expand_dbname = 0: the database name is a name, never parsed as a
+    // connection string.
+    pg_conn* raw = PQconnectdbParams(keywords.data(), values.data(), 0);
+    if (raw == nullptr) return driver_error(ErrorKind::internal, "out of memory in libpq");
+    std::unique_ptr<pg_conn, FinishConn> conn(raw);
+    if (PQstatus(raw) != CONNECTION_OK) {
+      std::string message = PQerrorMessage(raw);
+      while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+        message.pop_back();
+      return driver_error(ErrorKind::unavailable,
+                          "cannot connect to " + options.redacted_url + ": " + message);
+    }
+    // libpq prints notices ("table does not exist, skipping") to stderr
+    // by default.
+    PQsetNoticeProcessor(raw, ignore_notice, nullptr);
+    const int version = PQserverVersion(raw);
+    if (version < 100000)
+      return driver_error(ErrorKind::unsupported,
+                          "the postgresql driver needs PostgreSQL 10 or newer (server is " +
+                              std::to_string(version) + ")");
+    const char* integer_datetimes = PQparameterStatus(raw, "integer_datetimes");
+    if (integer_datetimes == nullptr || std::string_view(integer_datetimes) != "on")
+      return driver_error(ErrorKind::unsupported,
+                          "the server stores timestamps as floating point (integer_datetimes "
+                          "is off), which the binary protocol of this driver does not read");
+    return std::unique_ptr<Connection>(new PgConnection(conn.release(), options));
+  });
+}
+
+bool PgConnection::is_valid() const { return !broken_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+
+bool PgConnection::transaction_open() const {
+  const auto s = PQtransactionStatus(conn_.get());
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
+}
+
+Error PgConnection::fail(const pg_result* result, std::string_view sql) {
+  Error e = make_error(conn_.get(), result, sql, tx_before_);
+  if (e.kind == ErrorKind::connection_lost || e.kind == ErrorKind::transaction_outcome_unknown ||
+      PQstatus(conn_.get()) != CONNECTION_OK)
+    broken_ = true;
+  return e;
+}
+
+Status PgConnection::begin_command() {
+  if (stream_ != nullptr) stream_->buffer_rest();  // ends the stream: stream_ is null after
+  if (broken_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+    broken_ = true;
+    return driver_error(ErrorKind::connection_lost,
+                        "the connection to the PostgreSQL server is broken");
+  }
+  tx_before_ = transaction_open();
+  // DEALLOCATE only outside transactions, where its failure cannot abort
+  // the caller's transaction.
+  if (statements_.has_evicted() && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) {
+    std::string sql;
+    for (const auto& name : statements_.take_evicted()) {
+      if (!sql.empty()) sql += "; ";
+      sql += "DEALLOCATE " + tessera::sql::quote_identifier(name, SqlDialect::postgresql);
+    }
+    if (Status s = run(sql); !s && broken_) return s;
+  }
+  return {};
+}
+
+Status PgConnection::run(const std::string& sql) {
+  ResultPtr r(PQexec(conn_.get(), sql.c_str()));
+  const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY)
+    return {};
+  return fail(r.get(), sql);
+}
+
+void PgConnection::drain() noexcept {
+  while (pg_result* r = PQgetResult(conn_.get())) PQclear(r);
+}
+
+Result<ExecResponse> PgConnection::exec(const Operation& op) {
+  return guarded([&]() -> Result<ExecResponse> {
+    return std::visit(
+        [&](const auto& o) -> Result<ExecResponse> {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, op::QuerySql>)
+            return exec_query(o);
+          else if constexpr (std::is_same_v<T, op::Insert>)
+            return exec_insert(o);
+          else if constexpr (std::is_same_v<T, op::RawSql>)
+            return exec_raw(o);
+          else if constexpr (std::is_same_v<T, op::Transaction>)
+            return exec_transaction(o);
+          else
+            return driver_error(ErrorKind::unsupported,
+                                "the postgresql driver does not run key-value operations (" +
+                                    std::string(operation_name(op)) + ")");
+        },
+        op);
+  });
+}
+
+Result<const std::string*> PgConnection::prepared(std::uint64_t key, std::string_view sql,
+                                                  std::span<const Value> params) {
+  signature_.assign(1, kQueryKeySpace);
+  append_type_signature(params, signature_);
+  if (const std::string* name = statements_.find(key, signature_, {})) return name;
+  const std::string& name = statements_.add(key, signature_, {});
+  const std::string text(sql);
+  ResultPtr r(
+      PQprepare(conn_.get(), name.c_str(), text.c_str(), encoded_.count(), encoded_.types()));
+  if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+    Error e = fail(r.get(), sql);
+    statements_.forget(key, signature_);
+    return e;
+  }
+  return &name;
+}
+
+Result<ExecResponse> PgConnection::finish_streaming_command(std::string_view sql) {
+  ResultPtr r(PQgetResult(conn_.get()));
+  if (!r) return fail(nullptr, sql);
+  ExecResponse response;
+  switch (PQresultStatus(r.get())) {
+    case PGRES_SINGLE_TUPLE: {
+      auto rows = std::make_unique<PgRows>(this, std::move(r));
+      stream_ = rows.get();
+      response.rows = std::move(rows);
+      return response;
+    }
+    case PGRES_TUPLES_OK: {
+      // No row at all: the final result carries the columns.
+      drain();
+      std::vector<ResultPtr> results;
+      results.push_back(std::move(r));
+      response.rows = std::make_unique<PgRows>(std::move(results));
+      return response;
+    }
+    case PGRES_COMMAND_OK:
+      response.affected = affected_rows(r.get());
+      drain();
+      return response;
+    case PGRES_EMPTY_QUERY: drain(); return response;
+    default: {
+      Error e = fail(r.get(), sql);
+      drain();
+      return e;
+    }
+  }
+}
+
+ResultPtr PgConnection::stream_next(PgRows* rows, std::optional<Error>& failure) {
+  if (stream_ != rows) return nullptr;
+  for (;;) {
+    ResultPtr r(PQgetResult(conn_.get()));
+    if (!r) {
+      stream_ = nullptr;
+      if (PQstatus(conn_.get()) != CONNECTION_OK) failure = fail(nullptr, {});
+      return nullptr;
+    }
+    switch (PQresultStatus(r.get())) {
+      case PGRES_SINGLE_TUPLE: return r;
+      case PGRES_TUPLES_OK: continue;  // the end of the rows; NULL follows
+      case PGRES_FATAL_ERROR:
+      case PGRES_BAD_RESPONSE:
+      case PGRES_NONFATAL_ERROR:
+        failure = fail(r.get(), {});
+        drain();
+        stream_ = nullptr;
+        return nullptr;
+      default: continue;
+    }
+  }
+}
+
+void PgConnection::abandon_stream(PgRows* rows) noexcept {
+  if (stream_ != rows) return;
+  stream_ = nullptr;
+  // Inside a transaction a cancelled query would abort the transaction, so
+  // there the rest is read and discarded; outside, a long remainder is
+  // cancelled (the query_canceled error that ends it is expected).
+  const bool may_cancel = !tx_before_;
+  int discarded = 0;
+  while (pg_result* r = PQgetResult(conn_.get())) {
+    PQclear(r);
+    if (may_cancel && ++discarded == kCancelAfterRows) {
+      if (PGcancel* cancel = PQgetCancel(conn_.get())) {
+        char message[256];
+        (void)PQcancel(cancel, message, sizeof message);
+        PQfreeCancel(cancel);
+      }
+    }
+  }
+  if (PQstatus(conn_.get()) != CONNECTION_OK) broken_ = true;
+}
+
+Result<ExecResponse> PgConnection::exec_query(const op::QuerySql& q) {
+  if (q.params.size() > kMaxBindParams)
+    return driver_error(ErrorKind::invalid_statement,
+                        "a statement can bind at most 65535 parameters", q.sql);
+  if (Status s = begin_command(); !s) return std::move(s).error();
+  if (Status s = encoded_.encode(q.params); !s) return std::move(s).error();
+  int sent = 0;
+  if (q.cache_key != 0) {
+    auto name = prepared(q.cache_key, q.sql, q.params);
+    if (!name) return std::move(name).error();
+    sent = PQsendQueryPrepared(conn_.get(), (*name)->c_str(), encoded_.count(), encoded_.values(),
+                               encoded_.lengths(), encoded_.formats(), 1);
+  } else {
+    const std::string text(q.sql);
+    sent = PQsendQueryParams(conn_.get(), text.c_str(), encoded_.count(), encoded_.types(),
+                             encoded_.values(), encoded_.lengths(), encoded_.formats(), 1);
+  }
+  if (sent == 0) return fail(nullptr, q.sql);
+  PQsetSingleRowMode(conn_.get());
+  return finish_streaming_command(q.sql);
+}
+
+Result<ExecResponse> PgConnection::exec_raw(const op::RawSql& raw) {
+  // The unnamed statement: one round trip, no server-side state for SQL
+  // that may never be run again.
+  if (raw.params.size() > kMaxBindParams)
+    return driver_error(ErrorKind::invalid_statement,
+                        "a statement can bind at most 65535 parameters", raw.sql);
+  if (Status s = begin_command(); !s) return std::move(s).error();
+  if (Status s = encoded_.encode(raw.params); !s) return std::move(s).error();
+  const std::string text(raw.sql);
+  if (PQsendQueryParams(conn_.get(), text.c_str(), encoded_.count(), encoded_.types(),
+                        encoded_.values(), encoded_.lengths(), encoded_.formats(), 1) == 0)
+    return fail(nullptr, raw.sql);
+  PQsetSingleRowMode(conn_.get());
+  return finish_streaming_command(raw.sql);
+}
+
+Result<const PgConnection::InsertShape*> PgConnection::insert_shape(const ast::Insert& shape,
+                                                                    std::size_t rows) {
+  const InsertKey key{&shape, rows};
+  auto it = insert_shapes_.find(key);
+  if (it == insert_shapes_.end() || !same_shape(it->second.shape, shape)) {
+    // Distinct (shape, batch size) pairs are few; should a program make
+    // many (shapes built on the fly), start over rather than grow.
+    if (it == insert_shapes_.end() && insert_shapes_.size() >= statements_.capacity())
+      insert_shapes_.clear();
+    ast::Insert batch = shape;
+    batch.row_count = rows;
+    auto sql = tessera::sql::render(batch, SqlDialect::postgresql);
+    if (!sql) return from_serializer(std::move(sql).error());
+    it = insert_shapes_
+             .insert_or_assign(key,
+                               InsertShape{std::move(batch), std::move(*sql), next_insert_id_++})
+             .first;
+  }
+  return &it->second;
+}
+
+Result<ExecResponse> PgConnection::exec_insert(const op::Insert& ins) {
+  if (ins.statement == nullptr)
+    return driver_error(ErrorKind::internal, "Insert operation without a statement");
+  const ast::Insert& shape = *ins.statement;
+  const std::size_t columns = shape.columns.size();
+  const std::size_t total = shape.row_count;
+  if (ins.params.size() != total * columns)
+    return driver_error(ErrorKind::invalid_statement,
+                        "an insert of " + std::to_string(total) + " rows of " +
+                            std::to_string(columns) + " columns needs " +
+                            std::to_string(total * columns) + " values, " +
+                            std::to_string(ins.params.size()) + " were given");
+  if (total == 0) {
+    ExecResponse empty;
+    if (!shape.returning.empty())
+      empty.rows =
+          std::make_unique<ValueRows>(shape.returning.size(), std::vector<std::vector<Value>>{});
+    return empty;
+  }
+  // A row of only defaults (DEFAULT VALUES) is one row per statement.
+  const std::size_t per_batch =
+      columns == 0 ? 1 : std::max<std::size_t>(1, capability_.max_bind_params / columns);
+  std::vector<Batch> batches;
+  batches.reserve(total / per_batch + 1);
+  for (std::size_t first = 0; first < total; first += per_batch)
+    batches.push_back(Batch{first, std::min(per_batch, total - first)});
+  if (Status s = begin_command(); !s) return std::move(s).error();
+  return run_pipeline(shape, ins.params, batches);
+}
+
+// What a pipeline has sent and not yet seen answered, and what it gathered.
+struct PipelineState {
+  struct Pending {
+    bool prepare;  // a PREPARE (else an insert batch)
+    std::uint64_t key;
+    std::string signature;
+    const std::string* sql;
+  };
+  std::deque<Pending> pending;
+  bool collect_rows = false;
+  bool synced = false;
+  std::uint64_t affected = 0;
+  std::vector<ResultPtr> returned;
+  std::optional<Error> error;  // the first failure; later commands are aborted
+};
+
+Result<ExecResponse> PgConnection::run_pipeline(const ast::Insert& shape,
+                                                std::span<const Value> params,
+                                                std::vector<Batch>& batches) {
+  pg_conn* conn = conn_.get();
+  const std::size_t columns = shape.columns.size();
+  PipelineState state;
+  state.collect_rows = !shape.returning.empty();
+  // Non-blocking, so sending a large batch never waits on a server that is
+  // itself waiting for us to read the previous batch's results.
+  if (PQsetnonblocking(conn, 1) != 0 || PQenterPipelineMode(conn) == 0)
+    return fail(nullptr, "INSERT INTO " + shape.table);
+  auto send_failed = [&]() -> Error {
+    Error e = fail(nullptr, "INSERT INTO " + shape.table);
+    broken_ = true;  // the pipeline's state is unknown now
+    return e;
+  };
+  for (const Batch& batch : batches) {
+    if (state.error) break;  // the server aborts everything after a failure anyway
+    const auto values = params.subspan(batch.first_row * columns, batch.rows * columns);
+    if (Status s = encoded_.encode(values); !s) {
+      state.error = std::move(s).error();
+      break;
+    }
+    auto shape_for = insert_shape(shape, batch.rows);
+    if (!shape_for) {
+      state.error = std::move(shape_for).error();
+      break;
+    }
+    const InsertShape& s = **shape_for;
+    signature_.assign(1, kInsertKeySpace);
+    append_type_signature(values, signature_);
+    const std::string* name = statements_.find(s.id, signature_, {});
+    if (name == nullptr) {
+      name = &statements_.add(s.id, signature_, {});
+      if (PQsendPrepare(conn, name->c_str(), s.sql.c_str(), encoded_.count(), encoded_.types()) ==
+          0)
+        return send_failed();
+      state.pending.push_back({true, s.id, signature_, &s.sql});
+    }
+    if (PQsendQueryPrepared(conn, name->c_str(), encoded_.count(), encoded_.values(),
+                            encoded_.lengths(), encoded_.formats(), 1) == 0)
+      return send_failed();
+    state.pending.push_back({false, s.id, {}, &s.sql});
+    if (Status st = pump(false, state); !st) return std::move(st).error();
+  }
+  if (PQpipelineSync(conn) == 0) return send_failed();
+  if (Status st = pump(true, state); !st) return std::move(st).error();
+  if (PQexitPipelineMode(conn) == 0 || PQsetnonblocking(conn, 0) != 0) return send_failed();
+  if (state.error) return std::move(*state.error);
+  ExecResponse response;
+  response.affected = state.affected;
+  if (state.collect_rows) response.rows = std::make_unique<PgRows>(std::move(state.returned));
+  return response;
+}
+
+Status PgConnection::wait_socket(bool for_write) {
+  pollfd fd{};
+  fd.fd = PQsocket(conn_.get());
+  fd.events = static_cast<short>(POLLIN | (for_write ? POLLOUT : 0));
+  for (;;) {
+    const int rc = ::poll(&fd, 1, -1);
+    if (rc > 0) return {};
+    if (rc < 0 && errno != EINTR) {
+      broken_ = true;
+      return driver_error(ErrorKind::connection_lost, "poll() on the PostgreSQL socket failed");
+    }
+  }
+}
+
+Status PgConnection::pump(bool until_sync, PipelineState& state) {
+  pg_conn* conn = conn_.get();
+  for (;;) {
+    const int unsent = PQflush(conn);  // 0: all sent, 1: more to send, -1: failure
+    if (unsent < 0 || PQconsumeInput(conn) == 0) {
+      broken_ = true;
+      return fail(nullptr, "pipelined INSERT");
+    }
+    while (PQisBusy(conn) == 0) {
+      ResultPtr r(PQgetResult(conn));
+      if (!r) {
+        // The end of the oldest command's results, or nothing to read yet.
+        if (state.pending.empty()) break;
+        state.pending.pop_front();
+        continue;
+      }
+      const auto status = PQresultStatus(r.get());
+      if (status == PGRES_PIPELINE_SYNC) {
+        state.synced = true;
+        return {};
+      }
+      if (state.pending.empty()) continue;  // not expected: nothing is waiting for it
+      const auto& p = state.pending.front();
+      switch (status) {
+        case PGRES_PIPELINE_ABORTED: break;
+        case PGRES_COMMAND_OK:
+          if (!p.prepare) state.affected += affected_rows(r.get());
+          break;
+        case PGRES_TUPLES_OK:
+          state.affected += affected_rows(r.get());
+          if (state.collect_rows) state.returned.push_back(std::move(r));
+          break;
+        default:
+          if (!state.error) state.error = fail(r.get(), *p.sql);
+          if (p.prepare) statements_.forget(p.key, p.signature);
+          break;
+      }
+    }
+    if (!until_sync && unsent == 0) return {};
+    if (Status s = wait_socket(unsent == 1); !s) return s;
+  }
+}
+
+Result<ExecResponse> PgConnection::exec_transaction(const op::Transaction& t) {
+  if (Status s = begin_command(); !s) return std::move(s).error();
+  auto statements = tessera::sql::render_transaction(t, SqlDialect::postgresql);
+  if (!statements) return from_serializer(std::move(statements).error());
+  for (const auto& s : *statements)
+    if (Status st = run(s); !st) return std::move(st).error();
+  return ExecResponse{};
+}
+
+Status PgConnection::ping() {
+  return guarded([&]() -> Status {
+    if (Status s = begin_command(); !s) return s;
+    return run("");
+  });
+}
+
+Status PgConnection::push_schema(const Schema& schema) {
+  return guarded([&]() -> Status {
+    if (Status s = begin_command(); !s) return s;
+    // One round trip: the whole script as one simple-protocol query, in a
+    // transaction of its own, or a savepoint inside the caller's.
+    const bool own = !tx_before_;
+    const std::string savepoint(kSchemaSavepoint);
+    std::string script = own ? "BEGIN" : "SAVEPOINT " + savepoint;
+    for (const auto& table : schema.tables) {
+      auto statements = tessera::sql::render_create_table(table, SqlDialect::postgresql);
+      if (!statements) return from_serializer(std::move(statements).error());
+      for (const auto& s : *statements) script += "; " + s;
+    }
+    script += own ? "; COMMIT" : "; RELEASE SAVEPOINT " + savepoint;
+    Status status = run(script);
+    if (!status && !broken_) {
+      if (own && transaction_open())
+        (void)run("ROLLBACK");
+      else if (!own)
+        (void)run("ROLLBACK TO SAVEPOINT " + savepoint + "; RELEASE SAVEPOINT " + savepoint);
+    }
+    return status;
+  });
+}
+
+Status PgConnection::drop_tables(const std::vector<std::string>& tables) {
+  return guarded([&]() -> Status {
+    if (tables.empty()) return {};
+    if (Status s = begin_command(); !s) return s;
+    // CASCADE also drops foreign keys of other tables that reference these.
+    std::string script;
+    for (const auto& t : tables) {
+      if (!script.empty()) script += "; ";
+      script += tessera::sql::render_drop_table(t, SqlDialect::postgresql);
+    }
+    return run(script);
+  });
+}
+
+}  // namespace tessera::postgresql::detail

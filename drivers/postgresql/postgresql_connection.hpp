@@ -1,0 +1,128 @@
+// PgConnection: one libpq session behind the Connection SPI.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "postgresql_rows.hpp"
+#include "postgresql_statement_cache.hpp"
+#include "postgresql_values.hpp"
+#include "tessera/driver/connection.hpp"
+
+struct pg_conn;
+
+namespace tessera::postgresql::detail {
+
+// What a URL asks for, already validated (see postgresql_driver.cpp):
+// libpq connection keywords and values, in order, and Tessera's own options.
+struct ConnectOptions {
+  std::vector<std::string> keywords;
+  std::vector<std::string> values;
+  std::size_t statement_cache_size = 256;
+  std::string redacted_url;  // for messages
+};
+
+struct PipelineState;
+
+class PgConnection final : public Connection {
+ public:
+  // Connects and checks the server. Errors: unavailable when the server
+  // cannot be reached or refuses the login; unsupported for a server older
+  // than PostgreSQL 10.
+  static Result<std::unique_ptr<Connection>> open(const ConnectOptions& options);
+
+  ~PgConnection() override;
+
+  const Capability& capability() const override { return capability_; }
+  Result<ExecResponse> exec(const Operation& op) override;
+  bool is_valid() const override;
+  Status ping() override;
+  Status push_schema(const Schema& schema) override;
+  Status drop_tables(const std::vector<std::string>& tables) override;
+
+  // For PgRows: the next result of the open stream holding rows, or null
+  // at its end (then `failure` holds the stream's error, if any, and the
+  // stream is closed).
+  ResultPtr stream_next(PgRows* rows, std::optional<Error>& failure);
+  // For PgRows destroyed before its end: discards the rest of the stream
+  // (asking the server to cancel a long one).
+  void abandon_stream(PgRows* rows) noexcept;
+
+ private:
+  struct FinishConn {
+    void operator()(pg_conn* c) const;
+  };
+  // A rendered insert statement for one (shape, batch size).
+  struct InsertKey {
+    const ast::Insert* shape;
+    std::size_t rows;
+    bool operator==(const InsertKey&) const = default;
+  };
+  struct InsertKeyHash {
+    std::size_t operator()(const InsertKey& k) const;
+  };
+  struct InsertShape {
+    ast::Insert shape;  // a copy, to detect a reused address
+    std::string sql;
+    std::uint64_t id;
+  };
+  struct Batch;
+
+  PgConnection(pg_conn* conn, const ConnectOptions& options);
+
+  Result<ExecResponse> exec_query(const op::QuerySql& q);
+  Result<ExecResponse> exec_insert(const op::Insert& ins);
+  Result<ExecResponse> exec_raw(const op::RawSql& raw);
+  Result<ExecResponse> exec_transaction(const op::Transaction& t);
+
+  // Makes the connection ready for a new command: reads the rest of an open
+  // stream into its Rows, and deallocates evicted statements when no
+  // transaction is open. Records whether a transaction is open.
+  Status begin_command();
+  // Reads the first result of a just-sent single-row-mode command: a
+  // stream of rows, the affected count of a write, or the error.
+  Result<ExecResponse> finish_streaming_command(std::string_view sql);
+  // Reads and discards every result up to the end of the current command.
+  void drain() noexcept;
+  // Runs SQL without parameters (simple protocol, several statements
+  // allowed) to completion, ignoring rows.
+  Status run(const std::string& sql);
+  // The name of a prepared statement for (key, params), preparing it
+  // (one round trip) if it is not cached.
+  Result<const std::string*> prepared(std::uint64_t key, std::string_view sql,
+                                      std::span<const Value> params);
+  Result<const InsertShape*> insert_shape(const ast::Insert& shape, std::size_t rows);
+  // Sends every batch in one pipeline with one sync (one implicit
+  // transaction outside a transaction block) and gathers the results.
+  Result<ExecResponse> run_pipeline(const ast::Insert& shape, std::span<const Value> params,
+                                    std::vector<Batch>& batches);
+  // Flushes output and reads the results that have arrived; returns once
+  // everything is sent, or with `until_sync` once the sync result came.
+  Status pump(bool until_sync, PipelineState& state);
+  Status wait_socket(bool for_write);
+
+  // An Error for a failed result (null: from the connection), marking the
+  // connection broken when the session is gone.
+  Error fail(const pg_result* result, std::string_view sql);
+  bool transaction_open() const;
+
+  std::unique_ptr<pg_conn, FinishConn> conn_;
+  Capability capability_;
+  bool broken_ = false;
+  bool tx_before_ = false;  // a transaction was open when the current command was sent
+  PgRows* stream_ = nullptr;
+  StatementCache statements_;
+  EncodedParams encoded_;
+  std::string signature_;  // scratch
+  std::uint64_t next_insert_id_ = 1;
+  std::unordered_map<InsertKey, InsertShape, InsertKeyHash> insert_shapes_;
+};
+
+}  // namespace tessera::postgresql::detail

@@ -1,0 +1,55 @@
+#include "postgresql_statement_cache.hpp"
+
+#include <functional>
+
+namespace tessera::postgresql::detail {
+
+std::size_t StatementCache::KeyHash::operator()(const Key& k) const {
+  return std::hash<std::uint64_t>{}(k.key) ^
+         (std::hash<std::string_view>{}(k.signature) * 0x9e3779b97f4a7c15ull);
+}
+
+const std::string* StatementCache::find(std::uint64_t key, std::string_view signature,
+                                        std::string_view sql) {
+  // Heterogeneous lookup would avoid this copy; signatures are short on the
+  // hot path (one character per parameter) and fit the small-string buffer.
+  auto it = index_.find(Key{key, std::string(signature)});
+  if (it == index_.end()) return nullptr;
+  if (!sql.empty() && it->second->sql != sql) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return &it->second->name;
+}
+
+const std::string& StatementCache::add(std::uint64_t key, std::string signature,
+                                       std::string_view sql) {
+  Key k{key, std::move(signature)};
+  if (auto it = index_.find(k); it != index_.end()) {
+    // A hash collision on a text key: replace the old statement.
+    evicted_.push_back(std::move(it->second->name));
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
+  while (lru_.size() >= capacity_) {
+    evicted_.push_back(std::move(lru_.back().name));
+    index_.erase(lru_.back().key);
+    lru_.pop_back();
+  }
+  lru_.push_front(Entry{k, "tessera_" + std::to_string(next_name_++), std::string(sql)});
+  index_.emplace(std::move(k), lru_.begin());
+  return lru_.front().name;
+}
+
+void StatementCache::forget(std::uint64_t key, std::string_view signature) {
+  auto it = index_.find(Key{key, std::string(signature)});
+  if (it == index_.end()) return;
+  lru_.erase(it->second);
+  index_.erase(it);
+}
+
+void StatementCache::clear() {
+  lru_.clear();
+  index_.clear();
+  evicted_.clear();
+}
+
+}  // namespace tessera::postgresql::detail
