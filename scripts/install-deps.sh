@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ccache pkg-config git
   libsqlite3-dev sqlite3
+  libpq-dev postgresql
   libboost1.81-dev
   libspdlog-dev
   doctest-dev

@@ -517,6 +517,10 @@ Status PgConnection::pump(bool until_sync, PipelineState& state) {
         case PGRES_COMMAND_OK:
           if (!p.prepare) state.affected += affected_rows(r.get());
           break;
+        // libpq 15 keeps single-row mode from the last query before the
+        // pipeline for the pipeline's first query: its rows may come one
+        // per result, then an empty TUPLES_OK with the count.
+        case PGRES_SINGLE_TUPLE:
         case PGRES_TUPLES_OK:
           state.affected += affected_rows(r.get());
           if (state.collect_rows) state.returned.push_back(std::move(r));
