@@ -66,6 +66,25 @@ running() {
   [[ -f $dir/postmaster.pid ]] && as_owner "$(pg_bindir)/pg_ctl" status -D "$dir" >/dev/null 2>&1
 }
 
+# Starts the cluster of $dir on port $2, or on another free port if that one
+# is taken, recording the port in postgresql.conf and the URL file.
+start_server() {
+  local bin=$1 port=$2 attempt
+  for attempt in 1 2 3; do
+    as_owner sed -i "s/^port = .*/port = $port/" "$dir/postgresql.conf"
+    if as_owner "$bin/pg_ctl" start -D "$dir" -l "$dir/server.log" -w -t 60 >/dev/null; then
+      if [[ -f $(url_file) ]]; then
+        echo "postgresql://tessera:tessera@127.0.0.1:$port/tessera_test" | as_owner tee "$(url_file)" >/dev/null
+      fi
+      return
+    fi
+    port=$(free_port)
+  done
+  tail -n 20 "$dir/server.log" >&2 || true
+  echo "postgresql.sh: the server in $dir did not start" >&2
+  exit 1
+}
+
 start() {
   if [[ -n ${TESSERA_TEST_POSTGRESQL_URL:-} ]]; then
     echo "TESSERA_TEST_POSTGRESQL_URL=$TESSERA_TEST_POSTGRESQL_URL"
@@ -74,7 +93,10 @@ start() {
   install_server
   local bin
   bin=$(pg_bindir)
-  if running && [[ -f $(url_file) ]]; then
+  if [[ -f $dir/PG_VERSION && -f $(url_file) ]]; then
+    # A cluster made by an earlier start: running, or stopped (say by a
+    # reboot or a crashed test run); start it again.
+    running || start_server "$bin" "$(sed -n 's/^port = //p' "$dir/postgresql.conf" | tail -n 1)"
     echo "TESSERA_TEST_POSTGRESQL_URL=$(cat "$(url_file)")"
     return
   fi
@@ -112,20 +134,8 @@ log_line_prefix = '%m [%p] %d '
 timezone = 'UTC'
 CONF
 
-  # The port may have been taken since it was picked: retry with another.
-  local attempt
-  for attempt in 1 2 3; do
-    if as_owner "$bin/pg_ctl" start -D "$dir" -l "$dir/server.log" -w -t 60 >/dev/null; then
-      break
-    fi
-    if ((attempt == 3)); then
-      tail -n 20 "$dir/server.log" >&2 || true
-      echo "postgresql.sh: the server in $dir did not start" >&2
-      exit 1
-    fi
-    port=$(free_port)
-    as_owner sed -i "s/^port = .*/port = $port/" "$dir/postgresql.conf"
-  done
+  start_server "$bin" "$port"
+  port=$(sed -n 's/^port = //p' "$dir/postgresql.conf" | tail -n 1)
 
   as_owner "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres \
     -c "CREATE ROLE tessera LOGIN PASSWORD 'tessera'" \
