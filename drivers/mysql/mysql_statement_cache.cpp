@@ -1,0 +1,113 @@
+#include "mysql_statement_cache.hpp"
+
+#include "mysql_errors.hpp"
+
+namespace tessera::mysql::detail {
+
+StatementLease::StatementLease(StatementLease&& other) noexcept
+    : cache_(other.cache_), entry_(other.entry_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+StatementLease& StatementLease::operator=(StatementLease&& other) noexcept {
+  if (this != &other) {
+    release();
+    cache_ = other.cache_;
+    entry_ = other.entry_;
+    stmt_ = other.stmt_;
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+const std::string& StatementLease::sql() const {
+  if (entry_ != nullptr) return static_cast<StatementCache::Entry*>(entry_)->sql;
+  return cache_->uncached_sql_;
+}
+
+void StatementLease::release() noexcept {
+  if (stmt_ == nullptr) return;
+  if (entry_ == nullptr || cache_ == nullptr) {
+    finish_result(stmt_);
+    mysql_stmt_close(stmt_);
+  } else {
+    cache_->give_back(entry_, stmt_);
+  }
+  stmt_ = nullptr;
+}
+
+void finish_result(MYSQL_STMT* stmt) noexcept {
+  // An unbuffered result must be read to its end before the connection can
+  // send another command; rows are fetched into the bound buffers (or none,
+  // if nothing was bound) and dropped.
+  if (mysql_stmt_field_count(stmt) > 0) {
+    int rc = 0;
+    while ((rc = mysql_stmt_fetch(stmt)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+    }
+  }
+  mysql_stmt_free_result(stmt);
+}
+
+Result<MYSQL_STMT*> prepare_statement(MYSQL* db, std::string_view sql) {
+  MYSQL_STMT* stmt = mysql_stmt_init(db);
+  if (stmt == nullptr) return driver_error(ErrorKind::internal, "out of memory", sql);
+  if (mysql_stmt_prepare(stmt, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
+    Error e =
+        make_error(mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt), sql);
+    mysql_stmt_close(stmt);
+    return e;
+  }
+  return stmt;
+}
+
+StatementCache::StatementCache(MYSQL* db, std::size_t capacity, bool verify_text)
+    : db_(db), capacity_(capacity), verify_text_(verify_text) {}
+
+StatementCache::~StatementCache() {
+  for (auto& e : lru_) mysql_stmt_close(e.stmt);
+}
+
+Result<StatementLease> StatementCache::acquire(std::uint64_t key, std::string_view sql) {
+  if (key != 0) {
+    if (auto it = index_.find(key); it != index_.end()) {
+      Entry& e = *it->second;
+      const bool same_text = !verify_text_ || e.sql == sql;
+      if (!e.leased && same_text) {
+        lru_.splice(lru_.begin(), lru_, it->second);
+        e.leased = true;
+        return StatementLease(this, &e, e.stmt);
+      }
+      // Leased to live Rows, or a hash collision: use a private one.
+      key = 0;
+    }
+  }
+  auto prepared = prepare_statement(db_, sql);
+  if (!prepared) return std::move(prepared).error();
+  if (key == 0 || !make_room()) {
+    uncached_sql_ = std::string(sql);
+    return StatementLease(this, nullptr, *prepared);
+  }
+  lru_.push_front(Entry{key, *prepared, std::string(sql), true});
+  index_[key] = lru_.begin();
+  return StatementLease(this, &lru_.front(), *prepared);
+}
+
+bool StatementCache::make_room() {
+  if (lru_.size() < capacity_) return true;
+  for (auto it = lru_.end(); it != lru_.begin();) {
+    --it;
+    if (it->leased) continue;
+    mysql_stmt_close(it->stmt);
+    index_.erase(it->key);
+    lru_.erase(it);
+    return true;
+  }
+  return false;
+}
+
+void StatementCache::give_back(void* entry, MYSQL_STMT* stmt) noexcept {
+  finish_result(stmt);
+  static_cast<Entry*>(entry)->leased = false;
+}
+
+}  // namespace tessera::mysql::detail

@@ -1,0 +1,97 @@
+// A per-connection LRU cache of prepared statements (MYSQL_STMT).
+//
+// A statement is prepared once per connection and key and reused. It is
+// leased to one user at a time (a running exec, or Rows reading its
+// result); asking for a key whose statement is leased prepares a private,
+// uncached statement instead. Returning a lease frees the statement's
+// result (reading any unread rows of an unbuffered result, which the
+// protocol requires before the next command). Eviction closes the least
+// recently used statement that is not leased (mysql_stmt_close).
+//
+// Thread safety: none; used by its connection's thread.
+#pragma once
+
+#include <mysql.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "tessera/driver/error.hpp"
+
+namespace tessera::mysql::detail {
+
+class StatementCache;
+
+// Exclusive use of one prepared statement until destroyed or released.
+class StatementLease {
+ public:
+  StatementLease() = default;
+  StatementLease(StatementLease&& other) noexcept;
+  StatementLease& operator=(StatementLease&& other) noexcept;
+  StatementLease(const StatementLease&) = delete;
+  StatementLease& operator=(const StatementLease&) = delete;
+  ~StatementLease() { release(); }
+
+  MYSQL_STMT* get() const { return stmt_; }
+  const std::string& sql() const;
+  // Frees the result and gives the statement back (or closes an uncached
+  // one).
+  void release() noexcept;
+
+ private:
+  friend class StatementCache;
+  StatementLease(StatementCache* cache, void* entry, MYSQL_STMT* stmt)
+      : cache_(cache), entry_(entry), stmt_(stmt) {}
+
+  StatementCache* cache_ = nullptr;
+  void* entry_ = nullptr;  // the cache entry, or null for an uncached statement
+  MYSQL_STMT* stmt_ = nullptr;
+};
+
+class StatementCache {
+ public:
+  // `verify_text`: keys are hashes of the SQL text, so a hit is checked
+  // against the statement's text before use.
+  StatementCache(MYSQL* db, std::size_t capacity, bool verify_text);
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+  // Closes every statement. Precondition: no lease is outstanding.
+  ~StatementCache();
+
+  // The statement for `sql`, cached under `key` (0: never cached). Errors:
+  // the server's, from mysql_stmt_prepare.
+  Result<StatementLease> acquire(std::uint64_t key, std::string_view sql);
+
+  std::size_t size() const { return lru_.size(); }
+
+ private:
+  friend class StatementLease;
+  struct Entry {
+    std::uint64_t key;
+    MYSQL_STMT* stmt;
+    std::string sql;
+    bool leased;
+  };
+  void give_back(void* entry, MYSQL_STMT* stmt) noexcept;
+  // Makes room for one entry; false if every entry is leased.
+  bool make_room();
+
+  MYSQL* db_;
+  std::size_t capacity_;
+  bool verify_text_;
+  std::list<Entry> lru_;  // most recently used first
+  std::unordered_map<std::uint64_t, std::list<Entry>::iterator> index_;
+  std::string uncached_sql_;  // sql() of an uncached lease (the last one made)
+};
+
+// Prepares one statement. Errors: the server's.
+Result<MYSQL_STMT*> prepare_statement(MYSQL* db, std::string_view sql);
+
+// Reads and discards any unread rows of the statement's result and frees it.
+void finish_result(MYSQL_STMT* stmt) noexcept;
+
+}  // namespace tessera::mysql::detail

@@ -1,0 +1,49 @@
+// Values in the binary protocol: binding parameters, and MYSQL_TIME forms
+// of timestamps and dates.
+//
+// Timestamps travel as DATETIME in UTC (the session's time_zone is
+// '+00:00', so TIMESTAMP columns read back in UTC too), microseconds in
+// MYSQL_TIME::second_part; dates as DATE.
+#pragma once
+
+#include <mysql.h>
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "tessera/driver/error.hpp"
+#include "tessera/driver/value.hpp"
+
+namespace tessera::mysql::detail {
+
+// False if the year is outside 0001..9999.
+bool to_mysql_time(Timestamp t, MYSQL_TIME& out);
+bool to_mysql_date(Date d, MYSQL_TIME& out);
+// False for a zero or impossible date (NO_ZERO_DATE keeps them out of
+// Tessera's tables, but raw SQL can produce them).
+bool from_mysql_time(const MYSQL_TIME& t, Timestamp& out);
+bool from_mysql_date(const MYSQL_TIME& t, Date& out);
+
+// Binds parameters to a prepared statement. Text and blobs point into the
+// caller's Values, which outlive the execution (see operation.hpp); numbers
+// and times are copied into slots owned by the binder, which the caller
+// keeps alive until mysql_stmt_execute has returned.
+class ParamBinder {
+ public:
+  // Errors: invalid_statement when the statement has another number of
+  // parameters; invalid_value for a time outside the years 0001..9999.
+  Status bind(MYSQL_STMT* stmt, std::span<const Value> params);
+
+ private:
+  union Slot {
+    long long integer;
+    double real;
+    signed char boolean;
+    MYSQL_TIME time;
+  };
+  std::vector<MYSQL_BIND> binds_;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace tessera::mysql::detail
