@@ -25,10 +25,14 @@ std::string_view storage_name(int type) {
 
 void CellRows::mismatch(std::size_t col, const Cell& c, std::string_view wanted) {
   if (error_) return;
-  std::string message = "column " + std::to_string(col) + " holds " +
-                        std::string(storage_name(c.type)) + ", which cannot be read as " +
-                        std::string(wanted);
-  error_ = driver_error(ErrorKind::invalid_value, std::move(message));
+  try {
+    std::string message = "column " + std::to_string(col) + " holds " +
+                          std::string(storage_name(c.type)) + ", which cannot be read as " +
+                          std::string(wanted);
+    error_ = driver_error(ErrorKind::invalid_value, std::move(message));
+  } catch (...) {
+    error_.emplace();  // out of memory: still an error, kind internal, no message
+  }
 }
 
 bool CellRows::is_null(std::size_t col) { return cell(col).type == SQLITE_NULL; }
@@ -101,6 +105,17 @@ StreamingRows::StreamingRows(StatementLease lease, bool first_row_ready, bool* b
 }
 
 Result<bool> StreamingRows::next() {
+  try {
+    return step();
+  } catch (...) {
+    // Out of memory while building an error: end the rows all the same.
+    done_ = true;
+    lease_.release();
+    return Error();
+  }
+}
+
+Result<bool> StreamingRows::step() {
   clear_conversion_error();
   if (failure_) return *failure_;
   if (done_) return false;
@@ -116,10 +131,14 @@ Result<bool> StreamingRows::next() {
     lease_.release();  // ends the statement's read of the database now
     return false;
   }
-  failure_ = make_error(sqlite3_db_handle(stmt), rc, sqlite3_sql(stmt));
   if (is_fatal(rc) && broken_ != nullptr) *broken_ = true;
+  failure_ = make_error(sqlite3_db_handle(stmt), rc, sqlite3_sql(stmt));
   lease_.release();
   return *failure_;
+}
+
+bool StreamingRows::is_null(std::size_t col) {
+  return sqlite3_column_type(lease_.get(), static_cast<int>(col)) == SQLITE_NULL;
 }
 
 Cell StreamingRows::cell(std::size_t col) {

@@ -59,9 +59,11 @@ class StreamingRows final : public CellRows {
 
   Result<bool> next() override;
   std::size_t column_count() const override { return columns_; }
+  bool is_null(std::size_t col) override;
 
  private:
   Cell cell(std::size_t col) override;
+  Result<bool> step();
 
   StatementLease lease_;
   std::size_t columns_;
