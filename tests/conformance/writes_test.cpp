@@ -1,0 +1,298 @@
+// Inserts, batches, defaults, upserts, updates and deletes.
+#include <set>
+
+#include "tests/conformance/check.hpp"
+
+namespace conformance {
+namespace {
+
+using tessera::col;
+using tessera::except;
+using tessera::on_conflict;
+using tessera::only;
+using tessera::select;
+
+Account make_account(const std::string& email, const std::string& tenant = "t",
+                     const std::string& handle = "") {
+  return Account{.email = email,
+                 .tenant = tenant,
+                 .handle = handle.empty() ? email : handle,
+                 .score = 1,
+                 .status = "new"};
+}
+
+TEST_CASE("conformance: insert returns generated ids") {
+  TestDb t;
+  t.create<Account>();
+  auto& db = *t;
+  const Account a = db.insert(make_account("a@x"));
+  const Account b = db.insert(make_account("b@x"));
+  CHECK(a.id > 0);
+  CHECK(b.id > a.id);
+  CHECK(a.email == "a@x");
+  auto found = db.find<Account>(b.id);
+  REQUIRE(found);
+  CHECK(found->email == "b@x");
+  CHECK(found->score == 1);
+  CHECK(found->status == "new");
+  // An explicit key is kept.
+  Account c = make_account("c@x");
+  c.id = b.id + 100;
+  CHECK(db.insert(c).id == b.id + 100);
+  REQUIRE(db.find<Account>(b.id + 100));
+  // Mixing generated and explicit keys in one batch is refused.
+  std::vector<Account> mixed{make_account("d@x"), c};
+  mixed[1].email = "e@x";
+  mixed[1].id = 5000;
+  auto err = catch_error<tessera::InvalidValueError>([&] { db.insert_many(mixed); });
+  REQUIRE(err.has_value());
+  CHECK(db.count(select<Account>()) == 3);
+}
+
+TEST_CASE("conformance: insert_many of 5,000 rows fills distinct increasing ids in row order") {
+  TestDb t;
+  t.create<AllTypes>();
+  auto& db = *t;
+  std::vector<AllTypes> rows;
+  rows.reserve(5000);
+  for (int i = 0; i < 5000; ++i) {
+    rows.push_back(AllTypes{.b = i % 2 == 0,
+                            .i8 = static_cast<std::int8_t>(i % 100),
+                            .i16 = static_cast<std::int16_t>(i),
+                            .i32 = i * 1000,
+                            .i64 = std::int64_t{i} * 1'000'000'007,
+                            .u8 = static_cast<std::uint8_t>(i % 256),
+                            .u16 = static_cast<std::uint16_t>(i * 13),
+                            .u32 = static_cast<std::uint32_t>(i) * 800000u,
+                            .f32 = static_cast<float>(i) / 4,
+                            .f64 = i / 8.0,
+                            .text = "row " + std::to_string(i),
+                            .bytes = tessera::to_bytes(std::to_string(i)),
+                            .ts = tessera::Timestamp{std::int64_t{i} * 1'000'001},
+                            .day = tessera::Date{i - 2500},
+                            .color = i % 3 == 0 ? Color::red : Color::blue});
+  }
+  // 15 bound columns x 5,000 rows: more than any driver binds in one statement.
+  db.insert_many(rows);
+  std::set<std::int64_t> distinct;
+  bool increasing = true;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    distinct.insert(rows[i].id);
+    if (i > 0) increasing = increasing && rows[i].id > rows[i - 1].id;
+  }
+  CHECK(rows.front().id > 0);
+  CHECK(distinct.size() == 5000);
+  CHECK(increasing);
+  CHECK(db.count(select<AllTypes>()) == 5000);
+  auto all = db.fetch_all(select<AllTypes>().order_by(col(&AllTypes::id)));
+  REQUIRE(all.size() == 5000);
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto& g = all[i];
+    const auto& w = rows[i];
+    const bool same = g.id == w.id && g.b == w.b && g.i8 == w.i8 && g.i16 == w.i16 &&
+                      g.i32 == w.i32 && g.i64 == w.i64 && g.u8 == w.u8 && g.u16 == w.u16 &&
+                      g.u32 == w.u32 && g.f32 == w.f32 && g.f64 == w.f64 && g.text == w.text &&
+                      g.bytes == w.bytes && g.ts == w.ts && g.day == w.day && g.color == w.color;
+    mismatches += !same;
+  }
+  CHECK(mismatches == 0);
+  // The row at a batch boundary maps its own id.
+  auto r = db.find<AllTypes>(rows[4321].id);
+  REQUIRE(r);
+  CHECK(r->text == "row 4321");
+}
+
+TEST_CASE("conformance: insert with only() or except() applies database defaults") {
+  TestDb t;
+  t.create<Account>();
+  auto& db = *t;
+  Account a = make_account("a@x");
+  a.score = 7;
+  a.status = "ignored";
+  const Account stored = db.insert(a, except(&Account::score, &Account::status));
+  CHECK(stored.id > 0);
+  auto found = db.find<Account>(stored.id);
+  REQUIRE(found);
+  CHECK(found->score == 42);
+  CHECK(found->status == "active");
+  CHECK(found->email == "a@x");
+  if (t.cap().returning) {
+    // The returned row carries the defaults without a re-read.
+    CHECK(stored.score == 42);
+    CHECK(stored.status == "active");
+  }
+
+  Account b = make_account("b@x", "t2", "hb");
+  b.nickname = "bee";
+  const Account stored_b =
+      db.insert(b, only(&Account::email, &Account::tenant, &Account::handle, &Account::status));
+  auto found_b = db.find<Account>(stored_b.id);
+  REQUIRE(found_b);
+  CHECK(found_b->score == 42);
+  CHECK(found_b->status == "new");
+  CHECK(found_b->handle == "hb");
+  CHECK(!found_b->nickname);  // not written: NULL
+}
+
+TEST_CASE("conformance: upsert on the primary key inserts then updates") {
+  TestDb t;
+  t.create<Item>();
+  auto& db = *t;
+  if (!require_capability(t.cap().upsert, "driver declares no upsert")) return;
+  Item it{.id = 10, .name = "first", .qty = 1, .price = 1.0};
+  const Item s1 = db.upsert(it);
+  CHECK(s1.id == 10);
+  CHECK(db.count(select<Item>()) == 1);
+  it.name = "second";
+  it.qty = 2;
+  it.note = "n";
+  const Item s2 = db.upsert(it);
+  CHECK(s2.id == 10);
+  CHECK(db.count(select<Item>()) == 1);
+  auto found = db.find<Item>(std::int64_t{10});
+  REQUIRE(found);
+  CHECK(found->name == "second");
+  CHECK(found->qty == 2);
+  CHECK(found->note == std::optional<std::string>("n"));
+  if (t.cap().returning) CHECK(s2.name == "second");
+  // upsert_many: one existing, one new.
+  std::vector<Item> batch{{.id = 10, .name = "third", .qty = 3},
+                          {.id = 11, .name = "new", .qty = 4}};
+  db.upsert_many(std::span<Item>(batch));
+  CHECK(db.count(select<Item>()) == 2);
+  CHECK(db.find<Item>(std::int64_t{10})->name == "third");
+  CHECK(db.find<Item>(std::int64_t{11})->qty == 4);
+}
+
+TEST_CASE("conformance: upsert on a unique member inserts then updates") {
+  TestDb t;
+  t.create<Account>();
+  auto& db = *t;
+  if (!require_capability(t.cap().upsert, "driver declares no upsert")) return;
+  Account a = make_account("u@x");
+  a.score = 5;
+  const Account s1 = db.upsert(a, on_conflict(&Account::email));
+  CHECK(db.count(select<Account>()) == 1);
+  auto first = db.fetch_one(select<Account>().where(col(&Account::email) == "u@x"));
+  CHECK(first.score == 5);
+  if (t.cap().returning) CHECK(s1.id == first.id);
+  a.score = 6;
+  a.nickname = "you";
+  const Account s2 = db.upsert(a, on_conflict(&Account::email));
+  CHECK(db.count(select<Account>()) == 1);
+  auto second = db.fetch_one(select<Account>().where(col(&Account::email) == "u@x"));
+  CHECK(second.id == first.id);  // the same row, updated
+  CHECK(second.score == 6);
+  CHECK(second.nickname == std::optional<std::string>("you"));
+  if (t.cap().returning) {
+    CHECK(s2.id == first.id);
+    CHECK(s2.score == 6);
+  }
+  // On the composite unique index (tenant, handle).
+  if (t.cap().upsert_target) {
+    Account b = make_account("v@x", "t9", "h9");
+    db.upsert(b, on_conflict(&Account::tenant, &Account::handle));
+    b.email = "w@x";
+    db.upsert(b, on_conflict(&Account::tenant, &Account::handle));
+    CHECK(db.count(select<Account>().where(col(&Account::tenant) == "t9")) == 1);
+    CHECK(db.fetch_one(select<Account>().where(col(&Account::tenant) == "t9")).email == "w@x");
+  }
+}
+
+TEST_CASE("conformance: update by key writes chosen fields and reports a missing key") {
+  TestDb t;
+  t.create<Item, Membership>();
+  insert_sample_items(*t);
+  auto& db = *t;
+  Item it = *db.find<Item>(std::int64_t{1});
+  it.name = "APPLE";
+  it.qty = 999;
+  it.tier = std::nullopt;
+  CHECK(db.update(it, only(&Item::name, &Item::tier)));
+  auto got = db.find<Item>(std::int64_t{1});
+  REQUIRE(got);
+  CHECK(got->name == "APPLE");
+  CHECK(!got->tier);
+  CHECK(got->qty == 10);  // not chosen, unchanged
+  CHECK(db.update(it));   // every non-key column
+  CHECK(db.find<Item>(std::int64_t{1})->qty == 999);
+  CHECK(db.update(it, except(&Item::name)));
+  it.id = 404;
+  CHECK_FALSE(db.update(it));
+  CHECK_FALSE(db.update(it, only(&Item::qty)));
+  CHECK(db.count(select<Item>()) == 8);
+  CHECK(db.find<Item>(std::int64_t{2})->name == "Apple");  // other rows untouched
+
+  // Composite key.
+  db.insert(Membership{1, 2, "member"});
+  db.insert(Membership{2, 1, "member"});
+  CHECK(db.update(Membership{1, 2, "admin"}));
+  CHECK(db.find<Membership>(1, 2)->role == "admin");
+  CHECK(db.find<Membership>(2, 1)->role == "member");
+  CHECK_FALSE(db.update(Membership{2, 2, "x"}));
+}
+
+TEST_CASE("conformance: update and delete where return exact affected counts") {
+  TestDb t;
+  t.create<Item>();
+  insert_sample_items(*t);
+  auto& db = *t;
+  CHECK(db.execute(
+            tessera::update<Item>().set(&Item::note, "cheap").where(col(&Item::price) < 2)) == 4);
+  CHECK(ids_of(db.fetch_all(select<Item>().where(col(&Item::note) == "cheap"))) == Ids{1, 3, 5, 6});
+  CHECK(db.execute(tessera::update<Item>()
+                       .set(&Item::qty, 0)
+                       .set(&Item::tier, std::nullopt)
+                       .where(col(&Item::name).like("a%"))) == 3);
+  CHECK(db.count(select<Item>().where(col(&Item::qty) == 0)) == 3);
+  CHECK(db.execute(tessera::update<Item>().set(&Item::qty, 1).where(col(&Item::id) == 404)) == 0);
+  // A value out of the column's range is refused before it is written.
+  auto err = catch_error<tessera::InvalidValueError>([&] {
+    db.execute(
+        tessera::update<Item>().set(&Item::qty, std::int64_t{1} << 40).where(col(&Item::id) == 1));
+  });
+  REQUIRE(err.has_value());
+  CHECK(err->kind == tessera::ErrorKind::invalid_value);
+  CHECK(db.find<Item>(std::int64_t{1})->qty == 0);
+
+  CHECK(db.execute(tessera::delete_from<Item>().where(col(&Item::color) == Color::green)) == 3);
+  CHECK(ids_of(db.fetch_all(select<Item>())) == Ids{1, 3, 4, 6, 7});
+  CHECK(db.execute(tessera::delete_from<Item>().where(col(&Item::id) == 2)) == 0);
+}
+
+TEST_CASE("conformance: erase and remove by key") {
+  TestDb t;
+  t.create<Item, Membership>();
+  insert_sample_items(*t);
+  auto& db = *t;
+  CHECK(db.erase<Item>(std::int64_t{3}));
+  CHECK_FALSE(db.erase<Item>(std::int64_t{3}));
+  CHECK(db.remove(*db.find<Item>(std::int64_t{4})));
+  CHECK_FALSE(db.remove(Item{.id = 4}));
+  CHECK(ids_of(db.fetch_all(select<Item>())) == Ids{1, 2, 5, 6, 7, 8});
+  db.insert(Membership{1, 1, "a"});
+  db.insert(Membership{1, 2, "b"});
+  CHECK(db.erase<Membership>(1, 2));
+  CHECK_FALSE(db.erase<Membership>(2, 1));
+  CHECK(db.count(select<Membership>()) == 1);
+  CHECK(db.remove(Membership{1, 1, "whatever"}));
+  CHECK(db.count(select<Membership>()) == 0);
+}
+
+TEST_CASE("conformance: all() updates and deletes the whole table explicitly") {
+  TestDb t;
+  t.create<Item, Membership>();
+  insert_sample_items(*t);
+  auto& db = *t;
+  db.insert(Membership{1, 1, "a"});
+  CHECK(db.execute(tessera::update<Item>().set(&Item::qty, 5).all()) == 8);
+  CHECK(db.count(select<Item>().where(col(&Item::qty) == 5)) == 8);
+  CHECK(db.execute(tessera::delete_from<Item>().all()) == 8);
+  CHECK(db.count(select<Item>()) == 0);
+  CHECK(db.execute(tessera::delete_from<Item>().all()) == 0);
+  CHECK(db.count(select<Membership>()) == 1);  // another table is untouched
+}
+
+}  // namespace
+}  // namespace conformance
