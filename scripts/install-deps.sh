@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ccache pkg-config git
   libsqlite3-dev sqlite3
   libpq-dev postgresql
+  libmariadb-dev mariadb-server mariadb-client
   libboost1.81-dev
   libspdlog-dev
   doctest-dev

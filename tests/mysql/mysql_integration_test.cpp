@@ -1,0 +1,309 @@
+// MariaDB integration tests: how the driver and the server work together,
+// seen from outside Tessera (the mariadb command-line client, the server's
+// own counters, KILL CONNECTION). Driver behaviour common to every driver
+// belongs in the conformance suite, not here.
+//
+// Needs TESSERA_TEST_MYSQL_URL (scripts/services/mariadb.sh start DIR) and
+// the `mariadb` client on PATH.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <tessera/mysql.hpp>
+#include <tessera/tessera.hpp>
+
+namespace {
+
+using tessera::col;
+using tessera::select;
+
+struct Reading {
+  std::int64_t id{};
+  bool flag{};
+  std::int8_t small{};
+  std::uint32_t big{};
+  double value{};
+  std::string name;
+  std::string body;
+  tessera::Bytes blob;
+  tessera::Timestamp at;
+  tessera::Date day;
+  std::optional<std::int32_t> maybe;
+};
+TESSERA_MODEL(Reading, "it_readings", (id, tessera::primary_key, tessera::auto_increment), (flag),
+              (small), (big), (value), (name, tessera::index), (body), (blob), (at), (day),
+              (maybe));
+
+struct Tiny {
+  std::int64_t id{};
+  std::int32_t n{};
+  std::string label;
+};
+TESSERA_MODEL(Tiny, "it_tiny", (id, tessera::primary_key, tessera::auto_increment), (n), (label));
+
+struct Server {
+  std::string url, user, password, host, port, database;
+};
+
+// The server under test, from TESSERA_TEST_MYSQL_URL
+// (mysql://user:password@host:port/database).
+const Server& server() {
+  static const Server s = [] {
+    const char* env = std::getenv("TESSERA_TEST_MYSQL_URL");
+    if (env == nullptr || *env == '\0')
+      throw std::runtime_error("TESSERA_TEST_MYSQL_URL is not set");
+    Server s;
+    s.url = env;
+    std::string rest = s.url.substr(s.url.find("://") + 3);
+    const auto at = rest.rfind('@');
+    const std::string auth = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    s.user = auth.substr(0, auth.find(':'));
+    s.password = auth.substr(auth.find(':') + 1);
+    const auto slash = rest.find('/');
+    const std::string hostport = rest.substr(0, slash);
+    s.database =
+        rest.substr(slash + 1, rest.find('?') == std::string::npos ? std::string::npos
+                                                                   : rest.find('?') - slash - 1);
+    s.host = hostport.substr(0, hostport.find(':'));
+    s.port = hostport.substr(hostport.find(':') + 1);
+    return s;
+  }();
+  return s;
+}
+
+// Runs SQL through the mariadb client; its tab-separated output, one line
+// per row, no header.
+std::string client(const std::string& sql) {
+  const Server& s = server();
+  const std::string path = "/tmp/tessera-mysql-it-" + std::to_string(::getpid()) + ".sql";
+  if (FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fputs(sql.c_str(), f);
+    std::fclose(f);
+  }
+  const std::string cmd =
+      "mariadb --no-defaults --default-character-set=utf8mb4 --batch --skip-column-names -h" +
+      s.host + " -P" + s.port + " -u" + s.user + " -p" + s.password + " " + s.database + " <" +
+      path + " 2>&1";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  std::remove(path.c_str());
+  return out;
+}
+
+tessera::Db open_db(std::size_t max_connections = 4) {
+  static const bool registered = [] {
+    tessera::mysql::register_linked();
+    return true;
+  }();
+  (void)registered;
+  tessera::Options o;
+  o.max_connections = max_connections;
+  return tessera::Db::open(server().url, o);
+}
+
+template <class E, class F>
+std::optional<tessera::Error> catch_error(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.error();
+  }
+  return std::nullopt;
+}
+
+const tessera::Timestamp kAt = tessera::Timestamp::from_civil(2024, 2, 29, 13, 45, 6, 123456);
+
+TEST_CASE("data written by Tessera reads back in the mariadb client, and the other way round") {
+  auto db = open_db();
+  db.drop_tables<Reading>();
+  db.push_schema<Reading>();
+
+  CHECK(client("SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+               "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'it_readings' "
+               "ORDER BY ORDINAL_POSITION") ==
+        "id\tbigint(20)\nflag\ttinyint(1)\nsmall\ttinyint(4)\nbig\tint(10) unsigned\n"
+        "value\tdouble\nname\tvarchar(255)\nbody\tlongtext\nblob\tlongblob\n"
+        "at\tdatetime(6)\nday\tdate\nmaybe\tint(11)\n");
+  CHECK(client("SELECT TABLE_COLLATION FROM information_schema.TABLES "
+               "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'it_readings'") ==
+        "utf8mb4_bin\n");
+
+  const Reading written = db.insert(Reading{.flag = true,
+                                            .small = -5,
+                                            .big = 4000000000u,
+                                            .value = 2.5,
+                                            .name = "ada",
+                                            .body = "tab\there, \"quotes\" and ü€😀",
+                                            .blob = {std::byte{0}, std::byte{0xff}},
+                                            .at = kAt,
+                                            .day = tessera::Date::from_civil(2024, 2, 29)});
+  CHECK(written.id > 0);
+  CHECK(client("SELECT id, flag, small, big, value, name, HEX(body), HEX(`blob`), at, day, maybe "
+               "FROM it_readings") == std::to_string(written.id) +
+                                          "\t1\t-5\t4000000000\t2.5\tada\t"
+                                          "7461620968657265"  // "tab\there"
+                                          "2C202271756F7465732220616E6420C3BCE282ACF09F9880"
+                                          "\t00FF\t2024-02-29 13:45:06.123456\t2024-02-29\tNULL\n");
+
+  // The other way round: a row the client wrote, read by Tessera.
+  CHECK(client(
+            "INSERT INTO it_readings (flag, small, big, value, name, body, `blob`, at, day, maybe) "
+            "VALUES (0, 127, 0, -1.25, 'bob', 'ü€😀', X'DEADBEEF', "
+            "'1999-12-31 23:59:59.999999', '1970-01-01', 7)") == "");
+  const Reading bob = db.fetch_one(select<Reading>().where(col(&Reading::name) == "bob"));
+  CHECK_FALSE(bob.flag);
+  CHECK(bob.small == 127);
+  CHECK(bob.big == 0u);
+  CHECK(bob.value == -1.25);
+  CHECK(bob.body == "ü€😀");
+  CHECK((bob.blob ==
+         tessera::Bytes{std::byte{0xde}, std::byte{0xad}, std::byte{0xbe}, std::byte{0xef}}));
+  CHECK(bob.at == tessera::Timestamp::from_civil(1999, 12, 31, 23, 59, 59, 999999));
+  CHECK(bob.day == tessera::Date::from_civil(1970, 1, 1));
+  CHECK(bob.maybe == std::optional<std::int32_t>(7));
+  db.drop_tables<Reading>();
+}
+
+TEST_CASE(
+    "KILL CONNECTION mid-transaction: a ConnectionError, nothing committed, the pool recovers") {
+  auto db = open_db(2);
+  db.drop_tables<Tiny>();
+  db.push_schema<Tiny>();
+  {
+    auto tx = db.transaction();
+    const auto id = std::get<0>(tx.query<std::tuple<std::int64_t>>("SELECT CONNECTION_ID()").at(0));
+    tx.insert(Tiny{.n = 1, .label = "doomed"});
+    CHECK(client("KILL CONNECTION " + std::to_string(id)) == "");
+    auto err =
+        catch_error<tessera::ConnectionError>([&] { tx.insert(Tiny{.n = 2, .label = "x"}); });
+    REQUIRE(err.has_value());
+    CHECK(err->kind == tessera::ErrorKind::transaction_outcome_unknown);
+    CHECK(err->driver == "mysql");
+    CHECK(err->native_code != 0);
+    auto commit = catch_error<tessera::DbError>([&] { tx.commit(); });
+    CHECK(commit.has_value());
+  }  // the destructor's rollback fails quietly; the connection is evicted
+  CHECK(db.count(select<Tiny>()) == 0);
+  CHECK(client("SELECT COUNT(*) FROM it_tiny") == "0\n");
+  db.insert(Tiny{.n = 3, .label = "after"});
+  CHECK(db.count(select<Tiny>()) == 1);
+
+  // Outside a transaction the same loss is connection_lost (retry the
+  // statement).
+  {
+    std::int64_t id = 0;
+    {
+      auto tx = db.transaction();
+      id = std::get<0>(tx.query<std::tuple<std::int64_t>>("SELECT CONNECTION_ID()").at(0));
+      tx.commit();
+    }
+    // The pool hands out the connection just returned (last in, first out).
+    CHECK(client("KILL CONNECTION " + std::to_string(id)) == "");
+    auto err = catch_error<tessera::ConnectionError>([&] { db.count(select<Tiny>()); });
+    REQUIRE(err.has_value());
+    CHECK(err->kind == tessera::ErrorKind::connection_lost);
+    CHECK(tessera::is_retryable_statement(err->kind));
+    CHECK(db.count(select<Tiny>()) == 1);
+  }
+  db.drop_tables<Tiny>();
+}
+
+TEST_CASE("too long strings and out-of-range integers are typed errors, never truncated") {
+  auto db = open_db();
+  db.drop_tables<Reading>();
+  db.push_schema<Reading>();
+  Reading r{.name = std::string(255, 'x'), .at = kAt};
+  db.insert(r);  // 255 characters fit VARCHAR(255)
+  r.name = std::string(256, 'y');
+  auto err = catch_error<tessera::InvalidValueError>([&] { db.insert(r); });
+  REQUIRE(err.has_value());
+  CHECK(err->kind == tessera::ErrorKind::invalid_value);
+  CHECK(err->native_code == 1406);  // ER_DATA_TOO_LONG
+  CHECK(err->sqlstate == "22001");
+  // 256 four-byte characters are as wrong as 256 ASCII ones.
+  std::string emoji;
+  for (int i = 0; i < 256; ++i) emoji += "😀";
+  r.name = emoji;
+  CHECK(catch_error<tessera::InvalidValueError>([&] { db.insert(r); }).has_value());
+  CHECK(db.count(select<Reading>()) == 1);
+  CHECK(
+      client("SELECT COUNT(*) FROM it_readings WHERE name LIKE 'y%' OR CHAR_LENGTH(name) <> 255") ==
+      "0\n");
+
+  // An int8 column given 300 through raw SQL: out of range, not clamped.
+  auto err2 = catch_error<tessera::InvalidValueError>(
+      [&] { db.execute_raw("UPDATE it_readings SET small = ?", std::int64_t{300}); });
+  REQUIRE(err2.has_value());
+  CHECK(err2->native_code == 1264);  // ER_WARN_DATA_OUT_OF_RANGE
+  CHECK(client("SELECT small FROM it_readings") == "0\n");
+
+  // A VARCHAR(10) table made with raw DDL.
+  db.execute_raw("DROP TABLE IF EXISTS it_short");
+  db.execute_raw(
+      "CREATE TABLE it_short (id INT PRIMARY KEY, s VARCHAR(10) NOT NULL) "
+      "DEFAULT CHARSET = utf8mb4");
+  db.execute_raw("INSERT INTO it_short VALUES (?, ?)", 1, std::string(10, 'a'));
+  CHECK(catch_error<tessera::InvalidValueError>([&] {
+          db.execute_raw("INSERT INTO it_short VALUES (?, ?)", 2, std::string(11, 'b'));
+        }).has_value());
+  CHECK(client("SELECT id, s FROM it_short") == "1\taaaaaaaaaa\n");
+  db.execute_raw("DROP TABLE it_short");
+  db.drop_tables<Reading>();
+}
+
+// One counter of the current session, read on the connection `tx` pins.
+std::int64_t session_status(tessera::Transaction& tx, const std::string& name) {
+  auto rows =
+      tx.query<std::tuple<std::string, std::string>>("SHOW SESSION STATUS LIKE '" + name + "'");
+  REQUIRE(rows.size() == 1);
+  return std::stoll(std::get<1>(rows[0]));
+}
+
+TEST_CASE("insert_many of 100,000 rows takes a handful of round trips") {
+  auto db = open_db();
+  db.drop_tables<Tiny>();
+  db.push_schema<Tiny>();
+  std::vector<Tiny> rows(100000);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    rows[i].n = static_cast<std::int32_t>(i);
+    rows[i].label = "row " + std::to_string(i);
+  }
+  auto tx = db.transaction();
+  // Each SHOW is one question and one statement execution of its own.
+  const auto questions = session_status(tx, "Questions");
+  const auto executes = session_status(tx, "Com_stmt_execute");
+  const auto prepares = session_status(tx, "Com_stmt_prepare");
+  tx.insert_many(rows);
+  const auto questions_used = session_status(tx, "Questions") - questions - 3;
+  const auto executes_used = session_status(tx, "Com_stmt_execute") - executes - 3;
+  const auto prepares_used = session_status(tx, "Com_stmt_prepare") - prepares;
+  tx.commit();
+  MESSAGE("100,000 rows of 2 columns: " << executes_used << " statement executions, "
+                                        << prepares_used << " prepares (incl. the SHOWs), "
+                                        << questions_used << " questions");
+  // floor(65535 / 2) = 32767 rows per statement: 4 statements, plus the
+  // savepoint around them.
+  CHECK(executes_used <= 5);
+  CHECK(questions_used <= 10);
+  // Every row got its own generated key, in order.
+  CHECK(rows.front().id > 0);
+  CHECK(rows.back().id == rows.front().id + 99999);
+  CHECK(db.find<Tiny>(rows[54321].id)->label == "row 54321");
+  CHECK(db.count(select<Tiny>()) == 100000);
+  db.drop_tables<Tiny>();
+}
+
+}  // namespace
