@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/engine/logging.hpp"
+#include "core/kv/executor.hpp"
 #include "core/engine/plan.hpp"
 #include "core/engine/url.hpp"
 #include "core/sql/serializer.hpp"
@@ -43,6 +44,10 @@ struct Engine::Impl {
   std::mutex plan_mutex;
   std::unordered_map<ast::Statement, std::shared_ptr<const Plan>, StatementHash> plans;
   std::uint64_t next_cache_key = 1;
+
+  // Table schemas by prefixed table name, for key-value planning.
+  std::mutex schema_mutex;
+  std::unordered_map<std::string, std::unique_ptr<const TableSchema>> schemas;
 
   std::unique_ptr<PooledConnection> connect() {
     auto r = driver->connect(url);
@@ -216,15 +221,15 @@ std::shared_ptr<const Plan> Engine::plan_for(const ast::Statement& shape) {
     auto it = s.plans.find(shape);
     if (it != s.plans.end()) return it->second;
   }
-  if (s.capability.sql == SqlDialect::none) {
-    Error e(ErrorKind::unsupported,
-            "driver " + s.driver_name + " speaks no SQL and key-value planning is not built yet");
-    e.driver = s.driver_name;
-    throw_error(std::move(e));
-  }
   auto plan = std::make_shared<Plan>();
   plan->statement = shape;
   apply_prefix(plan->statement, s.options.table_prefix);
+  if (s.capability.sql == SqlDialect::none) {
+    // Key-value: planned per execution from the values (kv::execute).
+    std::lock_guard lock(s.plan_mutex);
+    auto [it, inserted] = s.plans.emplace(shape, std::move(plan));
+    return it->second;
+  }
   auto sql = sql::render(plan->statement, s.capability.sql);
   if (!sql.ok()) {
     Error e = std::move(sql).error();
@@ -281,7 +286,22 @@ namespace {
 }
 }  // namespace
 
-Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values) {
+const TableSchema& Engine::schema_for(const std::string& table, SchemaFn schema) {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.schema_mutex);
+  auto it = s.schemas.find(table);
+  if (it != s.schemas.end()) return *it->second;
+  if (!schema) {
+    Error e(ErrorKind::internal, "no schema known for table '" + table + "'");
+    e.driver = s.driver_name;
+    throw_error(std::move(e));
+  }
+  auto t = std::make_unique<const TableSchema>(schema(s.options.table_prefix));
+  return *s.schemas.emplace(table, std::move(t)).first->second;
+}
+
+Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values,
+                      SchemaFn schema) {
   check_values(values);
   Execution e;
   e.plan_ = plan_for(shape);
@@ -291,8 +311,16 @@ Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vect
   e.engine_ = this;
   e.operation_ = "QuerySql";
   e.start_ = Clock::now();
-  op::QuerySql q{&e.plan_->statement, e.plan_->sql, e.values_, e.plan_->cache_key};
-  auto r = e.connection_->exec(q);
+  Result<ExecResponse> r = Error();
+  if (impl_->capability.sql == SqlDialect::none) {
+    e.operation_ = "KeyValue";
+    const std::string& table = std::visit([](const auto& st) -> const std::string& { return st.table; },
+                                          e.plan_->statement);
+    r = kv::execute(*e.connection_, e.plan_->statement, e.values_, schema_for(table, schema));
+  } else {
+    r = e.connection_->exec(
+        op::QuerySql{&e.plan_->statement, e.plan_->sql, e.values_, e.plan_->cache_key});
+  }
   if (!r.ok()) {
     Error err = std::move(r).error();
     report(e, &err);

@@ -116,7 +116,7 @@ class TESSERA_API Executor {
     static_assert(sizeof...(K) == detail::primary_key_count<T>(),
                   "tessera: find() needs one value per primary-key member");
     std::vector<Value> values = key_values<T>(key...);
-    auto e = engine_->run(pinned_, find_shape<T>(), std::move(values));
+    auto e = engine_->run(pinned_, find_shape<T>(), std::move(values), &table_schema<T>);
     std::optional<T> out;
     if (e.next()) {
       out.emplace();
@@ -256,7 +256,7 @@ class TESSERA_API Executor {
     u.has_where = true;
     u.where = key_condition<T>(static_cast<std::uint32_t>(values.size()));
     append_key_values(row, values);
-    return engine_->run(pinned_, st, std::move(values)).affected() > 0;
+    return engine_->run(pinned_, st, std::move(values), &table_schema<T>).affected() > 0;
   }
 
   // UPDATE ... SET ... WHERE ...; returns the number of rows changed.
@@ -276,7 +276,7 @@ class TESSERA_API Executor {
                             detail::column_names<M>()[static_cast<std::size_t>(bad)]));
     if (std::get<ast::Update>(st).set.empty())
       throw_error(Error(ErrorKind::invalid_statement, "update: no set() given"));
-    return engine_->run(pinned_, st, std::move(values)).affected();
+    return engine_->run(pinned_, st, std::move(values), &table_schema<M>).affected();
   }
 
   // DELETE ... WHERE ...; returns the number of rows deleted. A delete
@@ -288,7 +288,7 @@ class TESSERA_API Executor {
     ast::Statement st{ast::Delete{}};
     std::vector<Value> values;
     q.lower(std::get<ast::Delete>(st), values);
-    return engine_->run(pinned_, st, std::move(values)).affected();
+    return engine_->run(pinned_, st, std::move(values), &table_schema<M>).affected();
   }
 
   // Deletes the row with this primary key; false if there was none.
@@ -301,7 +301,7 @@ class TESSERA_API Executor {
     d.table = table_name<T>();
     d.has_where = true;
     d.where = key_condition<T>(0);
-    return engine_->run(pinned_, st, key_values<T>(key...)).affected() > 0;
+    return engine_->run(pinned_, st, key_values<T>(key...), &table_schema<T>).affected() > 0;
   }
 
   // Deletes the row with row's primary key; false if there was none.
@@ -314,7 +314,7 @@ class TESSERA_API Executor {
     d.where = key_condition<T>(0);
     std::vector<Value> values;
     append_key_values(row, values);
-    return engine_->run(pinned_, st, std::move(values)).affected() > 0;
+    return engine_->run(pinned_, st, std::move(values), &table_schema<T>).affected() > 0;
   }
 
   // ------------------------------------------------------------ raw SQL
@@ -389,7 +389,7 @@ class TESSERA_API Executor {
     ast::Statement st{ast::Select{}};
     std::vector<Value> values;
     q.lower(std::get<ast::Select>(st), values, projection);
-    return engine_->run(pinned_, st, std::move(values));
+    return engine_->run(pinned_, st, std::move(values), &table_schema<M>);
   }
 
   template <Model T>

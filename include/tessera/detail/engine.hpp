@@ -60,6 +60,10 @@ namespace detail {
 
 class Engine;
 struct PooledConnection;
+
+// Produces a model's table schema with a table prefix; the typed API passes
+// &tessera::table_schema<M>. Key-value planning needs the keys and indexes.
+using SchemaFn = TableSchema (*)(std::string_view prefix);
 struct Plan;
 
 // A connection checked out of the pool; returns it on destruction (or
@@ -133,8 +137,10 @@ class TESSERA_API Engine {
   Lease acquire();
 
   // Runs a Select/Update/Delete shape through the plan cache, on `pinned`
-  // or on a pooled connection. Throws DbError.
-  Execution run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values);
+  // or on a pooled connection. On a connection without SQL the statement is
+  // planned into key-value operations, which needs `schema`. Throws DbError.
+  Execution run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values,
+                SchemaFn schema = nullptr);
   // Inserts rows (values row-major).
   Execution insert(Connection* pinned, ast::Insert statement, std::vector<Value> values);
   // Raw SQL in the connection's dialect.
@@ -155,6 +161,7 @@ class TESSERA_API Engine {
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
   std::shared_ptr<const Plan> plan_for(const ast::Statement& shape);
+  const TableSchema& schema_for(const std::string& table, SchemaFn schema);
   void check_values(std::span<const Value> values) const;
   void report(Execution& e, const Error* error);
   friend class Execution;

@@ -29,7 +29,8 @@ struct Capability {
   // INSERT/UPDATE/DELETE ... RETURNING. Without it, generated keys come back
   // in ExecResponse::generated_ids.
   bool returning = false;
-  // INSERT ... ON CONFLICT / ON DUPLICATE KEY, or the KV Upsert operation.
+  // Insert with an OnConflict action (ON CONFLICT / ON DUPLICATE KEY / a
+  // key-value insert-or-update).
   bool upsert = false;
   // The database can name the conflict target of an upsert (ON CONFLICT (cols)).
   bool upsert_target = false;

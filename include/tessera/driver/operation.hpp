@@ -2,7 +2,8 @@
 //
 // The planner compiles every user statement into Operations. A SQL driver
 // receives QuerySql, Insert, RawSql and Transaction; a key-value driver
-// receives the key-value forms, Insert and Transaction.
+// receives the key-value forms, Insert and Transaction. An upsert is an
+// Insert whose statement has an OnConflict action, on every driver.
 //
 // Lifetime: an Operation does not own what it refers to. Everything it points
 // at (statement, sql text, parameter values) stays valid until the
@@ -95,14 +96,6 @@ struct DeleteByKey {
   std::span<const std::vector<Value>> keys;
 };
 
-// Key-value: insert or replace rows (row-major, like Insert).
-struct Upsert {
-  std::string_view table;
-  std::span<const std::string> columns;
-  std::span<const Value> values;
-  std::vector<std::string> conflict_target;
-};
-
 // Key-value: every row of a table, in primary-key order.
 struct Scan {
   std::string_view table;
@@ -122,14 +115,14 @@ struct Transaction {
 namespace tessera {
 
 using Operation = std::variant<op::QuerySql, op::Insert, op::RawSql, op::GetByKey, op::QueryPk,
-                               op::FindPkByIndex, op::UpdateByKey, op::DeleteByKey, op::Upsert,
-                               op::Scan, op::Transaction>;
+                               op::FindPkByIndex, op::UpdateByKey, op::DeleteByKey, op::Scan,
+                               op::Transaction>;
 
 // A short name of the operation's kind, for logs and recorded traces.
 inline std::string_view operation_name(const Operation& op) {
   constexpr std::string_view names[] = {"QuerySql",    "Insert",      "RawSql", "GetByKey",
                                         "QueryPk",     "FindPkByIndex", "UpdateByKey",
-                                        "DeleteByKey", "Upsert",      "Scan",   "Transaction"};
+                                        "DeleteByKey", "Scan",        "Transaction"};
   return names[op.index()];
 }
 

@@ -1,0 +1,331 @@
+#include "core/kv/executor.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "core/kv/evaluate.hpp"
+#include "core/kv/planner.hpp"
+
+namespace tessera::kv {
+
+namespace {
+
+using Row = std::vector<Value>;
+
+// Column positions of a table, for evaluating expressions on full rows.
+class RowLayout {
+ public:
+  explicit RowLayout(const TableSchema& t) : table_(t) {
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+      index_[t.columns[i].name] = i;
+      names_.push_back(t.columns[i].name);
+    }
+  }
+  const std::vector<std::string>& names() const { return names_; }
+  Result<std::size_t> position(const std::string& column) const {
+    auto it = index_.find(column);
+    if (it == index_.end())
+      return Error(ErrorKind::invalid_statement,
+                   "table '" + table_.name + "' has no column '" + column + "'");
+    return it->second;
+  }
+  ValueType type(std::size_t i) const { return value_type_of(table_.columns[i].type); }
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  const TableSchema& table_;
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<std::string> names_;
+};
+
+bool matches(const ast::Expr* where, std::span<const Value> params, const RowLayout& layout,
+             const Row& row) {
+  if (!where) return true;
+  static const Value null_value;
+  auto reader = [&](const std::string& c) -> const Value& {
+    auto p = layout.position(c);
+    return p.ok() ? row[*p] : null_value;
+  };
+  return evaluate(*where, params, reader) == Truth::true_;
+}
+
+Result<std::int64_t> param_int(std::int32_t index, std::span<const Value> params) {
+  if (index < 0) return std::int64_t{-1};
+  if (static_cast<std::size_t>(index) >= params.size() ||
+      params[static_cast<std::size_t>(index)].type() != ValueType::int64)
+    return Error(ErrorKind::invalid_statement, "LIMIT/OFFSET parameter is not an integer");
+  const std::int64_t v = params[static_cast<std::size_t>(index)].as_int64();
+  if (v < 0) return Error(ErrorKind::invalid_statement, "negative LIMIT or OFFSET");
+  return v;
+}
+
+Status read_all(Rows& rows, const RowLayout& layout, std::vector<Row>& out) {
+  for (;;) {
+    auto n = rows.next();
+    if (!n.ok()) return std::move(n).error();
+    if (!*n) return {};
+    Row r;
+    r.reserve(layout.size());
+    for (std::size_t i = 0; i < layout.size(); ++i) r.push_back(rows.get_value(i, layout.type(i)));
+    if (const Error* e = rows.conversion_error()) return *e;
+    out.push_back(std::move(r));
+  }
+}
+
+// The rows an access path yields (a superset of the matches), together with
+// everything the driver's streaming rows may still point into.
+struct Source {
+  Access access;
+  op::QueryPk range;
+  std::unique_ptr<Rows> rows;
+};
+
+Status read_keys(Rows& rows, const TableSchema& t, const RowLayout& layout, std::vector<Row>& out) {
+  for (;;) {
+    auto n = rows.next();
+    if (!n.ok()) return std::move(n).error();
+    if (!*n) return {};
+    Row k;
+    for (std::size_t i = 0; i < t.primary_key.size(); ++i) {
+      auto p = layout.position(t.primary_key[i]);
+      if (!p.ok()) return std::move(p).error();
+      k.push_back(rows.get_value(i, layout.type(*p)));
+    }
+    out.push_back(std::move(k));
+  }
+}
+
+Result<std::unique_ptr<Source>> read_access(Connection& c, const TableSchema& t, Access access,
+                                            const RowLayout& layout) {
+  auto src = std::make_unique<Source>();
+  src->access = std::move(access);
+  const Access& a = src->access;
+  const std::span<const std::string> cols(layout.names());
+  Result<ExecResponse> r = Error(ErrorKind::internal, "no access path");
+  switch (a.kind) {
+    case Access::Kind::get_by_key: r = c.exec(op::GetByKey{t.name, a.keys, cols}); break;
+    case Access::Kind::find_by_index: {
+      std::vector<Row> keys;
+      {
+        auto pks = c.exec(op::FindPkByIndex{t.name, a.index, a.keys});
+        if (!pks.ok()) return std::move(pks).error();
+        if (pks->rows)
+          if (auto st = read_keys(*pks->rows, t, layout, keys); !st.ok())
+            return std::move(st).error();
+      }
+      // Read the rows now: `keys` dies with this frame.
+      auto rows = c.exec(op::GetByKey{t.name, keys, cols});
+      if (!rows.ok()) return std::move(rows).error();
+      std::vector<Row> all;
+      if (rows->rows)
+        if (auto st = read_all(*rows->rows, layout, all); !st.ok()) return std::move(st).error();
+      src->rows = std::make_unique<ValueRows>(layout.size(), std::move(all));
+      return src;
+    }
+    case Access::Kind::query_pk:
+    case Access::Kind::query_index: {
+      op::QueryPk& q = src->range;
+      q.table = t.name;
+      if (a.kind == Access::Kind::query_index) q.index = a.index;
+      q.lower = a.lower;
+      q.lower_inclusive = a.lower_inclusive;
+      q.upper = a.upper;
+      q.upper_inclusive = a.upper_inclusive;
+      q.columns = cols;
+      r = c.exec(q);
+      break;
+    }
+    case Access::Kind::scan: r = c.exec(op::Scan{t.name, cols}); break;
+  }
+  if (!r.ok()) return std::move(r).error();
+  src->rows =
+      r->rows ? std::move(r->rows) : std::make_unique<ValueRows>(layout.size(), std::vector<Row>{});
+  return src;
+}
+
+// Streams matching rows from the store, projecting `columns`.
+class FilterRows final : public Rows {
+ public:
+  FilterRows(std::unique_ptr<Source> source, RowLayout layout, const ast::Expr* where,
+             std::span<const Value> params, std::vector<std::size_t> projection,
+             std::int64_t offset, std::int64_t limit)
+      : source_(std::move(source)),
+        layout_(std::move(layout)),
+        where_(where),
+        params_(params),
+        projection_(std::move(projection)),
+        skip_(offset),
+        left_(limit) {}
+
+  Result<bool> next() override {
+    if (left_ == 0) return false;
+    for (;;) {
+      Rows& in = *source_->rows;
+      auto n = in.next();
+      if (!n.ok()) return n;
+      if (!*n) return false;
+      row_.clear();
+      for (std::size_t i = 0; i < layout_.size(); ++i)
+        row_.push_back(in.get_value(i, layout_.type(i)));
+      if (const Error* e = in.conversion_error()) return *e;
+      if (!matches(where_, params_, layout_, row_)) continue;
+      if (skip_ > 0) {
+        --skip_;
+        continue;
+      }
+      if (left_ > 0) --left_;
+      out_ = ValueRows(projection_.size(), {project()});
+      (void)out_.next();
+      return true;
+    }
+  }
+  std::size_t column_count() const override { return projection_.size(); }
+  bool is_null(std::size_t c) override { return out_.is_null(c); }
+  bool get_bool(std::size_t c) override { return out_.get_bool(c); }
+  std::int64_t get_int64(std::size_t c) override { return out_.get_int64(c); }
+  double get_double(std::size_t c) override { return out_.get_double(c); }
+  std::string_view get_text(std::size_t c) override { return out_.get_text(c); }
+  std::span<const std::byte> get_bytes(std::size_t c) override { return out_.get_bytes(c); }
+  Timestamp get_timestamp(std::size_t c) override { return out_.get_timestamp(c); }
+  Date get_date(std::size_t c) override { return out_.get_date(c); }
+  const Error* conversion_error() const override { return out_.conversion_error(); }
+
+ private:
+  Row project() {
+    Row r;
+    r.reserve(projection_.size());
+    for (std::size_t p : projection_) r.push_back(row_[p]);
+    return r;
+  }
+
+  std::unique_ptr<Source> source_;
+  RowLayout layout_;
+  const ast::Expr* where_;
+  std::span<const Value> params_;
+  std::vector<std::size_t> projection_;
+  std::int64_t skip_;
+  std::int64_t left_;  // -1: unlimited
+  Row row_;
+  ValueRows out_{0, {}};
+};
+
+Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
+                                    std::span<const Value> params, const TableSchema& t) {
+  RowLayout layout(t);
+  const ast::Expr* where = s.has_where ? &s.where : nullptr;
+  auto access = plan_access(t, where, params, c.capability());
+  if (!access.ok()) return std::move(access).error();
+  auto limit = param_int(s.limit_param, params);
+  if (!limit.ok()) return std::move(limit).error();
+  auto offset = param_int(s.offset_param, params);
+  if (!offset.ok()) return std::move(offset).error();
+  auto source = read_access(c, t, std::move(*access), layout);
+  if (!source.ok()) return std::move(source).error();
+
+  std::vector<std::size_t> projection;
+  for (const auto& col : s.columns) {
+    auto p = layout.position(col);
+    if (!p.ok()) return std::move(p).error();
+    projection.push_back(*p);
+  }
+  for (const auto& o : s.order_by)
+    if (auto p = layout.position(o.column); !p.ok()) return std::move(p).error();
+
+  ExecResponse resp;
+  const std::int64_t off = std::max<std::int64_t>(*offset, 0);
+  if (s.projection == ast::Select::Projection::columns && s.order_by.empty()) {
+    resp.rows = std::make_unique<FilterRows>(std::move(*source), std::move(layout), where, params,
+                                             std::move(projection), off, *limit);
+    return resp;
+  }
+
+  // Count, exists, or ordered: hold the matches.
+  std::vector<Row> all;
+  if (auto st = read_all(*(*source)->rows, layout, all); !st.ok()) return std::move(st).error();
+  std::vector<Row> hits;
+  for (auto& r : all)
+    if (matches(where, params, layout, r)) hits.push_back(std::move(r));
+  if (!s.order_by.empty()) {
+    std::vector<std::pair<std::size_t, bool>> keys;
+    for (const auto& o : s.order_by) keys.emplace_back(*layout.position(o.column), o.descending);
+    std::stable_sort(hits.begin(), hits.end(), [&](const Row& a, const Row& b) {
+      for (const auto& [i, desc] : keys) {
+        const int cmp = compare(a[i], b[i]);
+        if (cmp != 0) return desc ? cmp > 0 : cmp < 0;
+      }
+      return false;
+    });
+  }
+  const std::size_t begin = std::min(hits.size(), static_cast<std::size_t>(off));
+  std::size_t end = hits.size();
+  if (*limit >= 0) end = std::min(end, begin + static_cast<std::size_t>(*limit));
+  if (s.projection == ast::Select::Projection::count) {
+    resp.rows = std::make_unique<ValueRows>(
+        1, std::vector<Row>{{Value(static_cast<std::int64_t>(end - begin))}});
+    return resp;
+  }
+  if (s.projection == ast::Select::Projection::exists) {
+    resp.rows = std::make_unique<ValueRows>(1, std::vector<Row>{{Value(!hits.empty())}});
+    return resp;
+  }
+  std::vector<Row> out;
+  out.reserve(end - begin);
+  for (std::size_t i = begin; i < end; ++i) {
+    Row r;
+    for (std::size_t p : projection) r.push_back(std::move(hits[i][p]));
+    out.push_back(std::move(r));
+  }
+  resp.rows = std::make_unique<ValueRows>(projection.size(), std::move(out));
+  return resp;
+}
+
+// The primary keys of the rows matching `where`.
+Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, const ast::Expr* where,
+                                       std::span<const Value> params) {
+  RowLayout layout(t);
+  auto access = plan_access(t, where, params, c.capability());
+  if (!access.ok()) return std::move(access).error();
+  auto source = read_access(c, t, std::move(*access), layout);
+  if (!source.ok()) return std::move(source).error();
+  std::vector<Row> all;
+  if (auto st = read_all(*(*source)->rows, layout, all); !st.ok()) return std::move(st).error();
+  std::vector<std::size_t> pk;
+  for (const auto& k : t.primary_key) pk.push_back(*layout.position(k));
+  std::vector<Row> keys;
+  for (const auto& r : all) {
+    if (!matches(where, params, layout, r)) continue;
+    Row k;
+    for (std::size_t p : pk) k.push_back(r[p]);
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+}  // namespace
+
+Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
+                             std::span<const Value> params, const TableSchema& table) {
+  if (const auto* s = std::get_if<ast::Select>(&statement))
+    return execute_select(c, *s, params, table);
+  if (const auto* u = std::get_if<ast::Update>(&statement)) {
+    auto keys = matching_keys(c, table, u->has_where ? &u->where : nullptr, params);
+    if (!keys.ok()) return std::move(keys).error();
+    if (keys->empty()) return ExecResponse{};
+    std::vector<std::string> columns;
+    std::vector<Value> values;
+    for (const auto& a : u->set) {
+      columns.push_back(a.column);
+      values.push_back(a.param < params.size() ? params[a.param] : Value());
+    }
+    return c.exec(op::UpdateByKey{table.name, *keys, columns, values});
+  }
+  if (const auto* d = std::get_if<ast::Delete>(&statement)) {
+    auto keys = matching_keys(c, table, d->has_where ? &d->where : nullptr, params);
+    if (!keys.ok()) return std::move(keys).error();
+    if (keys->empty()) return ExecResponse{};
+    return c.exec(op::DeleteByKey{table.name, *keys});
+  }
+  return Error(ErrorKind::unsupported, "key-value drivers take inserts through op::Insert");
+}
+
+}  // namespace tessera::kv
