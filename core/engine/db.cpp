@@ -87,7 +87,24 @@ void Transaction::commit() {
     t.kind = op::Transaction::Kind::release;
     t.savepoint = savepoint_;
   }
-  engine_->transaction(*pinned_, t);
+  try {
+    engine_->transaction(*pinned_, t);
+  } catch (...) {
+    // A failed COMMIT may leave the transaction open on the connection (a
+    // busy database, an error the driver reports before finishing). Roll it
+    // back so the connection returns to the pool in auto-commit mode; the
+    // commit's own error is what the caller sees.
+    if (savepoint_.empty()) {
+      op::Transaction rb;
+      rb.kind = op::Transaction::Kind::rollback;
+      try {
+        engine_->transaction(*pinned_, rb);
+      } catch (const std::exception& e) {
+        detail::logger().debug("rollback after a failed commit: {}", e.what());
+      }
+    }
+    throw;
+  }
 }
 
 void Transaction::rollback() {

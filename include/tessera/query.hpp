@@ -20,8 +20,10 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -397,13 +399,18 @@ Select<M> select() {
 
 namespace detail {
 
-// Checks that an integer fits the column's width; throws via the caller's
-// error path (returns false) otherwise.
+// Checks that an integer fits the column's width, and that a finite
+// number fits a float column (NaN and the infinities are the engine's to
+// check); the caller reports invalid_value when it does not.
 template <class C, class V>
 bool fits(const V& v) {
   if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool> &&
                 std::is_integral_v<V> && !std::is_same_v<V, bool>) {
     return std::in_range<C>(v);
+  } else if constexpr (std::is_same_v<C, float> && std::is_floating_point_v<V>) {
+    const double d = static_cast<double>(v);
+    return !std::isfinite(d) || (d >= std::numeric_limits<float>::lowest() &&
+                                 d <= std::numeric_limits<float>::max());
   } else {
     return true;
   }

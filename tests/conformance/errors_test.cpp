@@ -22,6 +22,8 @@ TEST_CASE("conformance: a unique violation is a typed ConstraintError") {
   CHECK(err->kind == ErrorKind::unique_violation);
   CHECK_FALSE(err->driver.empty());
   CHECK_FALSE(err->message.empty());
+  CHECK_FALSE(err->statement.empty());
+  CHECK_FALSE(tessera::is_retryable_transaction(err->kind));
   CHECK(db.count(select<Account>()) == 1);
 
   // The composite unique index (tenant, handle): same tenant, same handle.

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <tessera/driver/connection_wrapper.hpp>
 
@@ -121,6 +122,11 @@ struct Recorder {
   std::atomic<int> created{0};
   std::atomic<int> destroyed{0};
   std::atomic<bool> fail_next{false};
+  // Fails the next commit with this kind (the connection stays valid).
+  std::optional<tessera::ErrorKind> fail_commit;
+  // Fails the next ping, after which the connection reports itself invalid.
+  std::atomic<bool> fail_ping{false};
+  std::atomic<int> pings{0};
 
   std::vector<std::string> take() {
     std::lock_guard lock(mutex);
@@ -145,6 +151,13 @@ class RecordingConnection final : public tessera::ConnectionWrapper {
       recorder_->operations.emplace_back(tessera::operation_name(op));
       if (const auto* ins = std::get_if<tessera::op::Insert>(&op))
         recorder_->insert_rows.push_back(ins->statement->row_count);
+      const auto* t = std::get_if<tessera::op::Transaction>(&op);
+      if (t && t->kind == tessera::op::Transaction::Kind::commit && recorder_->fail_commit) {
+        tessera::Error e(*std::exchange(recorder_->fail_commit, std::nullopt),
+                         "commit failure injected by the conformance suite");
+        e.driver = "fault-injector";
+        return e;
+      }
     }
     if (recorder_->fail_next.exchange(false)) {
       broken_ = true;
@@ -155,6 +168,14 @@ class RecordingConnection final : public tessera::ConnectionWrapper {
     return ConnectionWrapper::exec(op);
   }
   bool is_valid() const override { return !broken_ && ConnectionWrapper::is_valid(); }
+  tessera::Status ping() override {
+    ++recorder_->pings;
+    if (recorder_->fail_ping.exchange(false)) {
+      broken_ = true;
+      return tessera::Error(tessera::ErrorKind::connection_lost, "ping failure injected");
+    }
+    return ConnectionWrapper::ping();
+  }
 
  private:
   std::shared_ptr<Recorder> recorder_;
@@ -244,6 +265,77 @@ TEST_CASE("conformance: a lost connection is a ConnectionError and is evicted fr
   CHECK_FALSE(db.find<Item>(std::int64_t{3}).has_value());
   db.insert(Item{.id = 4, .name = "fine"});
   CHECK(db.find<Item>(std::int64_t{4}).has_value());
+}
+
+TEST_CASE("conformance: a failed commit does not leave the connection inside a transaction") {
+  auto rec = std::make_shared<Recorder>();
+  TestDb t([rec](tessera::Options& o) {
+    o.max_connections = 1;  // every statement below reuses the one connection
+    o.wrap_connection =
+        [rec](std::unique_ptr<tessera::Connection> c) -> std::unique_ptr<tessera::Connection> {
+      return std::make_unique<RecordingConnection>(std::move(c), rec);
+    };
+  });
+  t.create<Item>();
+  auto& db = *t;
+  {
+    auto tx = db.transaction();
+    tx.insert(Item{.id = 1, .name = "never committed"});
+    {
+      std::lock_guard lock(rec->mutex);
+      rec->fail_commit = tessera::ErrorKind::serialization_failure;
+    }
+    auto err = catch_error<tessera::ConflictError>([&] { tx.commit(); });
+    REQUIRE(err.has_value());
+    CHECK(err->kind == tessera::ErrorKind::serialization_failure);
+    CHECK(err->driver == "fault-injector");
+    CHECK_FALSE(tx.active());
+  }
+  // The commit did not happen, so the row must not exist, and the pooled
+  // connection must be back in auto-commit mode: a later write persists.
+  CHECK_FALSE(db.find<Item>(std::int64_t{1}).has_value());
+  db.insert(Item{.id = 2, .name = "auto-commit"});
+  if (t.cap().concurrent_connections) {
+    auto other = t.open_another();
+    CHECK(other.find<Item>(std::int64_t{2}).has_value());
+  }
+  {
+    auto tx = db.transaction();  // BEGIN works: no transaction is open
+    tx.insert(Item{.id = 3, .name = "committed"});
+    tx.commit();
+  }
+  CHECK(db.count(select<Item>()) == 2);
+}
+
+TEST_CASE("conformance: the pool pings idle connections and replaces a broken one") {
+  auto rec = std::make_shared<Recorder>();
+  TestDb t([rec](tessera::Options& o) {
+    o.validate_after_idle = std::chrono::milliseconds(0);  // ping before every reuse
+    o.wrap_connection =
+        [rec](std::unique_ptr<tessera::Connection> c) -> std::unique_ptr<tessera::Connection> {
+      return std::make_unique<RecordingConnection>(std::move(c), rec);
+    };
+  });
+  t.create<Item>();
+  auto& db = *t;
+  db.insert(Item{.id = 1, .name = "a"});
+  const int pings = rec->pings.load();
+  const int created = rec->created.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  CHECK(db.count(select<Item>()) == 1);
+  CHECK(rec->pings.load() > pings);
+
+  // A failed ping discards the connection; the statement runs on a new one
+  // and the caller sees no error.
+  rec->fail_ping = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (t.cap().concurrent_connections) {
+    CHECK(db.count(select<Item>()) == 1);
+  } else {
+    db.push_schema<Item>();  // a private database per connection
+  }
+  CHECK(rec->created.load() == created + 1);
+  CHECK(db.insert(Item{.id = 2, .name = "b"}).id == 2);
 }
 
 }  // namespace

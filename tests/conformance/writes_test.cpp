@@ -1,4 +1,5 @@
 // Inserts, batches, defaults, upserts, updates and deletes.
+#include <limits>
 #include <set>
 
 #include "tests/conformance/check.hpp"
@@ -255,6 +256,13 @@ TEST_CASE("conformance: update and delete where return exact affected counts") {
   REQUIRE(err.has_value());
   CHECK(err->kind == tessera::ErrorKind::invalid_value);
   CHECK(db.find<Item>(std::int64_t{1})->qty == 0);
+  auto err2 = catch_error<tessera::InvalidValueError>([&] {
+    db.execute(tessera::update<Item>()
+                   .set(&Item::tier, -(std::int64_t{1} << 31) - 1)
+                   .where(col(&Item::id) == 1));
+  });
+  REQUIRE(err2.has_value());
+  CHECK(err2->kind == tessera::ErrorKind::invalid_value);
 
   CHECK(db.execute(tessera::delete_from<Item>().where(col(&Item::color) == Color::green)) == 3);
   CHECK(ids_of(db.fetch_all(select<Item>())) == Ids{1, 3, 4, 6, 7});
@@ -292,6 +300,32 @@ TEST_CASE("conformance: all() updates and deletes the whole table explicitly") {
   CHECK(db.count(select<Item>()) == 0);
   CHECK(db.execute(tessera::delete_from<Item>().all()) == 0);
   CHECK(db.count(select<Membership>()) == 1);  // another table is untouched
+}
+
+TEST_CASE("conformance: a value out of a float column's range is refused") {
+  TestDb t;
+  t.create<AllTypes>();
+  auto& db = *t;
+  const AllTypes row = db.insert(AllTypes{.f32 = 1.5f});
+  // 1e39 is a finite double but no float holds it: storing it would read
+  // back as infinity (or fail in the database's own words).
+  auto err = catch_error<tessera::InvalidValueError>([&] {
+    db.execute(
+        tessera::update<AllTypes>().set(&AllTypes::f32, 1e39).where(col(&AllTypes::id) == row.id));
+  });
+  REQUIRE(err.has_value());
+  CHECK(err->kind == tessera::ErrorKind::invalid_value);
+  CHECK(db.find<AllTypes>(row.id)->f32 == 1.5f);
+  // The largest float fits, and so does a double that rounds to a float.
+  CHECK(db.execute(tessera::update<AllTypes>()
+                       .set(&AllTypes::f32, static_cast<double>(std::numeric_limits<float>::max()))
+                       .set(&AllTypes::f64, 1e300)
+                       .where(col(&AllTypes::id) == row.id)) == 1);
+  CHECK(db.find<AllTypes>(row.id)->f32 == std::numeric_limits<float>::max());
+  CHECK(db.execute(tessera::update<AllTypes>()
+                       .set(&AllTypes::f32, 0.1)
+                       .where(col(&AllTypes::id) == row.id)) == 1);
+  CHECK(db.find<AllTypes>(row.id)->f32 == 0.1f);
 }
 
 }  // namespace
