@@ -1,0 +1,317 @@
+#include "lmdb_codec.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace tessera::lmdb::detail {
+
+namespace {
+
+constexpr char kNullMarker = 0x01;
+constexpr char kValueMarker = 0x02;
+constexpr std::uint64_t kSign64 = std::uint64_t{1} << 63;
+constexpr std::uint32_t kSign32 = std::uint32_t{1} << 31;
+
+void put_be64(std::string& out, std::uint64_t v) {
+  for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xff));
+}
+void put_be32(std::string& out, std::uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xff));
+}
+bool get_be(std::string_view& in, int bytes, std::uint64_t& v) {
+  if (in.size() < static_cast<std::size_t>(bytes)) return false;
+  v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  in.remove_prefix(static_cast<std::size_t>(bytes));
+  return true;
+}
+
+std::uint64_t double_key(double d) {
+  if (d == 0) d = 0.0;  // -0.0 == 0.0
+  if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+  std::uint64_t b = std::bit_cast<std::uint64_t>(d);
+  if (std::isnan(d)) b &= ~kSign64;  // one positive NaN, above +inf
+  return (b & kSign64) ? ~b : (b | kSign64);
+}
+double double_from_key(std::uint64_t k) {
+  const std::uint64_t b = (k & kSign64) ? (k & ~kSign64) : ~k;
+  return std::bit_cast<double>(b);
+}
+
+void put_escaped(std::string& out, std::string_view s) {
+  for (char c : s) {
+    out.push_back(c);
+    if (c == '\0') out.push_back(static_cast<char>(0xff));
+  }
+  out.push_back('\0');
+  out.push_back('\0');
+}
+bool get_escaped(std::string_view& in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i + 1 < in.size(); ++i) {
+    if (in[i] != '\0') {
+      out.push_back(in[i]);
+      continue;
+    }
+    const auto next = static_cast<unsigned char>(in[i + 1]);
+    if (next == 0x00) {
+      in.remove_prefix(i + 2);
+      return true;
+    }
+    if (next != 0xff) return false;
+    out.push_back('\0');
+    ++i;
+  }
+  return false;
+}
+
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::int64_t unzigzag(std::uint64_t v) {
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
+
+}  // namespace
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool get_varint(std::string_view& in, std::uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto b = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+void encode_key_part(std::string& out, const Value& v, ValueType type) {
+  if (v.is_null()) {
+    out.push_back(kNullMarker);
+    return;
+  }
+  out.push_back(kValueMarker);
+  switch (type) {
+    case ValueType::boolean: out.push_back(v.as_bool() ? 1 : 0); break;
+    case ValueType::int64: put_be64(out, static_cast<std::uint64_t>(v.as_int64()) ^ kSign64); break;
+    case ValueType::timestamp:
+      put_be64(out, static_cast<std::uint64_t>(v.as_timestamp().micros) ^ kSign64);
+      break;
+    case ValueType::date:
+      put_be32(out, static_cast<std::uint32_t>(v.as_date().days) ^ kSign32);
+      break;
+    case ValueType::float64: put_be64(out, double_key(v.as_double())); break;
+    case ValueType::text: put_escaped(out, v.as_text()); break;
+    case ValueType::bytes: {
+      const Bytes& b = v.as_bytes();
+      put_escaped(out, std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+      break;
+    }
+    case ValueType::null: break;
+  }
+}
+
+bool decode_key_part(std::string_view& in, ValueType type, Value& out) {
+  if (in.empty()) return false;
+  const char marker = in.front();
+  in.remove_prefix(1);
+  if (marker == kNullMarker) {
+    out = Value();
+    return true;
+  }
+  if (marker != kValueMarker) return false;
+  std::uint64_t u = 0;
+  switch (type) {
+    case ValueType::boolean:
+      if (in.empty()) return false;
+      out = Value(in.front() != 0);
+      in.remove_prefix(1);
+      return true;
+    case ValueType::int64:
+      if (!get_be(in, 8, u)) return false;
+      out = Value(static_cast<std::int64_t>(u ^ kSign64));
+      return true;
+    case ValueType::timestamp:
+      if (!get_be(in, 8, u)) return false;
+      out = Value(Timestamp{static_cast<std::int64_t>(u ^ kSign64)});
+      return true;
+    case ValueType::date:
+      if (!get_be(in, 4, u)) return false;
+      out = Value(Date{static_cast<std::int32_t>(static_cast<std::uint32_t>(u) ^ kSign32)});
+      return true;
+    case ValueType::float64:
+      if (!get_be(in, 8, u)) return false;
+      out = Value(double_from_key(u));
+      return true;
+    case ValueType::text: {
+      std::string s;
+      if (!get_escaped(in, s)) return false;
+      out = Value(std::move(s));
+      return true;
+    }
+    case ValueType::bytes: {
+      std::string s;
+      if (!get_escaped(in, s)) return false;
+      out = Value(to_bytes(s));
+      return true;
+    }
+    case ValueType::null: return false;
+  }
+  return false;
+}
+
+std::optional<std::string> prefix_successor(std::string_view key) {
+  std::string s(key);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xff) s.pop_back();
+  if (s.empty()) return std::nullopt;
+  s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
+  return s;
+}
+
+std::optional<Value> coerce(const Value& v, ValueType type) {
+  if (v.is_null() || v.type() == type) return v;
+  switch (type) {
+    case ValueType::int64:
+      if (v.type() == ValueType::boolean) return Value(std::int64_t{v.as_bool()});
+      if (v.type() == ValueType::float64) {
+        const double d = v.as_double();
+        // 2^63 is exactly representable; anything at or above it is not an int64.
+        if (std::isfinite(d) && d == std::trunc(d) && d >= -9223372036854775808.0 &&
+            d < 9223372036854775808.0)
+          return Value(static_cast<std::int64_t>(d));
+      }
+      return std::nullopt;
+    case ValueType::float64:
+      if (v.type() == ValueType::int64) {
+        const auto i = v.as_int64();
+        const auto d = static_cast<double>(i);
+        // Exact only if it converts back (|i| <= 2^53 or a representable value).
+        if (d < 9223372036854775808.0 && static_cast<std::int64_t>(d) == i) return Value(d);
+      }
+      if (v.type() == ValueType::boolean) return Value(v.as_bool() ? 1.0 : 0.0);
+      return std::nullopt;
+    case ValueType::boolean:
+      if (v.type() == ValueType::int64 && (v.as_int64() == 0 || v.as_int64() == 1))
+        return Value(v.as_int64() == 1);
+      return std::nullopt;
+    default: return std::nullopt;
+  }
+}
+
+void encode_value(std::string& out, const Value& v) {
+  switch (v.type()) {
+    case ValueType::null: out.push_back(static_cast<char>(FieldTag::null)); break;
+    case ValueType::boolean:
+      out.push_back(static_cast<char>(v.as_bool() ? FieldTag::true_ : FieldTag::false_));
+      break;
+    case ValueType::int64:
+      out.push_back(static_cast<char>(FieldTag::int64));
+      put_varint(out, zigzag(v.as_int64()));
+      break;
+    case ValueType::float64: {
+      out.push_back(static_cast<char>(FieldTag::float64));
+      const auto b = std::bit_cast<std::uint64_t>(v.as_double());
+      for (int s = 0; s < 64; s += 8) out.push_back(static_cast<char>((b >> s) & 0xff));
+      break;
+    }
+    case ValueType::text:
+      out.push_back(static_cast<char>(FieldTag::text));
+      put_varint(out, v.as_text().size());
+      out.append(v.as_text());
+      break;
+    case ValueType::bytes:
+      out.push_back(static_cast<char>(FieldTag::bytes));
+      put_varint(out, v.as_bytes().size());
+      out.append(reinterpret_cast<const char*>(v.as_bytes().data()), v.as_bytes().size());
+      break;
+    case ValueType::timestamp:
+      out.push_back(static_cast<char>(FieldTag::timestamp));
+      put_varint(out, zigzag(v.as_timestamp().micros));
+      break;
+    case ValueType::date:
+      out.push_back(static_cast<char>(FieldTag::date));
+      put_varint(out, zigzag(v.as_date().days));
+      break;
+  }
+}
+
+namespace {
+bool decode_field(std::string_view& in, Field& f) {
+  if (in.empty()) return false;
+  const auto tag = static_cast<FieldTag>(in.front());
+  in.remove_prefix(1);
+  f = Field{};
+  f.tag = tag;
+  std::uint64_t u = 0;
+  switch (tag) {
+    case FieldTag::null:
+    case FieldTag::false_:
+    case FieldTag::true_: return true;
+    case FieldTag::int64:
+    case FieldTag::timestamp:
+    case FieldTag::date:
+      if (!get_varint(in, u)) return false;
+      f.i = unzigzag(u);
+      return true;
+    case FieldTag::float64: {
+      if (in.size() < 8) return false;
+      for (int i = 7; i >= 0; --i) u = (u << 8) | static_cast<unsigned char>(in[i]);
+      in.remove_prefix(8);
+      f.d = std::bit_cast<double>(u);
+      return true;
+    }
+    case FieldTag::text:
+    case FieldTag::bytes:
+      if (!get_varint(in, u) || u > in.size()) return false;
+      f.data = in.substr(0, u);
+      in.remove_prefix(u);
+      return true;
+  }
+  return false;
+}
+}  // namespace
+
+void encode_row(std::string& out, std::span<const Value> row) {
+  for (const Value& v : row) encode_value(out, v);
+}
+
+bool decode_row(std::string_view in, std::size_t columns, std::vector<Field>& out) {
+  out.assign(columns, Field{});
+  for (std::size_t c = 0; c < columns && !in.empty(); ++c)
+    if (!decode_field(in, out[c])) return false;
+  return true;
+}
+
+Value to_value(const Field& f) {
+  switch (f.tag) {
+    case FieldTag::null: return Value();
+    case FieldTag::false_: return Value(false);
+    case FieldTag::true_: return Value(true);
+    case FieldTag::int64: return Value(f.i);
+    case FieldTag::float64: return Value(f.d);
+    case FieldTag::text: return Value(std::string(f.data));
+    case FieldTag::bytes: return Value(to_bytes(f.data));
+    case FieldTag::timestamp: return Value(Timestamp{f.i});
+    case FieldTag::date: return Value(Date{static_cast<std::int32_t>(f.i)});
+  }
+  return Value();
+}
+
+bool decode_value(std::string_view& in, Value& out) {
+  Field f;
+  if (!decode_field(in, f)) return false;
+  out = to_value(f);
+  return true;
+}
+
+}  // namespace tessera::lmdb::detail

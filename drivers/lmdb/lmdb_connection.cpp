@@ -1,0 +1,470 @@
+#include "lmdb_connection.hpp"
+
+#include <exception>
+#include <map>
+#include <new>
+#include <set>
+
+#include "lmdb_errors.hpp"
+
+namespace tessera::lmdb::detail {
+
+namespace {
+
+constexpr std::uint32_t bit(Isolation i) { return 1u << static_cast<int>(i); }
+
+bool map_full(const Error& e) { return e.native_code == MDB_MAP_FULL; }
+
+void merge(Overlay& into, Overlay& from) {
+  for (auto& [name, info] : from) into[name] = std::move(info);
+  from.clear();
+}
+
+template <class T>
+Result<T> guarded(const std::function<Result<T>()>& fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return driver_error(ErrorKind::internal, "out of memory");
+  } catch (const std::exception& e) {
+    return driver_error(ErrorKind::internal, e.what());
+  } catch (...) {
+    return driver_error(ErrorKind::internal, "unknown exception");
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Connection>> LmdbConnection::open(const OpenOptions& options) {
+  auto env = Environment::acquire(options);
+  if (!env.ok()) return std::move(env).error();
+  return std::unique_ptr<Connection>(new LmdbConnection(*env));
+}
+
+LmdbConnection::LmdbConnection(Environment* env) : env_(env) {
+  Capability& c = capability_;
+  c.sql = SqlDialect::none;
+  c.returning = true;
+  c.upsert = true;
+  c.upsert_target = true;
+  c.savepoints = true;
+  c.isolation_levels = bit(Isolation::database_default) | bit(Isolation::serializable);
+  c.read_only_transactions = true;
+  c.max_bind_params = 65535;  // no limit of LMDB's: one Insert op is one transaction
+  c.max_insert_rows = 0;
+  c.stores_nan = true;
+  c.stores_infinity = true;
+  c.text_embedded_nul = true;
+  c.raw_sql = false;
+  c.transactional_ddl = true;
+  c.for_update = false;
+  c.ordered_scan = true;
+  c.secondary_indexes = true;
+  c.full_scan = true;
+  c.concurrent_connections = true;
+}
+
+LmdbConnection::~LmdbConnection() {
+  end_explicit(false);
+  Environment::release(env_);
+}
+
+Status LmdbConnection::ping() {
+  if (broken_) return driver_error(ErrorKind::connection_lost, "the environment failed");
+  MDB_envinfo info{};
+  if (int rc = mdb_env_info(env_->env(), &info); rc != 0) return make_error(rc, "mdb_env_info");
+  return {};
+}
+
+// ------------------------------------------------------------------ catalog
+
+Result<TableRef> LmdbConnection::lookup(const std::string& table) {
+  auto in = [&](const Overlay& o) { return o.find(table); };
+  if (statement_overlay_)
+    if (auto it = in(*statement_overlay_); it != statement_overlay_->end()) return it->second;
+  for (auto l = levels_.rbegin(); l != levels_.rend(); ++l)
+    if (auto it = in(l->overlay); it != l->overlay.end()) return it->second;
+  if (auto it = in(top_overlay_); it != top_overlay_.end()) return it->second;
+  return env_->table(table);
+}
+
+std::vector<TableRef> LmdbConnection::all_tables() {
+  std::map<std::string, TableRef> all;
+  for (auto& t : env_->tables()) all[t->schema.name] = t;
+  auto apply = [&](const Overlay& o) {
+    for (const auto& [name, info] : o) {
+      if (info)
+        all[name] = info;
+      else
+        all.erase(name);
+    }
+  };
+  apply(top_overlay_);
+  for (const auto& l : levels_) apply(l.overlay);
+  if (statement_overlay_) apply(*statement_overlay_);
+  std::vector<TableRef> out;
+  for (auto& [name, info] : all) out.push_back(std::move(info));
+  return out;
+}
+
+Store LmdbConnection::store(MDB_txn* txn, Overlay* ddl) {
+  return Store(
+      *env_, txn, [this](const std::string& t) { return lookup(t); },
+      [this] { return all_tables(); }, ddl);
+}
+
+Result<std::vector<std::size_t>> LmdbConnection::column_positions(
+    const TableInfo& t, std::span<const std::string> columns) {
+  std::vector<std::size_t> out;
+  for (const auto& c : columns) {
+    const int p = t.column(c);
+    if (p < 0)
+      return driver_error(ErrorKind::invalid_statement,
+                          "table '" + t.schema.name + "' has no column '" + c + "'");
+    out.push_back(static_cast<std::size_t>(p));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ transactions
+
+MDB_txn* LmdbConnection::innermost() const {
+  for (auto l = levels_.rbegin(); l != levels_.rend(); ++l)
+    if (l->box) return l->box->txn();
+  return top_ ? top_->txn() : nullptr;
+}
+
+Overlay& LmdbConnection::innermost_overlay() {
+  return levels_.empty() ? top_overlay_ : levels_.back().overlay;
+}
+
+Result<std::shared_ptr<TxnBox>> LmdbConnection::begin_child(MDB_txn* parent) {
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(env_->env(), parent, 0, &txn); rc != 0)
+    return make_error(rc, "beginning a nested transaction");
+  return std::make_shared<TxnBox>(*env_, txn, true, false);
+}
+
+Status LmdbConnection::ensure_write() {
+  if (!top_ || !top_->write()) {
+    std::optional<std::size_t> snapshot;
+    if (top_) snapshot = mdb_txn_id(top_->txn());
+    auto txn = env_->begin(true);
+    if (!txn.ok()) return std::move(txn).error();
+    auto box = std::make_shared<TxnBox>(*env_, *txn, true, true);
+    if (snapshot && mdb_txn_id(box->txn()) != *snapshot + 1) {
+      // Someone committed after this transaction read: its reads are stale.
+      box->abort();
+      return driver_error(ErrorKind::serialization_failure,
+                          "the database changed after this transaction read it; retry the "
+                          "transaction");
+    }
+    top_ = std::move(box);  // rows may keep the read snapshot alive
+  }
+  MDB_txn* parent = top_->txn();
+  for (auto& l : levels_) {
+    if (!l.box) {
+      auto child = begin_child(parent);
+      if (!child.ok()) return std::move(child).error();
+      l.box = std::move(*child);
+    }
+    parent = l.box->txn();
+  }
+  return {};
+}
+
+Result<std::shared_ptr<TxnBox>> LmdbConnection::read_box() {
+  if (in_tx_) {
+    if (!top_) {
+      auto txn = env_->begin(false);
+      if (!txn.ok()) return std::move(txn).error();
+      top_ = std::make_shared<TxnBox>(*env_, *txn, false, true);
+    }
+    for (auto l = levels_.rbegin(); l != levels_.rend(); ++l)
+      if (l->box) return l->box;
+    return top_;
+  }
+  auto txn = env_->begin(false);
+  if (!txn.ok()) return std::move(txn).error();
+  return std::make_shared<TxnBox>(*env_, *txn, false, true);
+}
+
+void LmdbConnection::end_explicit(bool commit_levels) {
+  // Children end before their parent (LMDB would end them implicitly, but
+  // their boxes must know).
+  for (auto l = levels_.rbegin(); l != levels_.rend(); ++l) {
+    if (!l->box) continue;
+    if (commit_levels)
+      (void)l->box->commit();
+    else
+      l->box->abort();
+  }
+  levels_.clear();
+  if (top_ && !commit_levels) top_->abort();
+  top_.reset();
+  top_overlay_.clear();
+  in_tx_ = false;
+  tx_read_only_ = false;
+}
+
+Result<ExecResponse> LmdbConnection::exec_transaction(const op::Transaction& t) {
+  using Kind = op::Transaction::Kind;
+  auto find_level = [&](std::string_view name) -> int {
+    for (int i = static_cast<int>(levels_.size()) - 1; i >= 0; --i)
+      if (levels_[static_cast<std::size_t>(i)].name == name) return i;
+    return -1;
+  };
+  switch (t.kind) {
+    case Kind::start:
+      if (in_tx_)
+        return driver_error(ErrorKind::invalid_statement, "a transaction is already open");
+      if (!capability_.supports(t.isolation))
+        return driver_error(
+            ErrorKind::unsupported,
+            std::string("isolation level ") + to_string(t.isolation) + " is not supported by lmdb");
+      in_tx_ = true;
+      tx_read_only_ = t.read_only;
+      return ExecResponse{};
+    case Kind::commit: {
+      if (!in_tx_) return driver_error(ErrorKind::invalid_statement, "no transaction is open");
+      // Fold every level's catalog changes into the top before committing.
+      for (auto& l : levels_) merge(top_overlay_, l.overlay);
+      Overlay created;
+      merge(created, top_overlay_);
+      std::shared_ptr<TxnBox> top = top_;
+      end_explicit(true);
+      if (top && top->write()) {
+        if (int rc = top->commit(); rc != 0) return make_error(rc, "committing");
+        for (auto& [name, info] : created) env_->publish(name, info);
+      }
+      return ExecResponse{};
+    }
+    case Kind::rollback:
+      if (!in_tx_) return driver_error(ErrorKind::invalid_statement, "no transaction is open");
+      end_explicit(false);
+      return ExecResponse{};
+    case Kind::savepoint: {
+      if (!in_tx_) return driver_error(ErrorKind::invalid_statement, "no transaction is open");
+      Level l;
+      l.name = std::string(t.savepoint);
+      if (top_ && top_->write()) {
+        auto child = begin_child(innermost());
+        if (!child.ok()) return std::move(child).error();
+        l.box = std::move(*child);
+      }
+      levels_.push_back(std::move(l));
+      return ExecResponse{};
+    }
+    case Kind::release: {
+      const int i = find_level(t.savepoint);
+      if (i < 0) return driver_error(ErrorKind::invalid_statement, "no such savepoint");
+      for (int j = static_cast<int>(levels_.size()) - 1; j >= i; --j) {
+        Level& l = levels_[static_cast<std::size_t>(j)];
+        if (l.box) {
+          if (int rc = l.box->commit(); rc != 0) {
+            // The nested transaction is gone; so are the levels above it.
+            levels_.resize(static_cast<std::size_t>(j));
+            return make_error(rc, "releasing a savepoint");
+          }
+        }
+        merge(j == 0 ? top_overlay_ : levels_[static_cast<std::size_t>(j - 1)].overlay, l.overlay);
+        levels_.pop_back();
+      }
+      return ExecResponse{};
+    }
+    case Kind::rollback_to: {
+      const int i = find_level(t.savepoint);
+      if (i < 0) return driver_error(ErrorKind::invalid_statement, "no such savepoint");
+      for (int j = static_cast<int>(levels_.size()) - 1; j >= i; --j) {
+        Level& l = levels_[static_cast<std::size_t>(j)];
+        if (l.box) l.box->abort();
+        l.box.reset();
+        l.overlay.clear();
+        if (j > i) levels_.pop_back();
+      }
+      // The savepoint stays, empty, as in SQL.
+      if (top_ && top_->write()) {
+        auto child = begin_child(innermost());
+        if (!child.ok()) return std::move(child).error();
+        levels_[static_cast<std::size_t>(i)].box = std::move(*child);
+      }
+      return ExecResponse{};
+    }
+  }
+  return driver_error(ErrorKind::internal, "unknown transaction operation");
+}
+
+template <class F>
+Result<ExecResponse> LmdbConnection::write(F&& fn) {
+  if (in_tx_) {
+    if (tx_read_only_)
+      return driver_error(ErrorKind::invalid_statement, "write in a read-only transaction");
+    if (auto st = ensure_write(); !st.ok()) return std::move(st).error();
+    auto child = begin_child(innermost());
+    if (!child.ok()) return std::move(child).error();
+    Overlay ddl;
+    statement_overlay_ = &ddl;
+    Store s = store((*child)->txn(), &ddl);
+    Result<ExecResponse> r = fn(s);
+    statement_overlay_ = nullptr;
+    if (!r.ok()) {
+      (*child)->abort();
+      return r;
+    }
+    if (int rc = (*child)->commit(); rc != 0) return make_error(rc, "committing a statement");
+    merge(innermost_overlay(), ddl);
+    return r;
+  }
+  for (int attempt = 0;; ++attempt) {
+    auto txn = env_->begin(true);
+    if (!txn.ok()) return std::move(txn).error();
+    TxnBox box(*env_, *txn, true, true);
+    Overlay ddl;
+    statement_overlay_ = &ddl;
+    Store s = store(box.txn(), &ddl);
+    Result<ExecResponse> r = fn(s);
+    statement_overlay_ = nullptr;
+    if (!r.ok()) {
+      box.abort();
+      if (map_full(r.error()) && attempt == 0 && env_->grow()) continue;
+      return r;
+    }
+    const int rc = box.commit();
+    if (rc == MDB_MAP_FULL && attempt == 0 && env_->grow()) continue;
+    if (rc != 0) return make_error(rc, "committing");
+    for (auto& [name, info] : ddl) env_->publish(name, info);
+    return r;
+  }
+}
+
+// ------------------------------------------------------------------ reads
+
+Result<ExecResponse> LmdbConnection::get_by_key(const op::GetByKey& op) {
+  auto t = lookup(std::string(op.table));
+  if (!t.ok()) return std::move(t).error();
+  if (!*t)
+    return driver_error(ErrorKind::invalid_statement, "no such table: " + std::string(op.table));
+  auto cols = column_positions(**t, op.columns);
+  if (!cols.ok()) return std::move(cols).error();
+  std::vector<std::string> keys;
+  std::set<std::string> seen;  // a key asked twice yields its row once
+  for (const auto& k : op.keys) {
+    auto enc = lookup_key(**t, (*t)->pk, k);
+    if (!enc.ok()) return std::move(enc).error();
+    if (*enc && seen.insert(**enc).second) keys.push_back(std::move(**enc));
+  }
+  auto box = read_box();
+  if (!box.ok()) return std::move(box).error();
+  ExecResponse resp;
+  resp.rows = LmdbRows::keys(std::move(*box), *t, std::move(*cols), std::move(keys));
+  return resp;
+}
+
+Result<ExecResponse> LmdbConnection::query_range(
+    std::string_view table, std::string_view index, const std::vector<Value>& lower,
+    bool lower_inclusive, const std::vector<Value>& upper, bool upper_inclusive, bool reverse,
+    std::int64_t limit, std::span<const std::string> columns) {
+  auto t = lookup(std::string(table));
+  if (!t.ok()) return std::move(t).error();
+  if (!*t)
+    return driver_error(ErrorKind::invalid_statement, "no such table: " + std::string(table));
+  const TableInfo& info = **t;
+  auto cols = column_positions(info, columns);
+  if (!cols.ok()) return std::move(cols).error();
+  MDB_dbi dbi = info.rows;
+  const std::vector<std::size_t>* key_cols = &info.pk;
+  if (!index.empty()) {
+    int ix = -1;
+    for (std::size_t i = 0; i < info.schema.indexes.size(); ++i)
+      if (info.schema.indexes[i].name == index) ix = static_cast<int>(i);
+    if (ix < 0)
+      return driver_error(
+          ErrorKind::invalid_statement,
+          "table '" + info.schema.name + "' has no index '" + std::string(index) + "'");
+    dbi = info.indexes[static_cast<std::size_t>(ix)];
+    key_cols = &info.index_columns[static_cast<std::size_t>(ix)];
+  }
+  KeyRange range = key_range(info, *key_cols, lower, lower_inclusive, upper, upper_inclusive);
+  auto box = read_box();
+  if (!box.ok()) return std::move(box).error();
+  ExecResponse resp;
+  resp.rows = LmdbRows::range(std::move(*box), *t, std::move(*cols), dbi, !index.empty(),
+                              std::move(range), reverse, limit);
+  return resp;
+}
+
+Result<ExecResponse> LmdbConnection::find_pk(const op::FindPkByIndex& op) {
+  // Resolve first: a table unknown to the cache is loaded in its own
+  // transaction, which must come before this one begins.
+  auto t = lookup(std::string(op.table));
+  if (!t.ok()) return std::move(t).error();
+  auto box = read_box();
+  if (!box.ok()) return std::move(box).error();
+  Store s = store((*box)->txn(), nullptr);
+  return s.find_pk(op);
+}
+
+// ------------------------------------------------------------------ dispatch
+
+Result<ExecResponse> LmdbConnection::dispatch(const Operation& operation) {
+  return std::visit(
+      [&](const auto& o) -> Result<ExecResponse> {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, op::QuerySql> || std::is_same_v<T, op::RawSql>) {
+          return driver_error(ErrorKind::unsupported, "the lmdb driver speaks no SQL");
+        } else if constexpr (std::is_same_v<T, op::Insert>) {
+          if (!o.statement)
+            return driver_error(ErrorKind::invalid_statement, "insert without statement");
+          if (auto t = lookup(o.statement->table); !t.ok()) return std::move(t).error();
+          return write([&](Store& s) { return s.insert(o); });
+        } else if constexpr (std::is_same_v<T, op::UpdateByKey>) {
+          if (auto t = lookup(std::string(o.table)); !t.ok()) return std::move(t).error();
+          return write([&](Store& s) { return s.update(o); });
+        } else if constexpr (std::is_same_v<T, op::DeleteByKey>) {
+          if (auto t = lookup(std::string(o.table)); !t.ok()) return std::move(t).error();
+          return write([&](Store& s) { return s.erase(o); });
+        } else if constexpr (std::is_same_v<T, op::GetByKey>) {
+          return get_by_key(o);
+        } else if constexpr (std::is_same_v<T, op::QueryPk>) {
+          return query_range(o.table, o.index, o.lower, o.lower_inclusive, o.upper,
+                             o.upper_inclusive, o.reverse, o.limit, o.columns);
+        } else if constexpr (std::is_same_v<T, op::FindPkByIndex>) {
+          return find_pk(o);
+        } else if constexpr (std::is_same_v<T, op::Scan>) {
+          return query_range(o.table, {}, {}, true, {}, true, false, -1, o.columns);
+        } else {
+          return exec_transaction(o);
+        }
+      },
+      operation);
+}
+
+Result<ExecResponse> LmdbConnection::exec(const Operation& op) {
+  auto r = guarded<ExecResponse>([&] { return dispatch(op); });
+  if (!r.ok() && is_fatal(static_cast<int>(r.error().native_code))) broken_ = true;
+  return r;
+}
+
+Status LmdbConnection::push_schema(const Schema& schema) {
+  auto r = guarded<ExecResponse>([&] {
+    return write([&](Store& s) -> Result<ExecResponse> {
+      if (auto st = s.push_schema(schema); !st.ok()) return std::move(st).error();
+      return ExecResponse{};
+    });
+  });
+  if (!r.ok()) return std::move(r).error();
+  return {};
+}
+
+Status LmdbConnection::drop_tables(const std::vector<std::string>& tables) {
+  auto r = guarded<ExecResponse>([&] {
+    return write([&](Store& s) -> Result<ExecResponse> {
+      if (auto st = s.drop_tables(tables); !st.ok()) return std::move(st).error();
+      return ExecResponse{};
+    });
+  });
+  if (!r.ok()) return std::move(r).error();
+  return {};
+}
+
+}  // namespace tessera::lmdb::detail

@@ -1,0 +1,98 @@
+// LmdbConnection: a session on a shared LMDB environment behind the
+// Connection SPI.
+//
+// Transactions. Outside an explicit transaction every operation runs in its
+// own LMDB transaction: a read transaction for reads (held by the returned
+// rows while they stream), a write transaction for writes (committed before
+// exec returns; on MDB_MAP_FULL aborted, the map grown when no other
+// transaction of the process is live, and retried once).
+// An explicit transaction starts lazily: its first read opens a read
+// snapshot, its first write a write transaction. If a read snapshot came
+// first, the write transaction must directly follow that snapshot (no commit
+// in between by anyone), else the write fails with serialization_failure:
+// every transaction is therefore serializable. Savepoints are nested LMDB
+// transactions; every write inside an explicit transaction runs in its own
+// nested transaction too, so a failed statement leaves nothing behind and
+// the transaction goes on.
+//
+// LMDB ties a write transaction to the thread that began it: a transaction
+// (or an operation) must end on the thread that started it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lmdb_env.hpp"
+#include "lmdb_rows.hpp"
+#include "lmdb_store.hpp"
+#include "tessera/driver/connection.hpp"
+
+namespace tessera::lmdb::detail {
+
+class LmdbConnection final : public Connection {
+ public:
+  // Opens (or shares) the environment of options.path. Errors: storage when
+  // it cannot be opened.
+  static Result<std::unique_ptr<Connection>> open(const OpenOptions& options);
+  ~LmdbConnection() override;
+
+  const Capability& capability() const override { return capability_; }
+  Result<ExecResponse> exec(const Operation& op) override;
+  bool is_valid() const override { return !broken_; }
+  Status ping() override;
+  Status push_schema(const Schema& schema) override;
+  Status drop_tables(const std::vector<std::string>& tables) override;
+
+ private:
+  struct Level {
+    std::string name;
+    std::shared_ptr<TxnBox> box;  // null until the transaction writes
+    Overlay overlay;
+  };
+
+  explicit LmdbConnection(Environment* env);
+
+  Result<ExecResponse> dispatch(const Operation& op);
+  Result<ExecResponse> exec_transaction(const op::Transaction& t);
+  Result<ExecResponse> get_by_key(const op::GetByKey& op);
+  Result<ExecResponse> query_range(std::string_view table, std::string_view index,
+                                   const std::vector<Value>& lower, bool lower_inclusive,
+                                   const std::vector<Value>& upper, bool upper_inclusive,
+                                   bool reverse, std::int64_t limit,
+                                   std::span<const std::string> columns);
+  Result<ExecResponse> find_pk(const op::FindPkByIndex& op);
+
+  // Runs `fn(Store&)` as one atomic write (see the class comment).
+  template <class F>
+  Result<ExecResponse> write(F&& fn);
+  // The transaction reads run in: the explicit transaction's innermost
+  // level, or a new read transaction.
+  Result<std::shared_ptr<TxnBox>> read_box();
+  // Makes the explicit transaction a write transaction with a nested
+  // transaction per open savepoint.
+  Status ensure_write();
+  Result<std::shared_ptr<TxnBox>> begin_child(MDB_txn* parent);
+  MDB_txn* innermost() const;
+  Overlay& innermost_overlay();
+  void end_explicit(bool commit_levels);
+
+  Result<TableRef> lookup(const std::string& table);
+  std::vector<TableRef> all_tables();
+  Store store(MDB_txn* txn, Overlay* ddl);
+  Result<std::vector<std::size_t>> column_positions(const TableInfo& t,
+                                                    std::span<const std::string> columns);
+
+  Environment* env_;
+  Capability capability_;
+  bool broken_ = false;
+
+  bool in_tx_ = false;
+  bool tx_read_only_ = false;
+  std::shared_ptr<TxnBox> top_;
+  Overlay top_overlay_;
+  std::vector<Level> levels_;
+  Overlay* statement_overlay_ = nullptr;
+};
+
+}  // namespace tessera::lmdb::detail

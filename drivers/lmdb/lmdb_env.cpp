@@ -1,0 +1,243 @@
+#include "lmdb_env.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+#include "lmdb_errors.hpp"
+
+namespace tessera::lmdb::detail {
+
+namespace {
+
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, Environment*>& registry() {
+  static std::map<std::string, Environment*> r;
+  return r;
+}
+
+// Commits a read transaction that opened handles (so they stay open), or
+// aborts one that failed.
+struct ReadTxn {
+  Environment& env;
+  MDB_txn* txn;
+  bool ended = false;
+  int commit() {
+    ended = true;
+    const int rc = mdb_txn_commit(txn);
+    env.end(false);
+    return rc;
+  }
+  ~ReadTxn() {
+    if (ended) return;
+    mdb_txn_abort(txn);
+    env.end(false);
+  }
+};
+
+}  // namespace
+
+Result<Environment*> Environment::acquire(const OpenOptions& options) {
+  std::lock_guard lock(registry_mutex());
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  const auto canonical = std::filesystem::weakly_canonical(options.path, ec);
+  const std::string key = ec ? options.path : canonical.string();
+  auto it = registry().find(key);
+  if (it != registry().end()) {
+    ++it->second->refs_;
+    return it->second;
+  }
+  auto* env = new Environment(options);
+  if (auto st = env->open(); !st.ok()) {
+    delete env;
+    return std::move(st).error();
+  }
+  env->refs_ = 1;
+  registry().emplace(key, env);
+  return env;
+}
+
+void Environment::release(Environment* env) {
+  if (!env) return;
+  std::lock_guard lock(registry_mutex());
+  if (--env->refs_ > 0) return;
+  for (auto it = registry().begin(); it != registry().end(); ++it) {
+    if (it->second == env) {
+      registry().erase(it);
+      break;
+    }
+  }
+  delete env;  // closes the environment while no other opener can race it
+}
+
+Environment::~Environment() {
+  if (env_) mdb_env_close(env_);
+}
+
+Status Environment::open() {
+  const std::string where = "opening lmdb environment " + options_.path;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(options_.path, ec))
+    return driver_error(ErrorKind::storage, where + ": not a directory or cannot be created");
+  if (int rc = mdb_env_create(&env_); rc != 0) return make_error(rc, where);
+  if (int rc = mdb_env_set_maxdbs(env_, options_.max_dbs); rc != 0) return make_error(rc, where);
+  if (int rc = mdb_env_set_maxreaders(env_, options_.max_readers); rc != 0)
+    return make_error(rc, where);
+  if (int rc = mdb_env_set_mapsize(env_, options_.map_size_mb * std::size_t{1024} * 1024); rc != 0)
+    return make_error(rc, where);
+  // MDB_NOTLS: read transactions are not tied to threads, since pooled
+  // connections (and the rows they stream) move between threads.
+  unsigned flags = MDB_NOTLS;
+  if (!options_.sync) flags |= MDB_NOSYNC;
+  if (int rc = mdb_env_open(env_, options_.path.c_str(), flags, 0664); rc != 0) {
+    Error e = make_error(rc, where);
+    mdb_env_close(env_);
+    env_ = nullptr;
+    return e;
+  }
+
+  // The metadata database, created by the first opener.
+  auto txn = begin(true);
+  if (!txn.ok()) return std::move(txn).error();
+  int rc = mdb_dbi_open(*txn, kMetaDb, MDB_CREATE, &meta_);
+  if (rc != 0) {
+    mdb_txn_abort(*txn);
+    end(true);
+    return make_error(rc, where);
+  }
+  rc = mdb_txn_commit(*txn);
+  end(true);
+  if (rc != 0) return make_error(rc, where);
+
+  // Load the whole catalog, so foreign keys know who references whom.
+  auto rtxn = begin(false);
+  if (!rtxn.ok()) return std::move(rtxn).error();
+  ReadTxn r{*this, *rtxn};
+  std::vector<std::string> names;
+  {
+    MDB_cursor* cur = nullptr;
+    if (rc = mdb_cursor_open(r.txn, meta_, &cur); rc != 0) return make_error(rc, where);
+    const std::string prefix = schema_key("");
+    MDB_val k{prefix.size(), const_cast<char*>(prefix.data())}, v{};
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      const std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
+      if (!key.starts_with(prefix)) break;
+      names.emplace_back(key.substr(prefix.size()));
+    }
+    mdb_cursor_close(cur);
+  }
+  std::lock_guard lock(catalog_mutex_);
+  for (const auto& n : names) {
+    auto info = load(r.txn, n);
+    if (!info.ok()) return std::move(info).error();
+    if (*info) catalog_[n] = *info;
+  }
+  if (rc = r.commit(); rc != 0) return make_error(rc, where);
+  return {};
+}
+
+Result<MDB_txn*> Environment::begin(bool write) {
+  for (int attempt = 0;; ++attempt) {
+    {
+      std::unique_lock lock(mutex_);
+      if (write) {
+        const auto timeout = std::chrono::milliseconds(options_.busy_timeout_ms);
+        if (!gate_cv_.wait_for(lock, timeout, [&] { return !writer_; }))
+          return driver_error(ErrorKind::timeout,
+                              "another connection of this process holds the write transaction "
+                              "(waited busy_timeout_ms=" +
+                                  std::to_string(options_.busy_timeout_ms) + ")");
+        writer_ = true;
+      }
+      ++live_;
+    }
+    MDB_txn* txn = nullptr;
+    const int rc = mdb_txn_begin(env_, nullptr, write ? 0 : MDB_RDONLY, &txn);
+    if (rc == 0) return txn;
+    end(write);
+    if (rc == MDB_MAP_RESIZED && attempt == 0) {
+      // Another process grew the map: adopt its size, once no transaction
+      // of ours is live.
+      std::lock_guard lock(mutex_);
+      if (live_ == 0 && mdb_env_set_mapsize(env_, 0) == 0) continue;
+    }
+    return make_error(rc, write ? "beginning a write transaction" : "beginning a read transaction");
+  }
+}
+
+void Environment::end(bool write) {
+  {
+    std::lock_guard lock(mutex_);
+    --live_;
+    if (write) writer_ = false;
+  }
+  if (write) gate_cv_.notify_one();
+}
+
+bool Environment::grow() {
+  std::lock_guard lock(mutex_);
+  if (live_ != 0) return false;
+  MDB_envinfo info{};
+  if (mdb_env_info(env_, &info) != 0) return false;
+  return mdb_env_set_mapsize(env_, info.me_mapsize * 2) == 0;
+}
+
+Result<std::shared_ptr<const TableInfo>> Environment::load(MDB_txn* txn, const std::string& name) {
+  const std::string key = schema_key(name);
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
+  int rc = mdb_get(txn, meta_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::shared_ptr<const TableInfo>();
+  if (rc != 0) return make_error(rc, "reading the schema of " + name);
+  auto schema = parse_schema(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
+  if (!schema)
+    return driver_error(ErrorKind::storage, "the stored schema of " + name + " is corrupt");
+  auto info = std::make_shared<TableInfo>();
+  info->schema = std::move(*schema);
+  std::string why;
+  if (!info->resolve(why)) return driver_error(ErrorKind::storage, why);
+  std::lock_guard lock(dbi_mutex_);
+  if (rc = mdb_dbi_open(txn, rows_db_name(name).c_str(), 0, &info->rows); rc != 0)
+    return make_error(rc, "opening the rows of " + name);
+  for (const auto& ix : info->schema.indexes) {
+    MDB_dbi dbi = 0;
+    if (rc = mdb_dbi_open(txn, index_db_name(name, ix.name).c_str(), 0, &dbi); rc != 0)
+      return make_error(rc, "opening index " + ix.name);
+    info->indexes.push_back(dbi);
+  }
+  return std::shared_ptr<const TableInfo>(std::move(info));
+}
+
+Result<std::shared_ptr<const TableInfo>> Environment::table(const std::string& name) {
+  std::lock_guard lock(catalog_mutex_);
+  if (auto it = catalog_.find(name); it != catalog_.end()) return it->second;
+  // Not known here: another process may have created it since we opened.
+  auto txn = begin(false);
+  if (!txn.ok()) return std::move(txn).error();
+  ReadTxn r{*this, *txn};
+  auto info = load(r.txn, name);
+  if (!info.ok() || !*info) return info;
+  if (int rc = r.commit(); rc != 0) return make_error(rc, "opening table " + name);
+  catalog_[name] = *info;
+  return info;
+}
+
+std::vector<std::shared_ptr<const TableInfo>> Environment::tables() {
+  std::lock_guard lock(catalog_mutex_);
+  std::vector<std::shared_ptr<const TableInfo>> out;
+  for (const auto& [name, info] : catalog_) out.push_back(info);
+  return out;
+}
+
+void Environment::publish(const std::string& name, std::shared_ptr<const TableInfo> info) {
+  std::lock_guard lock(catalog_mutex_);
+  if (info)
+    catalog_[name] = std::move(info);
+  else
+    catalog_.erase(name);
+}
+
+}  // namespace tessera::lmdb::detail

@@ -1,0 +1,109 @@
+// Environment: one LMDB environment per directory per process, shared by
+// every connection to it.
+//
+// LMDB forbids opening one environment twice in a process, so a
+// process-wide registry hands out the same Environment to every connection
+// of a path and closes it when the last one is released.
+//
+// The Environment also owns what must be process-wide:
+// - the writer gate: one write transaction at a time in this process (LMDB
+//   allows one per environment anyway). Waiting is bounded by
+//   busy_timeout_ms, so two connections of one thread cannot deadlock: the
+//   second gets ErrorKind::timeout instead of blocking forever in LMDB.
+// - the count of live transactions, so the map can grow (mdb_env_set_mapsize
+//   needs no transaction active in the process);
+// - the catalog cache: each table's resolved schema and database handles
+//   (handles are environment-wide in LMDB), published when the transaction
+//   that created them commits.
+//
+// Thread safety: every member may be called from any thread.
+#pragma once
+
+#include <lmdb.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "lmdb_catalog.hpp"
+#include "tessera/driver/error.hpp"
+
+namespace tessera::lmdb::detail {
+
+// What an lmdb: URL asks for, already validated (see lmdb_driver.cpp).
+struct OpenOptions {
+  std::string path;                // the environment's directory, absolute
+  std::size_t map_size_mb = 1024;  // initial map size; grows on MDB_MAP_FULL
+  unsigned max_dbs = 1024;         // named databases: one per table and per index, plus 1
+  unsigned max_readers = 512;      // concurrent read transactions (streams hold one each)
+  int busy_timeout_ms = 5000;      // longest wait for the writer gate
+  bool sync = true;                // false: MDB_NOSYNC (a crash may lose recent commits)
+};
+
+class Environment {
+ public:
+  // The shared environment of options.path, opened (and the directory
+  // created) on first use. Errors: storage when it cannot be opened.
+  static Result<Environment*> acquire(const OpenOptions& options);
+  // Gives back a reference from acquire(); the last one closes the environment.
+  static void release(Environment* env);
+
+  MDB_env* env() const { return env_; }
+  MDB_dbi meta() const { return meta_; }
+  const OpenOptions& options() const { return options_; }
+
+  // Begins a top-level transaction and counts it. A write transaction first
+  // takes the writer gate (timeout after busy_timeout_ms). end() must follow
+  // the transaction's commit or abort.
+  Result<MDB_txn*> begin(bool write);
+  void end(bool write);
+
+  // Called after a transaction failed with MDB_MAP_FULL and was aborted:
+  // doubles the map if no transaction is live in this process. False when it
+  // could not (the caller then reports the error).
+  bool grow();
+
+  // The catalog entry of `table`: from the cache, else read from the
+  // metadata database (and its handles opened). Null when the table does
+  // not exist.
+  Result<std::shared_ptr<const TableInfo>> table(const std::string& name);
+  // Every table in the cache (all of them: the catalog is loaded at open and
+  // kept current by publish()).
+  std::vector<std::shared_ptr<const TableInfo>> tables();
+  // Makes a committed change visible: `info` null forgets the table.
+  void publish(const std::string& name, std::shared_ptr<const TableInfo> info);
+
+  // Serialises mdb_dbi_open and mdb_drop, which LMDB requires.
+  std::mutex& dbi_mutex() { return dbi_mutex_; }
+
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+
+ private:
+  explicit Environment(OpenOptions options) : options_(std::move(options)) {}
+  ~Environment();
+  Status open();
+  // Reads one table's schema and opens its handles inside `txn`.
+  Result<std::shared_ptr<const TableInfo>> load(MDB_txn* txn, const std::string& name);
+
+  OpenOptions options_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi meta_ = 0;
+  int refs_ = 0;  // guarded by the registry's mutex
+
+  std::mutex mutex_;  // guards the gate and the count
+  std::condition_variable gate_cv_;
+  bool writer_ = false;
+  int live_ = 0;
+
+  std::mutex dbi_mutex_;
+  std::mutex catalog_mutex_;
+  std::map<std::string, std::shared_ptr<const TableInfo>> catalog_;
+};
+
+}  // namespace tessera::lmdb::detail

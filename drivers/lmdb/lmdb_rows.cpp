@@ -1,0 +1,244 @@
+#include "lmdb_rows.hpp"
+
+#include "lmdb_errors.hpp"
+
+namespace tessera::lmdb::detail {
+
+namespace {
+MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view view(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+// Encodes the longest convertible prefix of `bound`; `exact` tells whether
+// every value converted.
+std::string encode_prefix(const TableInfo& t, const std::vector<std::size_t>& positions,
+                          const std::vector<Value>& bound, bool& exact) {
+  std::string k;
+  exact = true;
+  for (std::size_t i = 0; i < bound.size() && i < positions.size(); ++i) {
+    auto v = coerce(bound[i], t.types[positions[i]]);
+    if (!v) {
+      exact = false;
+      break;
+    }
+    encode_key_part(k, *v, t.types[positions[i]]);
+  }
+  return k;
+}
+}  // namespace
+
+// ------------------------------------------------------------------ TxnBox
+
+void TxnBox::finish() {
+  done_ = true;
+  if (top_) env_.end(write_);
+}
+
+int TxnBox::commit() {
+  if (done_) return EINVAL;
+  const int rc = mdb_txn_commit(txn_);
+  finish();
+  return rc;
+}
+
+void TxnBox::abort() {
+  if (done_) return;
+  mdb_txn_abort(txn_);
+  finish();
+}
+
+// ------------------------------------------------------------------ ranges
+
+KeyRange key_range(const TableInfo& t, const std::vector<std::size_t>& positions,
+                   const std::vector<Value>& lower, bool lower_inclusive,
+                   const std::vector<Value>& upper, bool upper_inclusive) {
+  KeyRange r;
+  // Keys starting with encode(prefix) are exactly [encode(prefix),
+  // successor(encode(prefix))), so an inclusive lower bound starts at the
+  // prefix, an exclusive one after every key starting with it; an inclusive
+  // upper bound ends after every key starting with it, an exclusive one
+  // before the first. A truncated (inexact) bound is taken inclusively.
+  if (!lower.empty()) {
+    bool exact = true;
+    std::string k = encode_prefix(t, positions, lower, exact);
+    if (!k.empty()) r.lo = (exact && !lower_inclusive) ? prefix_successor(k) : std::optional(k);
+    if (exact && !lower_inclusive && !r.lo) r.lo = std::string(1, '\xff');  // nothing follows
+  }
+  if (!upper.empty()) {
+    bool exact = true;
+    std::string k = encode_prefix(t, positions, upper, exact);
+    if (!k.empty()) r.hi = (exact && !upper_inclusive) ? std::optional(k) : prefix_successor(k);
+  }
+  return r;
+}
+
+// ------------------------------------------------------------------ LmdbRows
+
+std::unique_ptr<LmdbRows> LmdbRows::range(std::shared_ptr<TxnBox> box,
+                                          std::shared_ptr<const TableInfo> t,
+                                          std::vector<std::size_t> columns, MDB_dbi dbi,
+                                          bool via_index, KeyRange range, bool reverse,
+                                          std::int64_t limit) {
+  std::unique_ptr<LmdbRows> r(new LmdbRows(std::move(box), std::move(t), std::move(columns)));
+  r->via_index_ = via_index;
+  r->range_ = std::move(range);
+  r->reverse_ = reverse;
+  r->left_ = limit;
+  if (int rc = mdb_cursor_open(r->box_->txn(), dbi, &r->cursor_); rc != 0) {
+    r->cursor_ = nullptr;
+    r->failed_ = make_error(rc, "opening a cursor");
+  }
+  return r;
+}
+
+std::unique_ptr<LmdbRows> LmdbRows::keys(std::shared_ptr<TxnBox> box,
+                                         std::shared_ptr<const TableInfo> t,
+                                         std::vector<std::size_t> columns,
+                                         std::vector<std::string> keys) {
+  std::unique_ptr<LmdbRows> r(new LmdbRows(std::move(box), std::move(t), std::move(columns)));
+  r->key_mode_ = true;
+  r->keys_ = std::move(keys);
+  return r;
+}
+
+LmdbRows::~LmdbRows() {
+  // A write transaction frees its cursors when it ends; a read
+  // transaction's cursors must be closed by hand, before or after.
+  if (cursor_ && (!box_->write() || !box_->done())) mdb_cursor_close(cursor_);
+}
+
+Result<bool> LmdbRows::finish(Result<bool> r) {
+  if (!r.ok()) {
+    failed_ = r.error();
+    finished_ = true;
+  } else if (!*r) {
+    finished_ = true;
+  }
+  return r;
+}
+
+Result<bool> LmdbRows::load_row(std::string_view pk) {
+  MDB_val k = val(pk), v{};
+  const int rc = mdb_get(box_->txn(), table_->rows, &k, &v);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return make_error(rc, "reading a row of " + table_->schema.name);
+  if (!decode_row(view(v), table_->schema.columns.size(), fields_))
+    return driver_error(ErrorKind::storage, "a row of " + table_->schema.name + " is corrupt");
+  return true;
+}
+
+Result<bool> LmdbRows::step() {
+  MDB_val k{}, v{};
+  int rc = 0;
+  if (!started_) {
+    started_ = true;
+    if (!reverse_) {
+      if (range_.lo) {
+        k = val(*range_.lo);
+        rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+      } else {
+        rc = mdb_cursor_get(cursor_, &k, &v, MDB_FIRST);
+      }
+    } else if (range_.hi) {
+      // The last key below hi.
+      k = val(*range_.hi);
+      rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+      rc = rc == 0 ? mdb_cursor_get(cursor_, &k, &v, MDB_PREV)
+                   : (rc == MDB_NOTFOUND ? mdb_cursor_get(cursor_, &k, &v, MDB_LAST) : rc);
+    } else {
+      rc = mdb_cursor_get(cursor_, &k, &v, MDB_LAST);
+    }
+  } else {
+    rc = mdb_cursor_get(cursor_, &k, &v, reverse_ ? MDB_PREV : MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return make_error(rc, "reading " + table_->schema.name);
+  const std::string_view key = view(k);
+  if (!reverse_ && range_.hi && key >= std::string_view(*range_.hi)) return false;
+  if (reverse_ && range_.lo && key < std::string_view(*range_.lo)) return false;
+  if (!via_index_) {
+    if (!decode_row(view(v), table_->schema.columns.size(), fields_))
+      return driver_error(ErrorKind::storage, "a row of " + table_->schema.name + " is corrupt");
+    return true;
+  }
+  auto found = load_row(view(v));
+  if (!found.ok()) return found;
+  if (!*found) return driver_error(ErrorKind::storage, "an index entry has no row");
+  return true;
+}
+
+Result<bool> LmdbRows::next() {
+  error_.reset();
+  if (failed_) return *failed_;
+  if (finished_) return false;
+  if (box_->done())
+    return finish(
+        driver_error(ErrorKind::invalid_statement, "rows read after their transaction ended"));
+  if (key_mode_) {
+    while (key_pos_ < keys_.size()) {
+      auto found = load_row(keys_[key_pos_++]);
+      if (!found.ok() || *found) return finish(std::move(found));
+    }
+    return finish(false);
+  }
+  if (left_ == 0) return finish(false);
+  auto r = step();
+  if (r.ok() && *r && left_ > 0) --left_;
+  return finish(std::move(r));
+}
+
+void LmdbRows::mismatch(std::size_t c, const char* want) {
+  if (!error_)
+    error_ = driver_error(ErrorKind::invalid_value,
+                          "column '" + table_->schema.columns[columns_[c]].name + "' read as " +
+                              want + " but holds another type");
+}
+
+bool LmdbRows::get_bool(std::size_t c) {
+  const Field& f = field(c);
+  if (f.tag == FieldTag::true_ || f.tag == FieldTag::false_) return f.tag == FieldTag::true_;
+  if (f.tag == FieldTag::int64) return f.i != 0;
+  return mismatch(c, "boolean"), false;
+}
+
+std::int64_t LmdbRows::get_int64(std::size_t c) {
+  const Field& f = field(c);
+  if (f.tag == FieldTag::int64) return f.i;
+  if (f.tag == FieldTag::true_ || f.tag == FieldTag::false_) return f.tag == FieldTag::true_;
+  return mismatch(c, "int64"), 0;
+}
+
+double LmdbRows::get_double(std::size_t c) {
+  const Field& f = field(c);
+  if (f.tag == FieldTag::float64) return f.d;
+  if (f.tag == FieldTag::int64) return static_cast<double>(f.i);
+  return mismatch(c, "float64"), 0.0;
+}
+
+std::string_view LmdbRows::get_text(std::size_t c) {
+  const Field& f = field(c);
+  if (f.tag == FieldTag::text) return f.data;
+  return mismatch(c, "text"), std::string_view();
+}
+
+std::span<const std::byte> LmdbRows::get_bytes(std::size_t c) {
+  const Field& f = field(c);
+  if (f.tag == FieldTag::bytes)
+    return {reinterpret_cast<const std::byte*>(f.data.data()), f.data.size()};
+  return mismatch(c, "bytes"), std::span<const std::byte>();
+}
+
+Timestamp LmdbRows::get_timestamp(std::size_t c) {
+  const Field& f = field(c);
+  if (f.tag == FieldTag::timestamp) return Timestamp{f.i};
+  return mismatch(c, "timestamp"), Timestamp{};
+}
+
+Date LmdbRows::get_date(std::size_t c) {
+  const Field& f = field(c);
+  if (f.tag == FieldTag::date) return Date{static_cast<std::int32_t>(f.i)};
+  return mismatch(c, "date"), Date{};
+}
+
+}  // namespace tessera::lmdb::detail

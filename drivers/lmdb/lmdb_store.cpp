@@ -1,0 +1,667 @@
+#include "lmdb_store.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "lmdb_codec.hpp"
+#include "lmdb_errors.hpp"
+
+namespace tessera::lmdb::detail {
+
+namespace {
+
+// Cascading deletes deeper than this are refused (a reference cycle).
+constexpr int kMaxCascadeDepth = 64;
+
+MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view view(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+std::string key_of(const TableInfo& t, const std::vector<std::size_t>& positions, const Row& row) {
+  std::string k;
+  for (std::size_t p : positions) encode_key_part(k, row[p], t.types[p]);
+  return k;
+}
+
+bool has_null(const std::vector<std::size_t>& positions, const Row& row) {
+  return std::any_of(positions.begin(), positions.end(),
+                     [&](std::size_t p) { return row[p].is_null(); });
+}
+
+// The index entry of `row`: its index key, plus the primary key where the
+// index allows duplicates (non-unique, or a NULL in a unique index's columns).
+std::string index_key(const TableInfo& t, std::size_t ix, const Row& row, const std::string& pk) {
+  const auto& cols = t.index_columns[ix];
+  std::string k = key_of(t, cols, row);
+  if (!t.schema.indexes[ix].unique || has_null(cols, row)) k += pk;
+  return k;
+}
+
+Error violation(ErrorKind kind, std::string constraint, const std::string& message) {
+  Error e = driver_error(kind, message);
+  e.constraint = std::move(constraint);
+  return e;
+}
+
+Error unique_error(const TableInfo& t, int ix) {
+  const std::string name =
+      ix < 0 ? t.schema.name + ".primary_key" : t.schema.indexes[static_cast<std::size_t>(ix)].name;
+  return violation(
+      ErrorKind::unique_violation, name,
+      "duplicate key in table '" + t.schema.name + "' violates unique constraint '" + name + "'");
+}
+
+bool same_columns(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  if (a.size() != b.size()) return false;
+  return std::all_of(a.begin(), a.end(), [&](const std::string& c) {
+    return std::find(b.begin(), b.end(), c) != b.end();
+  });
+}
+
+Result<std::vector<std::size_t>> positions_of(const TableInfo& t,
+                                              const std::vector<std::string>& names) {
+  std::vector<std::size_t> out;
+  for (const auto& n : names) {
+    const int p = t.column(n);
+    if (p < 0)
+      return driver_error(ErrorKind::invalid_statement,
+                          "table '" + t.schema.name + "' has no column '" + n + "'");
+    out.push_back(static_cast<std::size_t>(p));
+  }
+  return out;
+}
+
+template <class T>
+Result<T> mdb_fail(int rc, std::string_view what) {
+  return make_error(rc, what);
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> lookup_key(const TableInfo& t,
+                                              const std::vector<std::size_t>& positions,
+                                              std::span<const Value> values) {
+  if (values.size() != positions.size())
+    return driver_error(ErrorKind::invalid_statement,
+                        "a key of table '" + t.schema.name + "' needs " +
+                            std::to_string(positions.size()) + " values, got " +
+                            std::to_string(values.size()));
+  std::string k;
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    auto v = coerce(values[i], t.types[positions[i]]);
+    if (!v) return std::optional<std::string>();
+    encode_key_part(k, *v, t.types[positions[i]]);
+  }
+  return std::optional<std::string>(std::move(k));
+}
+
+Result<TableRef> Store::require(std::string_view table) {
+  auto t = lookup_(std::string(table));
+  if (!t.ok()) return t;
+  if (!*t)
+    return driver_error(ErrorKind::invalid_statement, "no such table: " + std::string(table));
+  return t;
+}
+
+Result<std::optional<std::string>> Store::get(MDB_dbi dbi, const std::string& key) {
+  MDB_val k = val(key), v{};
+  const int rc = mdb_get(txn_, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return make_error(rc, "mdb_get");
+  return std::optional<std::string>(std::string(view(v)));
+}
+
+Result<std::optional<Row>> Store::read_row(const TableInfo& t, const std::string& pk) {
+  MDB_val k = val(pk), v{};
+  const int rc = mdb_get(txn_, t.rows, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<Row>();
+  if (rc != 0) return make_error(rc, "reading a row of " + t.schema.name);
+  std::vector<Field> fields;
+  if (!decode_row(view(v), t.schema.columns.size(), fields))
+    return driver_error(ErrorKind::storage, "a row of " + t.schema.name + " is corrupt");
+  Row row;
+  row.reserve(fields.size());
+  for (const auto& f : fields) row.push_back(to_value(f));
+  return std::optional<Row>(std::move(row));
+}
+
+Status Store::check_row(const TableInfo& t, Row& row) {
+  for (std::size_t c = 0; c < row.size(); ++c) {
+    const ColumnDef& def = t.schema.columns[c];
+    if (row[c].is_null()) {
+      if (!def.nullable)
+        return violation(ErrorKind::not_null_violation, t.schema.name + "." + def.name,
+                         "NULL in column '" + def.name + "' of table '" + t.schema.name +
+                             "', which is NOT NULL");
+      continue;
+    }
+    auto v = coerce(row[c], t.types[c]);
+    if (!v)
+      return driver_error(ErrorKind::invalid_value,
+                          "column '" + def.name + "' of table '" + t.schema.name + "' holds " +
+                              std::string(to_string(def.type)) + ", got a " +
+                              std::string(to_string(row[c].type())));
+    row[c] = std::move(*v);
+  }
+  return {};
+}
+
+Status Store::check_parents(const TableInfo& t, const Row& row, const Row* old) {
+  for (const auto& fk : t.schema.foreign_keys) {
+    auto cols = positions_of(t, fk.columns);
+    if (!cols.ok()) return std::move(cols).error();
+    if (has_null(*cols, row)) continue;
+    if (old &&
+        std::all_of(cols->begin(), cols->end(), [&](std::size_t p) { return row[p] == (*old)[p]; }))
+      continue;
+    auto parent = require(fk.ref_table);
+    if (!parent.ok()) return std::move(parent).error();
+    const TableInfo& p = **parent;
+    Row values;
+    for (std::size_t c : *cols) values.push_back(row[c]);
+    auto ref = positions_of(p, fk.ref_columns);
+    if (!ref.ok()) return std::move(ref).error();
+    bool found = false;
+    if (same_columns(fk.ref_columns, p.schema.primary_key)) {
+      // Reorder the values into primary-key order.
+      Row key;
+      for (std::size_t pc : p.pk)
+        for (std::size_t i = 0; i < ref->size(); ++i)
+          if ((*ref)[i] == pc) key.push_back(values[i]);
+      auto k = lookup_key(p, p.pk, key);
+      if (!k.ok()) return std::move(k).error();
+      if (*k) {
+        auto hit = get(p.rows, **k);
+        if (!hit.ok()) return std::move(hit).error();
+        found = hit->has_value();
+      }
+    } else {
+      const int ix = p.index_on(fk.ref_columns);
+      if (ix < 0 || !p.schema.indexes[static_cast<std::size_t>(ix)].unique)
+        return driver_error(ErrorKind::unsupported,
+                            "foreign key " + fk.name +
+                                " references columns that are neither the primary key nor a "
+                                "unique index of " +
+                                p.schema.name);
+      Row key;
+      for (std::size_t pc : p.index_columns[static_cast<std::size_t>(ix)])
+        for (std::size_t i = 0; i < ref->size(); ++i)
+          if ((*ref)[i] == pc) key.push_back(values[i]);
+      auto k = lookup_key(p, p.index_columns[static_cast<std::size_t>(ix)], key);
+      if (!k.ok()) return std::move(k).error();
+      if (*k) {
+        auto hit = get(p.indexes[static_cast<std::size_t>(ix)], **k);
+        if (!hit.ok()) return std::move(hit).error();
+        found = hit->has_value();
+      }
+    }
+    if (!found)
+      return violation(ErrorKind::foreign_key_violation, fk.name,
+                       "a row of '" + t.schema.name + "' references a missing row of '" +
+                           p.schema.name + "' (foreign key " + fk.name + ")");
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> Store::children(const TableInfo& child, const ForeignKeyDef& fk,
+                                                 const std::vector<std::size_t>& fk_cols,
+                                                 const Row& values) {
+  std::vector<std::string> pks;
+  std::string want;
+  for (std::size_t i = 0; i < fk_cols.size(); ++i) {
+    auto v = coerce(values[i], child.types[fk_cols[i]]);
+    if (!v) return pks;
+    encode_key_part(want, *v, child.types[fk_cols[i]]);
+  }
+  // An index whose leading columns are the foreign key answers by prefix.
+  for (std::size_t ix = 0; ix < child.index_columns.size(); ++ix) {
+    const auto& cols = child.index_columns[ix];
+    if (cols.size() < fk_cols.size() || !std::equal(fk_cols.begin(), fk_cols.end(), cols.begin()))
+      continue;
+    MDB_cursor* cur = nullptr;
+    if (int rc = mdb_cursor_open(txn_, child.indexes[ix], &cur); rc != 0)
+      return make_error(rc, "mdb_cursor_open");
+    MDB_val k = val(want), v{};
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    for (; rc == 0 && view(k).starts_with(want); rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+      pks.emplace_back(view(v));
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+      return make_error(rc, "reading index of " + child.schema.name);
+    return pks;
+  }
+  (void)fk;
+  // No index: scan the child table.
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(txn_, child.rows, &cur); rc != 0)
+    return make_error(rc, "mdb_cursor_open");
+  MDB_val k{}, v{};
+  std::vector<Field> fields;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (!decode_row(view(v), child.schema.columns.size(), fields)) {
+      mdb_cursor_close(cur);
+      return driver_error(ErrorKind::storage, "a row of " + child.schema.name + " is corrupt");
+    }
+    std::string got;
+    for (std::size_t c : fk_cols) encode_key_part(got, to_value(fields[c]), child.types[c]);
+    if (got == want) pks.emplace_back(view(k));
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND) return make_error(rc, "scanning " + child.schema.name);
+  return pks;
+}
+
+Status Store::on_parent_change(const TableInfo& parent, const Row& old, const Row* now, int depth) {
+  if (depth > kMaxCascadeDepth)
+    return driver_error(ErrorKind::invalid_statement, "cascading delete too deep (a cycle?)");
+  for (const TableRef& child : all_()) {
+    for (const auto& fk : child->schema.foreign_keys) {
+      if (fk.ref_table != parent.schema.name) continue;
+      auto ref = positions_of(parent, fk.ref_columns);
+      if (!ref.ok()) return std::move(ref).error();
+      if (now &&
+          std::all_of(ref->begin(), ref->end(), [&](std::size_t p) { return old[p] == (*now)[p]; }))
+        continue;
+      Row values;
+      for (std::size_t p : *ref) values.push_back(old[p]);
+      if (has_null(*ref, old)) continue;
+      auto fk_cols = positions_of(*child, fk.columns);
+      if (!fk_cols.ok()) return std::move(fk_cols).error();
+      auto pks = children(*child, fk, *fk_cols, values);
+      if (!pks.ok()) return std::move(pks).error();
+      if (pks->empty()) continue;
+      const bool deleting = now == nullptr;
+      if (deleting && fk.on_delete == ForeignKeyAction::cascade) {
+        for (const auto& pk : *pks) {
+          auto row = read_row(*child, pk);
+          if (!row.ok()) return std::move(row).error();
+          if (!*row) continue;
+          if (auto st = on_parent_change(*child, **row, nullptr, depth + 1); !st.ok()) return st;
+          if (auto st = remove(*child, pk, **row); !st.ok()) return st;
+        }
+        continue;
+      }
+      if (deleting && fk.on_delete == ForeignKeyAction::set_null) {
+        for (const auto& pk : *pks) {
+          auto row = read_row(*child, pk);
+          if (!row.ok()) return std::move(row).error();
+          if (!*row) continue;
+          Row changed = **row;
+          for (std::size_t c : *fk_cols) changed[c] = Value();
+          if (auto st = check_row(*child, changed); !st.ok()) return st;
+          if (auto st = rewrite(*child, pk, **row, changed); !st.ok()) return st;
+        }
+        continue;
+      }
+      return violation(ErrorKind::foreign_key_violation, fk.name,
+                       std::string(deleting ? "deleting" : "changing the key of") + " a row of '" +
+                           parent.schema.name + "' still referenced from '" + child->schema.name +
+                           "' (foreign key " + fk.name + ")");
+    }
+  }
+  return {};
+}
+
+Status Store::write_new(const TableInfo& t, const Row& row) {
+  const std::string pk = key_of(t, t.pk, row);
+  std::string bytes;
+  encode_row(bytes, row);
+  MDB_val k = val(pk), v = val(bytes);
+  int rc = mdb_put(txn_, t.rows, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) return unique_error(t, -1);
+  if (rc != 0) return make_error(rc, "writing a row of " + t.schema.name);
+  for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
+    const std::string ik = index_key(t, ix, row, pk);
+    MDB_val a = val(ik), b = val(pk);
+    rc = mdb_put(txn_, t.indexes[ix], &a, &b, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) return unique_error(t, static_cast<int>(ix));
+    if (rc != 0) return make_error(rc, "writing index " + t.schema.indexes[ix].name);
+  }
+  return {};
+}
+
+Status Store::rewrite(const TableInfo& t, const std::string& old_pk, const Row& old,
+                      const Row& now) {
+  const std::string pk = key_of(t, t.pk, now);
+  for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
+    const std::string before = index_key(t, ix, old, old_pk);
+    const std::string after = index_key(t, ix, now, pk);
+    if (before == after) continue;
+    MDB_val a = val(before);
+    int rc = mdb_del(txn_, t.indexes[ix], &a, nullptr);
+    if (rc != 0 && rc != MDB_NOTFOUND) return make_error(rc, "updating index");
+    MDB_val b = val(after), p = val(pk);
+    rc = mdb_put(txn_, t.indexes[ix], &b, &p, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) return unique_error(t, static_cast<int>(ix));
+    if (rc != 0) return make_error(rc, "updating index " + t.schema.indexes[ix].name);
+  }
+  std::string bytes;
+  encode_row(bytes, now);
+  MDB_val v = val(bytes);
+  if (pk != old_pk) {
+    MDB_val a = val(old_pk);
+    if (int rc = mdb_del(txn_, t.rows, &a, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+      return make_error(rc, "moving a row");
+    MDB_val b = val(pk);
+    int rc = mdb_put(txn_, t.rows, &b, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) return unique_error(t, -1);
+    if (rc != 0) return make_error(rc, "moving a row");
+    return {};
+  }
+  MDB_val k = val(pk);
+  if (int rc = mdb_put(txn_, t.rows, &k, &v, 0); rc != 0)
+    return make_error(rc, "writing a row of " + t.schema.name);
+  return {};
+}
+
+Status Store::remove(const TableInfo& t, const std::string& pk, const Row& row) {
+  for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
+    const std::string ik = index_key(t, ix, row, pk);
+    MDB_val a = val(ik);
+    if (int rc = mdb_del(txn_, t.indexes[ix], &a, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+      return make_error(rc, "deleting from index " + t.schema.indexes[ix].name);
+  }
+  MDB_val k = val(pk);
+  if (int rc = mdb_del(txn_, t.rows, &k, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+    return make_error(rc, "deleting a row of " + t.schema.name);
+  return {};
+}
+
+Result<std::int64_t> Store::read_sequence(const std::string& table) {
+  auto v = get(env_.meta(), sequence_key(table));
+  if (!v.ok()) return std::move(v).error();
+  if (!*v) return std::int64_t{0};
+  std::string_view in(**v);
+  Value out;
+  if (!decode_value(in, out) || out.type() != ValueType::int64)
+    return driver_error(ErrorKind::storage, "the sequence of " + table + " is corrupt");
+  return out.as_int64();
+}
+
+Status Store::write_sequence(const std::string& table, std::int64_t value) {
+  const std::string key = sequence_key(table);
+  std::string bytes;
+  encode_value(bytes, Value(value));
+  MDB_val k = val(key), v = val(bytes);
+  if (int rc = mdb_put(txn_, env_.meta(), &k, &v, 0); rc != 0)
+    return make_error(rc, "writing the sequence of " + table);
+  return {};
+}
+
+Result<ExecResponse> Store::insert(const op::Insert& op) {
+  const ast::Insert& st = *op.statement;
+  auto tr = require(st.table);
+  if (!tr.ok()) return std::move(tr).error();
+  const TableInfo& t = **tr;
+  auto cols = positions_of(t, st.columns);
+  if (!cols.ok()) return std::move(cols).error();
+  const std::size_t width = st.columns.size();
+  if (op.params.size() != width * st.row_count)
+    return driver_error(ErrorKind::invalid_statement, "insert: wrong number of values");
+  std::vector<std::size_t> returning;
+  if (!st.returning.empty()) {
+    auto r = positions_of(t, st.returning);
+    if (!r.ok()) return std::move(r).error();
+    returning = std::move(*r);
+  }
+  const auto& oc = st.on_conflict;
+  std::vector<std::size_t> update_cols;
+  int target_index = -1;  // -1: the primary key
+  if (oc.action != ast::OnConflict::Action::error) {
+    auto u = positions_of(t, oc.update_columns);
+    if (!u.ok()) return std::move(u).error();
+    update_cols = std::move(*u);
+    if (!oc.target.empty() && !same_columns(oc.target, t.schema.primary_key)) {
+      target_index = t.index_on(oc.target);
+      if (target_index < 0 || !t.schema.indexes[static_cast<std::size_t>(target_index)].unique)
+        return driver_error(ErrorKind::invalid_statement,
+                            "the conflict target is neither the primary key nor a unique index "
+                            "of " +
+                                t.schema.name);
+    }
+  }
+
+  auto seq = read_sequence(t.schema.name);
+  if (!seq.ok()) return std::move(seq).error();
+  const std::int64_t seq_before = *seq;
+  ExecResponse resp;
+  std::vector<Row> out;
+  std::vector<bool> provided(t.schema.columns.size());
+  for (std::size_t r = 0; r < st.row_count; ++r) {
+    Row row(t.schema.columns.size());
+    std::fill(provided.begin(), provided.end(), false);
+    for (std::size_t c = 0; c < width; ++c) {
+      row[(*cols)[c]] = op.params[r * width + c];
+      provided[(*cols)[c]] = true;
+    }
+    for (std::size_t c = 0; c < row.size(); ++c)
+      if (!provided[c] && t.schema.columns[c].default_value)
+        row[c] = *t.schema.columns[c].default_value;
+    if (t.auto_increment >= 0) {
+      Value& id = row[static_cast<std::size_t>(t.auto_increment)];
+      if (id.is_null()) {
+        id = Value(++*seq);
+        resp.generated_ids.push_back(*seq);
+      } else if (auto v = coerce(id, ValueType::int64); v && v->as_int64() > *seq) {
+        *seq = v->as_int64();  // explicit keys move the counter past them
+      }
+    }
+    if (auto s = check_row(t, row); !s.ok()) return std::move(s).error();
+    const std::string pk = key_of(t, t.pk, row);
+
+    if (oc.action != ast::OnConflict::Action::error) {
+      std::optional<std::string> existing;
+      if (target_index < 0) {
+        auto hit = get(t.rows, pk);
+        if (!hit.ok()) return std::move(hit).error();
+        if (*hit) existing = pk;
+      } else {
+        const auto ix = static_cast<std::size_t>(target_index);
+        if (!has_null(t.index_columns[ix], row)) {
+          auto hit = get(t.indexes[ix], index_key(t, ix, row, pk));
+          if (!hit.ok()) return std::move(hit).error();
+          existing = std::move(*hit);
+        }
+      }
+      if (existing) {
+        if (oc.action == ast::OnConflict::Action::do_nothing) continue;
+        auto old = read_row(t, *existing);
+        if (!old.ok()) return std::move(old).error();
+        if (!*old) return driver_error(ErrorKind::storage, "an index entry has no row");
+        Row now = **old;
+        for (std::size_t c : update_cols) now[c] = row[c];
+        if (auto s = check_row(t, now); !s.ok()) return std::move(s).error();
+        if (auto s = check_parents(t, now, &**old); !s.ok()) return std::move(s).error();
+        if (auto s = on_parent_change(t, **old, &now, 0); !s.ok()) return std::move(s).error();
+        if (auto s = rewrite(t, *existing, **old, now); !s.ok()) return std::move(s).error();
+        ++resp.affected;
+        if (!returning.empty()) out.push_back(std::move(now));
+        continue;
+      }
+    }
+    if (auto s = check_parents(t, row, nullptr); !s.ok()) return std::move(s).error();
+    if (auto s = write_new(t, row); !s.ok()) return std::move(s).error();
+    ++resp.affected;
+    if (!returning.empty()) out.push_back(std::move(row));
+  }
+  if (*seq != seq_before)
+    if (auto s = write_sequence(t.schema.name, *seq); !s.ok()) return std::move(s).error();
+  if (!returning.empty()) {
+    std::vector<Row> projected;
+    projected.reserve(out.size());
+    for (auto& row : out) {
+      Row p;
+      p.reserve(returning.size());
+      for (std::size_t c : returning) p.push_back(std::move(row[c]));
+      projected.push_back(std::move(p));
+    }
+    resp.rows = std::make_unique<ValueRows>(returning.size(), std::move(projected));
+  }
+  return resp;
+}
+
+Result<ExecResponse> Store::update(const op::UpdateByKey& op) {
+  auto tr = require(op.table);
+  if (!tr.ok()) return std::move(tr).error();
+  const TableInfo& t = **tr;
+  std::vector<std::string> names(op.columns.begin(), op.columns.end());
+  auto cols = positions_of(t, names);
+  if (!cols.ok()) return std::move(cols).error();
+  if (op.values.size() != cols->size())
+    return driver_error(ErrorKind::invalid_statement, "update: one value per column needed");
+  ExecResponse resp;
+  std::set<std::string> seen;
+  for (const auto& key : op.keys) {
+    auto k = lookup_key(t, t.pk, key);
+    if (!k.ok()) return std::move(k).error();
+    if (!*k || !seen.insert(**k).second) continue;
+    auto old = read_row(t, **k);
+    if (!old.ok()) return std::move(old).error();
+    if (!*old) continue;
+    Row now = **old;
+    for (std::size_t i = 0; i < cols->size(); ++i) now[(*cols)[i]] = op.values[i];
+    if (auto s = check_row(t, now); !s.ok()) return std::move(s).error();
+    if (auto s = check_parents(t, now, &**old); !s.ok()) return std::move(s).error();
+    if (auto s = on_parent_change(t, **old, &now, 0); !s.ok()) return std::move(s).error();
+    if (auto s = rewrite(t, **k, **old, now); !s.ok()) return std::move(s).error();
+    ++resp.affected;
+  }
+  return resp;
+}
+
+Result<ExecResponse> Store::erase(const op::DeleteByKey& op) {
+  auto tr = require(op.table);
+  if (!tr.ok()) return std::move(tr).error();
+  const TableInfo& t = **tr;
+  ExecResponse resp;
+  for (const auto& key : op.keys) {
+    auto k = lookup_key(t, t.pk, key);
+    if (!k.ok()) return std::move(k).error();
+    if (!*k) continue;
+    auto old = read_row(t, **k);
+    if (!old.ok()) return std::move(old).error();
+    if (!*old) continue;
+    if (auto s = on_parent_change(t, **old, nullptr, 0); !s.ok()) return std::move(s).error();
+    if (auto s = remove(t, **k, **old); !s.ok()) return std::move(s).error();
+    ++resp.affected;
+  }
+  return resp;
+}
+
+Result<ExecResponse> Store::find_pk(const op::FindPkByIndex& op) {
+  auto tr = require(op.table);
+  if (!tr.ok()) return std::move(tr).error();
+  const TableInfo& t = **tr;
+  int ix = -1;
+  for (std::size_t i = 0; i < t.schema.indexes.size(); ++i)
+    if (t.schema.indexes[i].name == op.index) ix = static_cast<int>(i);
+  if (ix < 0)
+    return driver_error(
+        ErrorKind::invalid_statement,
+        "table '" + t.schema.name + "' has no index '" + std::string(op.index) + "'");
+  const auto i = static_cast<std::size_t>(ix);
+  std::set<std::string> pks;  // encoded: primary-key order, no duplicates
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(txn_, t.indexes[i], &cur); rc != 0)
+    return make_error(rc, "mdb_cursor_open");
+  for (const auto& key : op.keys) {
+    auto k = lookup_key(t, t.index_columns[i], key);
+    if (!k.ok()) {
+      mdb_cursor_close(cur);
+      return std::move(k).error();
+    }
+    if (!*k) continue;
+    // Every entry starting with the key: one for a unique index, any number
+    // otherwise (their keys end with the primary key).
+    MDB_val a = val(**k), b{};
+    int rc = mdb_cursor_get(cur, &a, &b, MDB_SET_RANGE);
+    for (; rc == 0 && view(a).starts_with(**k); rc = mdb_cursor_get(cur, &a, &b, MDB_NEXT))
+      pks.emplace(view(b));
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+      mdb_cursor_close(cur);
+      return make_error(rc, "reading index " + std::string(op.index));
+    }
+  }
+  mdb_cursor_close(cur);
+  std::vector<Row> rows;
+  for (const auto& pk : pks) {
+    std::string_view in(pk);
+    Row r;
+    for (std::size_t p : t.pk) {
+      Value v;
+      if (!decode_key_part(in, t.types[p], v))
+        return driver_error(ErrorKind::storage,
+                            "an index entry of " + t.schema.name + " is corrupt");
+      r.push_back(std::move(v));
+    }
+    rows.push_back(std::move(r));
+  }
+  ExecResponse resp;
+  resp.rows = std::make_unique<ValueRows>(t.pk.size(), std::move(rows));
+  return resp;
+}
+
+Status Store::push_schema(const Schema& schema) {
+  for (const auto& ts : schema.tables) {
+    auto existing = lookup_(ts.name);
+    if (!existing.ok()) return std::move(existing).error();
+    if (*existing) continue;  // existing tables are left as they are
+    if (ts.primary_key.empty())
+      return driver_error(ErrorKind::unsupported,
+                          "table '" + ts.name +
+                              "' has no primary key: the lmdb driver stores "
+                              "rows by primary key");
+    auto info = std::make_shared<TableInfo>();
+    info->schema = ts;
+    std::string why;
+    if (!info->resolve(why)) return driver_error(ErrorKind::invalid_statement, why);
+    {
+      std::lock_guard lock(env_.dbi_mutex());
+      if (int rc = mdb_dbi_open(txn_, rows_db_name(ts.name).c_str(), MDB_CREATE, &info->rows);
+          rc != 0)
+        return make_error(rc, "creating table " + ts.name);
+      for (const auto& ix : ts.indexes) {
+        MDB_dbi dbi = 0;
+        if (int rc = mdb_dbi_open(txn_, index_db_name(ts.name, ix.name).c_str(), MDB_CREATE, &dbi);
+            rc != 0)
+          return make_error(rc, "creating index " + ix.name);
+        info->indexes.push_back(dbi);
+      }
+    }
+    const std::string key = schema_key(ts.name);
+    const std::string bytes = serialize_schema(ts);
+    MDB_val k = val(key), v = val(bytes);
+    if (int rc = mdb_put(txn_, env_.meta(), &k, &v, 0); rc != 0)
+      return make_error(rc, "recording the schema of " + ts.name);
+    if (ddl_) (*ddl_)[ts.name] = std::move(info);
+  }
+  return {};
+}
+
+Status Store::drop_tables(const std::vector<std::string>& tables) {
+  for (const auto& name : tables) {
+    auto t = lookup_(name);
+    if (!t.ok()) return std::move(t).error();
+    if (!*t) continue;
+    {
+      std::lock_guard lock(env_.dbi_mutex());
+      for (MDB_dbi dbi : (*t)->indexes)
+        if (int rc = mdb_drop(txn_, dbi, 1); rc != 0) return make_error(rc, "dropping an index");
+      if (int rc = mdb_drop(txn_, (*t)->rows, 1); rc != 0)
+        return make_error(rc, "dropping table " + name);
+    }
+    for (const std::string& key : {schema_key(name), sequence_key(name)}) {
+      MDB_val k = val(key);
+      if (int rc = mdb_del(txn_, env_.meta(), &k, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+        return make_error(rc, "dropping table " + name);
+    }
+    // mdb_drop closed the handles at once, committed or not: forget them now.
+    env_.publish(name, nullptr);
+    if (ddl_) (*ddl_)[name] = nullptr;
+  }
+  return {};
+}
+
+}  // namespace tessera::lmdb::detail
