@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev sqlite3
   libpq-dev postgresql
   libmariadb-dev mariadb-server mariadb-client
+  liblmdb-dev
   libboost1.81-dev
   libspdlog-dev
   doctest-dev
