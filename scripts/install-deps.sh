@@ -2,18 +2,24 @@
 # Installs the Debian packages Tessera needs, idempotently: only missing
 # packages are installed, and apt-get update runs only when something is.
 # Run as root (CI and the dev machines are root); uses sudo otherwise.
+#
+#   install-deps.sh            what building needs (compilers, libraries, client headers)
+#   install-deps.sh --servers  also the PostgreSQL and MariaDB servers the tests start
 set -euo pipefail
 
 packages=(
   build-essential cmake ccache pkg-config git
   libsqlite3-dev sqlite3
-  libpq-dev postgresql
-  libmariadb-dev mariadb-server mariadb-client
+  libpq-dev
+  libmariadb-dev
   liblmdb-dev
   libboost1.81-dev
   libspdlog-dev
   doctest-dev
 )
+if [[ ${1:-} == --servers ]]; then
+  packages+=(postgresql postgresql-client mariadb-server mariadb-client)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds, and runs the quickstart example on SQLite
-# (the driver is loaded at run time as a plugin from the build tree).
+# Installs what is needed, builds the quickstart example and the SQLite
+# plugin, and runs the example on SQLite: the program links only the public
+# API and loads the driver at run time from the build tree's plugin folder.
+# Pass another URL to run it elsewhere (sqlite:///tmp/qs.db, lmdb:///tmp/qs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-TESSERA_BUILD_TESTS=OFF scripts/build.sh -DTESSERA_BUILD_TESTS=OFF
-echo "---- running build/examples/quickstart ${1:-sqlite::memory:}"
-exec build/examples/quickstart "$@"
+scripts/build.sh -- quickstart
+echo "---- build/examples/quickstart ${1:-sqlite::memory:}"
+exec "${TESSERA_BUILD_DIR:-build}"/examples/quickstart "$@"

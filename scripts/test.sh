@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds everything, starts throwaway database
-# servers on loopback for the drivers that were built (PostgreSQL, MariaDB),
-# runs the whole test suite through CTest, and stops exactly the servers it
-# started. A server URL already in the environment (TESSERA_TEST_POSTGRESQL_URL,
+# Installs what is needed, builds everything, starts a throwaway MariaDB
+# server on loopback (PostgreSQL is started by its CTest fixture), runs the
+# whole test suite through CTest, and stops exactly the servers it started. A server URL already in the environment (TESSERA_TEST_POSTGRESQL_URL,
 # TESSERA_TEST_MYSQL_URL) is used instead of starting one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-scripts/build.sh -DTESSERA_BUILD_TESTS=ON
+scripts/install-deps.sh --servers
+scripts/build.sh
 build_dir=${TESSERA_BUILD_DIR:-build}
 
 services_dir=$(mktemp -d /tmp/tessera-services.XXXXXX)
@@ -36,7 +35,8 @@ start_service() {
   export "${line?}"
   echo "test: started $name for the tests"
 }
-start_service postgresql TESSERA_TEST_POSTGRESQL_URL libtessera-postgresql.so
+# PostgreSQL: the CTest fixture in tests/postgresql starts and stops its own
+# throwaway cluster, so `ctest` alone works too.
 start_service mariadb TESSERA_TEST_MYSQL_URL libtessera-mysql.so
 
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"
