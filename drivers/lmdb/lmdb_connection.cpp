@@ -315,7 +315,11 @@ Result<ExecResponse> LmdbConnection::write(F&& fn) {
     merge(innermost_overlay(), ddl);
     return r;
   }
+  // Each MDB_MAP_FULL doubles the map (when no other transaction of the
+  // process is live) and runs the whole write again.
+  constexpr int kMaxGrowths = 16;
   for (int attempt = 0;; ++attempt) {
+    const bool may_grow = attempt < kMaxGrowths;
     auto txn = env_->begin(true);
     if (!txn.ok()) return std::move(txn).error();
     TxnBox box(*env_, *txn, true, true);
@@ -326,11 +330,11 @@ Result<ExecResponse> LmdbConnection::write(F&& fn) {
     statement_overlay_ = nullptr;
     if (!r.ok()) {
       box.abort();
-      if (map_full(r.error()) && attempt == 0 && env_->grow()) continue;
+      if (map_full(r.error()) && may_grow && env_->grow()) continue;
       return r;
     }
     const int rc = box.commit();
-    if (rc == MDB_MAP_FULL && attempt == 0 && env_->grow()) continue;
+    if (rc == MDB_MAP_FULL && may_grow && env_->grow()) continue;
     if (rc != 0) return make_error(rc, "committing");
     for (auto& [name, info] : ddl) env_->publish(name, info);
     return r;

@@ -4,8 +4,9 @@
 // Transactions. Outside an explicit transaction every operation runs in its
 // own LMDB transaction: a read transaction for reads (held by the returned
 // rows while they stream), a write transaction for writes (committed before
-// exec returns; on MDB_MAP_FULL aborted, the map grown when no other
-// transaction of the process is live, and retried once).
+// exec returns; on MDB_MAP_FULL aborted, the map doubled when no other
+// transaction of the process is live, and retried, up to 16 times; else the
+// error is ErrorKind::storage and nothing was written).
 // An explicit transaction starts lazily: its first read opens a read
 // snapshot, its first write a write transaction. If a read snapshot came
 // first, the write transaction must directly follow that snapshot (no commit
