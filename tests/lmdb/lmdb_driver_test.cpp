@@ -11,6 +11,10 @@
 
 #include "tessera/lmdb.hpp"
 
+// GCC 12 reports -Wmaybe-uninitialized inside std::variant when an
+// initializer list of Values mixes alternatives (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace {
 
 using namespace tessera;
