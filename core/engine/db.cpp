@@ -8,8 +8,7 @@ namespace tessera {
 
 namespace detail {
 void throw_mapping_error(const char* column, const char* problem) {
-  throw_error(Error(ErrorKind::invalid_value,
-                    std::string("column '") + column + "': " + problem));
+  throw_error(Error(ErrorKind::invalid_value, std::string("column '") + column + "': " + problem));
 }
 }  // namespace detail
 
@@ -26,7 +25,7 @@ Transaction Executor::transaction(const TransactionOptions& options) {
     if (!engine_->capability().savepoints)
       throw_error(Error(ErrorKind::unsupported, "nested transactions need savepoints"));
     static std::atomic<std::uint64_t> counter{0};
-    return Transaction(engine_, pinned_, static_cast<int>(++counter));
+    return Transaction(engine_, pinned_, static_cast<int>(++counter), self->state_);
   }
   const Capability& cap = engine_->capability();
   if (!cap.supports(options.isolation))
@@ -34,13 +33,16 @@ Transaction Executor::transaction(const TransactionOptions& options) {
                                                   to_string(options.isolation) +
                                                   " is not supported by this driver"));
   if (options.read_only && !cap.read_only_transactions)
-    throw_error(Error(ErrorKind::unsupported, "read-only transactions are not supported by this driver"));
+    throw_error(
+        Error(ErrorKind::unsupported, "read-only transactions are not supported by this driver"));
   return Transaction(engine_, engine_->acquire(), options);
 }
 
 Transaction::Transaction(std::shared_ptr<detail::Engine> engine, detail::Lease lease,
                          const TransactionOptions& options)
-    : Executor(std::move(engine), nullptr), lease_(std::move(lease)) {
+    : Executor(std::move(engine), nullptr),
+      lease_(std::move(lease)),
+      state_(std::make_shared<detail::TxState>()) {
   pinned_ = &lease_.connection();
   op::Transaction t;
   t.kind = op::Transaction::Kind::start;
@@ -50,19 +52,39 @@ Transaction::Transaction(std::shared_ptr<detail::Engine> engine, detail::Lease l
   active_ = true;
 }
 
-Transaction::Transaction(std::shared_ptr<detail::Engine> engine, Connection* pinned, int id)
-    : Executor(std::move(engine), pinned), savepoint_("tessera_sp_" + std::to_string(id)) {
+Transaction::Transaction(std::shared_ptr<detail::Engine> engine, Connection* pinned, int id,
+                         std::shared_ptr<detail::TxState> parent)
+    : Executor(std::move(engine), pinned),
+      savepoint_("tessera_sp_" + std::to_string(id)),
+      state_(std::make_shared<detail::TxState>()),
+      parent_(std::move(parent)) {
   op::Transaction t;
   t.kind = op::Transaction::Kind::savepoint;
   t.savepoint = savepoint_;
   engine_->transaction(*pinned_, t);
   active_ = true;
+  ++parent_->open_children;
+}
+
+void Transaction::finish() {
+  active_ = false;
+  finished_ = true;
+  state_->finished = true;
+  if (parent_) --parent_->open_children;
+  pinned_ = nullptr;
+  lease_ = detail::Lease();  // back to the pool (top level)
 }
 
 Transaction::Transaction(Transaction&& o) noexcept
-    : Executor(std::move(o)), lease_(std::move(o.lease_)), savepoint_(std::move(o.savepoint_)),
-      active_(o.active_) {
+    : Executor(std::move(o)),
+      lease_(std::move(o.lease_)),
+      savepoint_(std::move(o.savepoint_)),
+      active_(o.active_),
+      state_(std::move(o.state_)),
+      parent_(std::move(o.parent_)) {
+  finished_ = o.finished_;
   o.active_ = false;
+  o.finished_ = true;
   o.pinned_ = nullptr;
 }
 
@@ -78,8 +100,20 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  if (!active_) throw_error(Error(ErrorKind::invalid_statement, "commit() on a finished transaction"));
-  active_ = false;
+  if (!active_)
+    throw_error(Error(ErrorKind::invalid_statement, "commit() on a finished transaction"));
+  if (state_->open_children > 0)
+    throw_error(Error(ErrorKind::invalid_statement,
+                      "commit() while a nested transaction is still open: end it first"));
+  if (parent_ && parent_->finished) {
+    finish();
+    throw_error(Error(ErrorKind::invalid_statement,
+                      "commit() of a nested transaction whose enclosing transaction has ended"));
+  }
+  struct Finish {
+    Transaction* t;
+    ~Finish() { t->finish(); }
+  } finish_on_exit{this};
   op::Transaction t;
   if (savepoint_.empty()) {
     t.kind = op::Transaction::Kind::commit;
@@ -108,8 +142,18 @@ void Transaction::commit() {
 }
 
 void Transaction::rollback() {
-  if (!active_) throw_error(Error(ErrorKind::invalid_statement, "rollback() on a finished transaction"));
-  active_ = false;
+  if (!active_)
+    throw_error(Error(ErrorKind::invalid_statement, "rollback() on a finished transaction"));
+  if (parent_ && parent_->finished) {
+    // The enclosing transaction ended and took this one's work with it; its
+    // connection may already serve someone else.
+    finish();
+    return;
+  }
+  struct Finish {
+    Transaction* t;
+    ~Finish() { t->finish(); }
+  } finish_on_exit{this};
   op::Transaction t;
   if (savepoint_.empty()) {
     t.kind = op::Transaction::Kind::rollback;

@@ -103,6 +103,14 @@ class Cursor {
 
 class Transaction;
 
+namespace detail {
+// Shared between a transaction and its nested transactions.
+struct TxState {
+  bool finished = false;
+  int open_children = 0;
+};
+}  // namespace detail
+
 class TESSERA_API Executor {
  public:
   Executor(const Executor&) = delete;
@@ -116,7 +124,7 @@ class TESSERA_API Executor {
     static_assert(sizeof...(K) == detail::primary_key_count<T>(),
                   "tessera: find() needs one value per primary-key member");
     std::vector<Value> values = key_values<T>(key...);
-    auto e = engine_->run(pinned_, find_shape<T>(), std::move(values), &table_schema<T>);
+    auto e = engine_->run(pin(), find_shape<T>(), std::move(values), &table_schema<T>);
     std::optional<T> out;
     if (e.next()) {
       out.emplace();
@@ -156,7 +164,8 @@ class TESSERA_API Executor {
       out.emplace();
       detail::read_row(*e.rows(), *out);
       e.check_row();
-      if (e.next()) throw_error(Error(ErrorKind::too_many_rows, "expected at most one row, got more"));
+      if (e.next())
+        throw_error(Error(ErrorKind::too_many_rows, "expected at most one row, got more"));
     }
     return out;
   }
@@ -183,7 +192,8 @@ class TESSERA_API Executor {
   template <Model M, class R>
   Page<R> fetch_page(const Select<M, R>& q, std::int64_t page_index, std::int64_t page_size) {
     if (page_index < 0 || page_size <= 0)
-      throw_error(Error(ErrorKind::invalid_statement, "fetch_page: page_index < 0 or page_size <= 0"));
+      throw_error(
+          Error(ErrorKind::invalid_statement, "fetch_page: page_index < 0 or page_size <= 0"));
     Page<R> p;
     p.page_index = page_index;
     p.page_size = page_size;
@@ -252,11 +262,12 @@ class TESSERA_API Executor {
       u.set.push_back(ast::Assignment{f.name(), static_cast<std::uint32_t>(values.size())});
       values.push_back(detail::to_value(row.*(F::member)));
     });
-    if (u.set.empty()) throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
+    if (u.set.empty())
+      throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
     u.has_where = true;
     u.where = key_condition<T>(static_cast<std::uint32_t>(values.size()));
     append_key_values(row, values);
-    return engine_->run(pinned_, st, std::move(values), &table_schema<T>).affected() > 0;
+    return engine_->run(pin(), st, std::move(values), &table_schema<T>).affected() > 0;
   }
 
   // UPDATE ... SET ... WHERE ...; returns the number of rows changed.
@@ -269,14 +280,15 @@ class TESSERA_API Executor {
     std::vector<Value> values;
     const int bad = q.lower(std::get<ast::Update>(st), values);
     if (bad == -2)
-      throw_error(Error(ErrorKind::invalid_statement, "update: set() names a member not declared in TESSERA_MODEL"));
+      throw_error(Error(ErrorKind::invalid_statement,
+                        "update: set() names a member not declared in TESSERA_MODEL"));
     if (bad >= 0)
       throw_error(Error(ErrorKind::invalid_value,
                         "update: value out of range for column " +
                             detail::column_names<M>()[static_cast<std::size_t>(bad)]));
     if (std::get<ast::Update>(st).set.empty())
       throw_error(Error(ErrorKind::invalid_statement, "update: no set() given"));
-    return engine_->run(pinned_, st, std::move(values), &table_schema<M>).affected();
+    return engine_->run(pin(), st, std::move(values), &table_schema<M>).affected();
   }
 
   // DELETE ... WHERE ...; returns the number of rows deleted. A delete
@@ -288,7 +300,7 @@ class TESSERA_API Executor {
     ast::Statement st{ast::Delete{}};
     std::vector<Value> values;
     q.lower(std::get<ast::Delete>(st), values);
-    return engine_->run(pinned_, st, std::move(values), &table_schema<M>).affected();
+    return engine_->run(pin(), st, std::move(values), &table_schema<M>).affected();
   }
 
   // Deletes the row with this primary key; false if there was none.
@@ -301,7 +313,7 @@ class TESSERA_API Executor {
     d.table = table_name<T>();
     d.has_where = true;
     d.where = key_condition<T>(0);
-    return engine_->run(pinned_, st, key_values<T>(key...), &table_schema<T>).affected() > 0;
+    return engine_->run(pin(), st, key_values<T>(key...), &table_schema<T>).affected() > 0;
   }
 
   // Deletes the row with row's primary key; false if there was none.
@@ -314,7 +326,7 @@ class TESSERA_API Executor {
     d.where = key_condition<T>(0);
     std::vector<Value> values;
     append_key_values(row, values);
-    return engine_->run(pinned_, st, std::move(values), &table_schema<T>).affected() > 0;
+    return engine_->run(pin(), st, std::move(values), &table_schema<T>).affected() > 0;
   }
 
   // ------------------------------------------------------------ raw SQL
@@ -325,7 +337,7 @@ class TESSERA_API Executor {
   // std::tuple of column types. Tables are not prefixed.
   template <class R, class... P>
   std::vector<R> query(std::string sql, const P&... params) {
-    auto e = engine_->raw(pinned_, std::move(sql), {detail::to_value(params)...});
+    auto e = engine_->raw(pin(), std::move(sql), {detail::to_value(params)...});
     std::vector<R> out;
     if (!e.rows()) return out;
     while (e.next()) {
@@ -345,7 +357,7 @@ class TESSERA_API Executor {
   // Runs raw SQL that returns no rows; the number of rows affected.
   template <class... P>
   std::uint64_t execute_raw(std::string sql, const P&... params) {
-    return engine_->raw(pinned_, std::move(sql), {detail::to_value(params)...}).affected();
+    return engine_->raw(pin(), std::move(sql), {detail::to_value(params)...}).affected();
   }
 
   // ------------------------------------------------------------ schema
@@ -355,13 +367,13 @@ class TESSERA_API Executor {
   void push_schema() {
     Schema s;
     (s.tables.push_back(table_schema<T>(engine_->options().table_prefix)), ...);
-    engine_->push_schema(pinned_, s);
+    engine_->push_schema(pin(), s);
   }
 
   // Drops the models' tables if they exist (for tests).
   template <Model... T>
   void drop_tables() {
-    engine_->drop_tables(pinned_, {engine_->table(table_name<T>())...});
+    engine_->drop_tables(pin(), {engine_->table(table_name<T>())...});
   }
 
   // ------------------------------------------------------------ misc
@@ -382,6 +394,16 @@ class TESSERA_API Executor {
 
   std::shared_ptr<detail::Engine> engine_;
   Connection* pinned_ = nullptr;  // set inside a transaction
+  bool finished_ = false;         // a Transaction after commit/rollback
+
+  // The connection statements run on: the pinned one, or null for a pooled
+  // one. Throws on a finished transaction, so nothing runs outside it by
+  // accident.
+  Connection* pin() const {
+    if (finished_)
+      throw_error(Error(ErrorKind::invalid_statement, "statement on a finished transaction"));
+    return pinned_;
+  }
 
  private:
   template <Model M, class R>
@@ -389,7 +411,7 @@ class TESSERA_API Executor {
     ast::Statement st{ast::Select{}};
     std::vector<Value> values;
     q.lower(std::get<ast::Select>(st), values, projection);
-    return engine_->run(pinned_, st, std::move(values), &table_schema<M>);
+    return engine_->run(pin(), st, std::move(values), &table_schema<M>);
   }
 
   template <Model T>
@@ -436,7 +458,8 @@ class TESSERA_API Executor {
           ((I == k ? (void)values.push_back(key_value<typename F::value_type>(std::get<I>(keys)))
                    : (void)0),
            ...);
-        }(std::index_sequence_for<K...>{});
+        }
+        (std::index_sequence_for<K...>{});
         ++k;
       }
     });
@@ -471,7 +494,9 @@ class TESSERA_API Executor {
   template <Model T>
   void insert_rows(std::span<T> rows, const FieldSet<T>& fields, const ConflictTarget<T>* target) {
     for (int f : fields.fields)
-      if (f < 0) throw_error(Error(ErrorKind::invalid_statement, "only()/except() names a member not declared in TESSERA_MODEL"));
+      if (f < 0)
+        throw_error(Error(ErrorKind::invalid_statement,
+                          "only()/except() names a member not declared in TESSERA_MODEL"));
     constexpr int ai = detail::auto_increment_index<T>();
     bool generate = false;
     if constexpr (ai >= 0) {
@@ -479,8 +504,9 @@ class TESSERA_API Executor {
       std::size_t zeros = 0;
       for (const T& r : rows) zeros += (r.*member == 0);
       if (zeros != 0 && zeros != rows.size())
-        throw_error(Error(ErrorKind::invalid_value,
-                          "insert: either every row leaves the auto-increment key at 0 or none does"));
+        throw_error(
+            Error(ErrorKind::invalid_value,
+                  "insert: either every row leaves the auto-increment key at 0 or none does"));
       generate = zeros != 0;
     }
     ast::Insert ins;
@@ -508,7 +534,9 @@ class TESSERA_API Executor {
           if (std::decay_t<decltype(f)>::is_primary_key) tgt.push_back(static_cast<int>(i));
         });
       for (int t : tgt) {
-        if (t < 0) throw_error(Error(ErrorKind::invalid_statement, "on_conflict() names a member not declared in TESSERA_MODEL"));
+        if (t < 0)
+          throw_error(Error(ErrorKind::invalid_statement,
+                            "on_conflict() names a member not declared in TESSERA_MODEL"));
         ins.on_conflict.target.push_back(detail::column_names<T>()[static_cast<std::size_t>(t)]);
       }
       detail::for_each_field<T>([&](const auto& f, auto i) {
@@ -519,7 +547,8 @@ class TESSERA_API Executor {
           if (t == idx) return;
         ins.on_conflict.update_columns.emplace_back(f.name());
       });
-      if (ins.on_conflict.update_columns.empty()) ins.on_conflict.action = ast::OnConflict::Action::do_nothing;
+      if (ins.on_conflict.update_columns.empty())
+        ins.on_conflict.action = ast::OnConflict::Action::do_nothing;
     }
     // Read back the whole row when the database may have filled more than
     // the key; the key alone otherwise.
@@ -539,7 +568,7 @@ class TESSERA_API Executor {
         for (int c : cols)
           if (c == static_cast<int>(i)) values.push_back(detail::to_value(r.*(F::member)));
       });
-    auto e = engine_->insert(pinned_, std::move(ins), std::move(values));
+    auto e = engine_->insert(pin(), std::move(ins), std::move(values));
     if (e.rows() && cap.returning && (read_back_all || generate)) {
       std::size_t n = 0;
       while (e.next()) {
@@ -573,13 +602,19 @@ class TESSERA_API Executor {
   static void read_tuple(Rows& rows, Tuple& t) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (detail::read_member(rows, I, "column", std::get<I>(t)), ...);
-    }(std::make_index_sequence<std::tuple_size_v<Tuple>>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<Tuple>>{});
   }
 };
 
 // A transaction: a pinned connection with BEGIN issued. The destructor
 // rolls back unless commit() succeeded, and never throws. Nested
 // transactions (transaction() on a Transaction) are savepoints.
+//
+// commit() and rollback() end the transaction and return its connection to
+// the pool at once; any later statement on it throws StatementError. A
+// nested transaction must end before its parent commits; if the parent
+// rolls back first, the nested one is rolled back with it.
 class TESSERA_API Transaction : public Executor {
  public:
   Transaction(Transaction&& other) noexcept;
@@ -597,11 +632,15 @@ class TESSERA_API Transaction : public Executor {
   friend class Executor;
   Transaction(std::shared_ptr<detail::Engine> engine, detail::Lease lease,
               const TransactionOptions& options);
-  Transaction(std::shared_ptr<detail::Engine> engine, Connection* pinned, int depth);
+  Transaction(std::shared_ptr<detail::Engine> engine, Connection* pinned, int id,
+              std::shared_ptr<detail::TxState> parent);
+  void finish();
 
-  detail::Lease lease_;     // top level only
-  std::string savepoint_;   // nested only
+  detail::Lease lease_;    // top level only
+  std::string savepoint_;  // nested only
   bool active_ = false;
+  std::shared_ptr<detail::TxState> state_;
+  std::shared_ptr<detail::TxState> parent_;  // nested only
 };
 
 // A database: a driver, a connection pool and a plan cache. Copies share

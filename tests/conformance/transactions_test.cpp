@@ -35,6 +35,34 @@ TEST_CASE("conformance: a committed transaction's writes persist") {
   CHECK(db.find<Item>(std::int64_t{2})->qty == 5);
 }
 
+TEST_CASE(
+    "conformance: commit returns the connection at once; a finished transaction runs nothing") {
+  // One pooled connection: the Db can only work after commit if commit gave
+  // the connection back.
+  TestDb t([](tessera::Options& o) {
+    o.max_connections = 1;
+    o.acquire_timeout = std::chrono::milliseconds(2000);
+  });
+  t.create<Item>();
+  auto& db = *t;
+  auto tx = db.transaction();
+  tx.insert(item(1, "a"));
+  tx.commit();
+  CHECK(db.count(select<Item>()) == 1);
+  auto late = catch_error<tessera::StatementError>([&] { tx.insert(item(2, "b")); });
+  REQUIRE(late.has_value());
+  CHECK(late->kind == tessera::ErrorKind::invalid_statement);
+  CHECK(db.count(select<Item>()) == 1);  // nothing ran outside the transaction
+
+  if (!require_capability(db.capability().savepoints, "driver declares no savepoints")) return;
+  auto outer = db.transaction();
+  auto inner = outer.transaction();
+  auto early = catch_error<tessera::StatementError>([&] { outer.commit(); });
+  CHECK(early.has_value());  // the nested transaction must end first
+  inner.commit();
+  outer.commit();
+}
+
 TEST_CASE("conformance: a transaction rolls back on scope exit and on rollback()") {
   TestDb t;
   t.create<Item>();
