@@ -22,15 +22,7 @@ void merge(Overlay& into, Overlay& from) {
 
 template <class T>
 Result<T> guarded(const std::function<Result<T>()>& fn) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return driver_error(ErrorKind::internal, "out of memory");
-  } catch (const std::exception& e) {
-    return driver_error(ErrorKind::internal, e.what());
-  } catch (...) {
-    return driver_error(ErrorKind::internal, "unknown exception");
-  }
+  return catch_all(kDriverName, fn);
 }
 
 }  // namespace

@@ -66,17 +66,11 @@ std::vector<std::string> LmdbDriver::schemes() const {
 }
 
 Result<std::unique_ptr<Connection>> LmdbDriver::connect(const Url& url) {
-  try {
+  return catch_all(kDriverName, [&]() -> Result<std::unique_ptr<Connection>> {
     auto options = parse_url(url);
     if (!options) return std::move(options).error();
     return LmdbConnection::open(*options);
-  } catch (const std::bad_alloc&) {
-    return driver_error(ErrorKind::internal, "out of memory");
-  } catch (const std::exception& e) {
-    return driver_error(ErrorKind::internal, e.what());
-  } catch (...) {
-    return driver_error(ErrorKind::internal, "unknown exception");
-  }
+  });
 }
 
 }  // namespace detail

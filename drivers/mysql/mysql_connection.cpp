@@ -38,15 +38,7 @@ constexpr std::string_view kServerQuery =
 // Runs `body`, turning any exception into an Error: nothing escapes the SPI.
 template <class F>
 auto guarded(F&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    return driver_error(ErrorKind::internal, "out of memory");
-  } catch (const std::exception& e) {
-    return driver_error(ErrorKind::internal, e.what());
-  } catch (...) {
-    return driver_error(ErrorKind::internal, "unknown exception");
-  }
+  return catch_all(kDriverName, std::forward<F>(body));
 }
 
 Error from_serializer(Error e) {

@@ -114,7 +114,7 @@ std::vector<std::string> MysqlDriver::schemes() const {
 }
 
 Result<std::unique_ptr<Connection>> MysqlDriver::connect(const Url& url) {
-  try {
+  return catch_all(kDriverName, [&]() -> Result<std::unique_ptr<Connection>> {
     auto options = parse_url(url);
     if (!options) return std::move(options).error();
     init_library();
@@ -125,13 +125,7 @@ Result<std::unique_ptr<Connection>> MysqlDriver::connect(const Url& url) {
       return e;
     }
     return c;
-  } catch (const std::bad_alloc&) {
-    return driver_error(ErrorKind::internal, "out of memory");
-  } catch (const std::exception& e) {
-    return driver_error(ErrorKind::internal, e.what());
-  } catch (...) {
-    return driver_error(ErrorKind::internal, "unknown exception");
-  }
+  });
 }
 
 }  // namespace detail

@@ -104,17 +104,11 @@ std::vector<std::string> PgDriver::schemes() const {
 }
 
 Result<std::unique_ptr<Connection>> PgDriver::connect(const Url& url) {
-  try {
+  return catch_all(kDriverName, [&]() -> Result<std::unique_ptr<Connection>> {
     auto options = parse_url(url);
     if (!options) return std::move(options).error();
     return PgConnection::open(*options);
-  } catch (const std::bad_alloc&) {
-    return driver_error(ErrorKind::internal, "out of memory");
-  } catch (const std::exception& e) {
-    return driver_error(ErrorKind::internal, e.what());
-  } catch (...) {
-    return driver_error(ErrorKind::internal, "unknown exception");
-  }
+  });
 }
 
 }  // namespace detail

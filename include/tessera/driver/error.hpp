@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -169,5 +171,26 @@ class [[nodiscard]] Result<void> {
 };
 
 using Status = Result<void>;
+
+// Runs `body` (returning a Result) and turns any exception it throws into an
+// Error of kind internal for `driver`. Drivers wrap each SPI entry point in
+// it, so no exception crosses the SPI.
+template <class F>
+auto catch_all(std::string_view driver, F&& body) -> decltype(body()) {
+  auto fail = [&](const char* what) {
+    Error e(ErrorKind::internal, what);
+    e.driver = std::string(driver);
+    return e;
+  };
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory");
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  } catch (...) {
+    return fail("unknown exception");
+  }
+}
 
 }  // namespace tessera
