@@ -1,0 +1,237 @@
+// Shared pieces of the benchmarks: the data set, the workloads' inputs,
+// checksums, timing and the markdown report. Independent of any database.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace bench {
+
+// One row of items(id, name, qty, price, created_at). Libraries map their
+// rows into this struct (Tessera declares it as a model).
+struct Item {
+  std::int64_t id{};
+  std::string name;
+  std::int32_t qty{};
+  double price{};
+  std::int64_t created_at{};
+};
+
+// What one row contributes to a checksum; order-independent when summed.
+inline std::uint64_t row_sum(std::int64_t id, std::int32_t qty, double price,
+                             std::int64_t created_at, std::size_t name_len) {
+  return static_cast<std::uint64_t>(id) * 31u + static_cast<std::uint64_t>(qty) +
+         static_cast<std::uint64_t>(static_cast<std::int64_t>(price)) +
+         static_cast<std::uint64_t>(created_at % 1000003) + name_len;
+}
+inline std::uint64_t row_sum(const Item& r) {
+  return row_sum(r.id, r.qty, r.price, r.created_at, r.name.size());
+}
+
+constexpr std::int32_t kQtyRange = 10000;  // qty in [0, kQtyRange)
+constexpr std::int32_t kBetweenWidth = 50;
+constexpr std::int64_t kRangeLimit = 20;
+
+// The inputs of every workload, generated once from a fixed seed, so each
+// library reads and writes the same rows.
+struct Inputs {
+  std::vector<Item> rows;                                      // W1 (ids left 0)
+  std::vector<std::int64_t> lookup_keys;                       // W2
+  std::vector<std::pair<std::int64_t, std::int32_t>> updates;  // W4: id, new qty
+  std::vector<std::pair<std::int32_t, std::int32_t>> ranges;   // W5: qty low, high
+};
+
+inline Inputs make_inputs(std::int64_t n, std::size_t updates, std::size_t ranges) {
+  Inputs in;
+  std::mt19937_64 rng(20240606);
+  in.rows.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    Item r;
+    r.name = "item-" + std::to_string(i) + "-" + std::to_string(rng() % 100000);
+    r.qty = static_cast<std::int32_t>(rng() % kQtyRange);
+    // Distinct prices (48271 is a unit modulo the prime 1000003), so ORDER BY
+    // price LIMIT has one answer.
+    r.price = static_cast<double>((i * 48271) % 1000003) / 100.0 + 0.25;
+    r.created_at = 1700000000000 + i * 1000;
+    in.rows.push_back(std::move(r));
+  }
+  in.lookup_keys.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i)
+    in.lookup_keys.push_back(1 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n)));
+  for (std::size_t i = 0; i < updates; ++i)
+    in.updates.emplace_back(1 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n)),
+                            static_cast<std::int32_t>(rng() % kQtyRange));
+  for (std::size_t i = 0; i < ranges; ++i) {
+    const auto lo = static_cast<std::int32_t>(rng() % (kQtyRange - kBetweenWidth));
+    in.ranges.emplace_back(lo, lo + kBetweenWidth);
+  }
+  return in;
+}
+
+using Clock = std::chrono::steady_clock;
+
+template <class F>
+double seconds(F&& f) {
+  const auto t0 = Clock::now();
+  f();
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+inline double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+// Results of one backend: per workload, per library, the seconds of each
+// repetition and the checksums seen.
+struct Results {
+  std::vector<std::string> workloads;        // in report order
+  std::map<std::string, std::uint64_t> ops;  // workload -> operations per run
+  std::vector<std::string> libraries;        // in report order; the first is the baseline
+  std::map<std::pair<std::string, std::string>, std::vector<double>> secs;
+  std::map<std::pair<std::string, std::string>, std::vector<std::uint64_t>> sums;
+
+  void record(const std::string& workload, const std::string& library, std::uint64_t n_ops,
+              double s, std::uint64_t checksum) {
+    if (std::find(workloads.begin(), workloads.end(), workload) == workloads.end())
+      workloads.push_back(workload);
+    if (std::find(libraries.begin(), libraries.end(), library) == libraries.end())
+      libraries.push_back(library);
+    ops[workload] = n_ops;
+    secs[{workload, library}].push_back(s);
+    sums[{workload, library}].push_back(checksum);
+  }
+
+  // Every checksum of a workload equal (across libraries and repetitions)?
+  bool checksums_agree(std::string* report) const {
+    bool ok = true;
+    for (const auto& w : workloads) {
+      bool have = false;
+      std::uint64_t first = 0;
+      for (const auto& l : libraries) {
+        auto it = sums.find({w, l});
+        if (it == sums.end()) continue;
+        for (auto s : it->second) {
+          if (!have) {
+            first = s;
+            have = true;
+          } else if (s != first) {
+            ok = false;
+            if (report) *report += "checksum mismatch: " + w + " / " + l + "\n";
+          }
+        }
+      }
+    }
+    return ok;
+  }
+};
+
+inline std::string fmt_rate(double ops_per_s) {
+  char buf[64];
+  if (ops_per_s >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2f M", ops_per_s / 1e6);
+  else if (ops_per_s >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1f k", ops_per_s / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", ops_per_s);
+  return buf;
+}
+
+// One markdown table: workload x library, ops/s (median) and ratio to the
+// first library; then the checksums.
+inline std::string markdown(const std::string& title, const Results& r) {
+  std::ostringstream o;
+  o << "### " << title << "\n\n| workload | ops/run |";
+  for (std::size_t i = 0; i < r.libraries.size(); ++i) {
+    o << ' ' << r.libraries[i] << " ops/s |";
+    if (i) o << ' ' << r.libraries[i] << " / " << r.libraries[0] << " |";
+  }
+  o << "\n|---|---:|";
+  for (std::size_t i = 0; i < r.libraries.size(); ++i) o << (i ? "---:|---:|" : "---:|");
+  o << '\n';
+  for (const auto& w : r.workloads) {
+    o << "| " << w << " | " << r.ops.at(w) << " |";
+    double base = 0;
+    for (std::size_t i = 0; i < r.libraries.size(); ++i) {
+      auto it = r.secs.find({w, r.libraries[i]});
+      if (it == r.secs.end()) {
+        o << (i ? " – | – |" : " – |");
+        continue;
+      }
+      const double rate = static_cast<double>(r.ops.at(w)) / median(it->second);
+      if (i == 0) base = rate;
+      o << ' ' << fmt_rate(rate) << " |";
+      if (i) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.2f", base > 0 ? rate / base : 0.0);
+        o << ' ' << buf << " |";
+      }
+    }
+    o << '\n';
+  }
+  o << "\nChecksums (identical across libraries and repetitions, or the run fails):\n\n"
+    << "| workload |";
+  for (const auto& l : r.libraries) o << ' ' << l << " |";
+  o << "\n|---|";
+  for (std::size_t i = 0; i < r.libraries.size(); ++i) o << "---:|";
+  o << '\n';
+  for (const auto& w : r.workloads) {
+    o << "| " << w << " |";
+    for (const auto& l : r.libraries) {
+      auto it = r.sums.find({w, l});
+      if (it == r.sums.end() || it->second.empty()) {
+        o << " – |";
+        continue;
+      }
+      const bool same = std::all_of(it->second.begin(), it->second.end(),
+                                    [&](auto s) { return s == it->second.front(); });
+      o << ' ' << it->second.front() << (same ? "" : " (varies!)") << " |";
+    }
+    o << '\n';
+  }
+  return o.str();
+}
+
+inline std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) {
+      auto p = line.find(':');
+      return p == std::string::npos ? line : line.substr(p + 2);
+    }
+  return "unknown";
+}
+
+inline std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+inline std::string compiler() {
+#if defined(__clang__)
+  return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  return std::string("GCC ") + __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
+inline unsigned cpus() { return std::thread::hardware_concurrency(); }
+
+}  // namespace bench
