@@ -39,4 +39,15 @@ start_service() {
 # throwaway cluster, so `ctest` alone works too.
 start_service mariadb TESSERA_TEST_MYSQL_URL libtessera-mysql.so
 
-ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"
+status=0
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@" || status=$?
+
+# What each conformance run covered: the driver, how many test cases ran,
+# and every skip with its reason (CTest shows a passing test's output only
+# in its log).
+log=$build_dir/Testing/Temporary/LastTest.log
+if [[ -f $log ]]; then
+  echo "---- conformance summaries"
+  grep -E '^(conformance: driver|conformance: [0-9]+ test cases|SKIP )' "$log" || true
+fi
+exit $status

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,12 +51,18 @@ const char* dialect_name(tessera::SqlDialect d) {
   return "none (key-value)";
 }
 
+// The URL without its password.
+std::string redacted_url() {
+  return std::regex_replace(conformance::settings().url, std::regex("(://[^:/@]*):[^@]*@"),
+                            "$1:***@");
+}
+
 void print_driver(const tessera::Db& db) {
   const auto& cap = db.capability();
   const auto& origin = db.driver_origin();
   std::printf("conformance: driver '%s' (%s) for %s\n", std::string(db.driver_name()).c_str(),
               origin.linked ? "linked" : ("plugin " + origin.plugin.string()).c_str(),
-              conformance::settings().url.c_str());
+              redacted_url().c_str());
   std::printf(
       "conformance: capability sql=%s returning=%s upsert=%s upsert_target=%s savepoints=%s "
       "isolation_levels=0x%x read_only_transactions=%s max_bind_params=%u max_insert_rows=%u "
