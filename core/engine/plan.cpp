@@ -41,7 +41,10 @@ std::size_t hash_statement(const ast::Statement& statement) {
           for (const auto& c : s.columns) mix(h, c);
           mix(h, s.row_count);
         } else if constexpr (std::is_same_v<S, ast::Update>) {
-          for (const auto& a : s.set) mix(h, a.column);
+          for (const auto& a : s.set) {
+            mix(h, a.column);
+            if (a.has_value) hash_expr(h, a.value);
+          }
           if (s.has_where) hash_expr(h, s.where);
         } else {
           if (s.has_where) hash_expr(h, s.where);

@@ -208,7 +208,8 @@ Truth evaluate(const ast::Expr& e, std::span<const Value> params, const ColumnRe
       return Truth::true_;
     }
     case Kind::column:
-    case Kind::param: break;
+    case Kind::param:
+    case Kind::case_: break;  // not a condition
   }
   return Truth::unknown;
 }

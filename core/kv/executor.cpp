@@ -314,6 +314,9 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
     std::vector<std::string> columns;
     std::vector<Value> values;
     for (const auto& a : u->set) {
+      if (a.has_value)
+        return Error(ErrorKind::unsupported,
+                     "key-value drivers set columns to values, not expressions");
       columns.push_back(a.column);
       values.push_back(a.param < params.size() ? params[a.param] : Value());
     }

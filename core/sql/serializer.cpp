@@ -89,6 +89,7 @@ std::string_view kind_name(Kind kind) {
     case Kind::between: return "between";
     case Kind::true_: return "true";
     case Kind::false_: return "false";
+    case Kind::case_: return "case";
   }
   return "unknown";
 }
@@ -230,6 +231,20 @@ class Writer {
         if (auto s = operand(e.children[1]); !s) return s;
         sql_ += " AND ";
         return operand(e.children[2]);
+      case Kind::case_:
+        if (auto s = arity(e, 2, std::numeric_limits<std::size_t>::max()); !s) return s;
+        if (e.children.size() % 2 != 0)
+          return invalid_statement("CASE with an odd number of operands, in a statement on table " +
+                                   quoted_for_message(table_));
+        sql_ += "CASE";
+        for (std::size_t i = 0; i < e.children.size(); i += 2) {
+          sql_ += " WHEN ";
+          if (auto s = expr(e.children[i]); !s) return s;
+          sql_ += " THEN ";
+          if (auto s = operand(e.children[i + 1]); !s) return s;
+        }
+        sql_ += " END";
+        return {};
     }
     return Error(ErrorKind::internal, "unknown expression kind " +
                                           std::to_string(static_cast<int>(e.kind)) +
@@ -257,7 +272,7 @@ class Writer {
   // depends on the dialect's operator table.
   static bool self_delimited(Kind kind) {
     return kind == Kind::column || kind == Kind::param || kind == Kind::true_ ||
-           kind == Kind::false_ || kind == Kind::and_ || kind == Kind::or_;
+           kind == Kind::false_ || kind == Kind::and_ || kind == Kind::or_ || kind == Kind::case_;
   }
 
   Status operand(const ast::Expr& e) {
@@ -490,7 +505,11 @@ Status render_update(Writer& w, const ast::Update& update) {
     if (i > 0) w.keyword(", ");
     if (auto s = w.identifier(update.set[i].column, "column"); !s) return s;
     w.keyword(" = ");
-    if (auto s = w.param(update.set[i].param); !s) return s;
+    if (update.set[i].has_value) {
+      if (auto s = w.expr(update.set[i].value); !s) return s;
+    } else if (auto s = w.param(update.set[i].param); !s) {
+      return s;
+    }
   }
   return w.where(update.has_where, update.where);
 }

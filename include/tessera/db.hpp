@@ -270,6 +270,46 @@ class TESSERA_API Executor {
     return engine_->run(pin(), st, std::move(values), &table_schema<T>).affected() > 0;
   }
 
+  // Updates many rows by primary key, each to its own values (every non-key
+  // column, or those chosen by `fields`), in as few statements as the driver
+  // allows: on SQL drivers one UPDATE per batch, setting each column to a
+  // CASE over the batch's keys. Returns the number of rows that exist.
+  // Atomic only inside a transaction.
+  template <Model T>
+  std::uint64_t update_many(std::span<const T> rows, const FieldSet<T>& fields = {}) {
+    static_assert(detail::primary_key_count<T>() > 0, "tessera: update_many() needs a primary key");
+    if (rows.empty()) return 0;
+    const Capability& cap = engine_->capability();
+    if (cap.sql == SqlDialect::none) {
+      std::uint64_t n = 0;
+      for (const T& r : rows) n += update(r, fields) ? 1 : 0;
+      return n;
+    }
+    std::vector<int> cols;
+    detail::for_each_field<T>([&](const auto& f, auto i) {
+      if (!std::decay_t<decltype(f)>::is_primary_key && chosen(fields, static_cast<int>(i)))
+        cols.push_back(static_cast<int>(i));
+    });
+    if (cols.empty())
+      throw_error(Error(ErrorKind::invalid_statement, "update_many(): no column to set"));
+    constexpr std::size_t pk = static_cast<std::size_t>(detail::primary_key_count<T>());
+    const std::size_t per_row = cols.size() * (pk + 1) + pk;
+    // 500 rows at most: keeps the statement (and SQLite's expression depth
+    // for composite keys) moderate.
+    const std::size_t batch =
+        std::max<std::size_t>(1, std::min<std::size_t>(500, cap.max_bind_params / per_row));
+    std::uint64_t total = 0;
+    for (std::size_t start = 0; start < rows.size(); start += batch) {
+      const auto chunk = rows.subspan(start, std::min(batch, rows.size() - start));
+      total += update_batch<T>(chunk, cols);
+    }
+    return total;
+  }
+  template <Model T>
+  std::uint64_t update_many(const std::vector<T>& rows, const FieldSet<T>& fields = {}) {
+    return update_many(std::span<const T>(rows), fields);
+  }
+
   // UPDATE ... SET ... WHERE ...; returns the number of rows changed.
   // An update without where() or all() does not compile.
   template <Model M, bool Filtered>
@@ -473,6 +513,54 @@ class TESSERA_API Executor {
     } else {
       throw_error(Error(ErrorKind::invalid_statement, "key value's type does not match the key"));
     }
+  }
+
+  // One UPDATE setting each column to CASE WHEN key = ? THEN ? ... END for
+  // the rows of `chunk`, restricted to their keys. Parameters in order of
+  // appearance.
+  template <Model T>
+  std::uint64_t update_batch(std::span<const T> chunk, const std::vector<int>& cols) {
+    ast::Statement st{ast::Update{}};
+    auto& u = std::get<ast::Update>(st);
+    u.table = table_name<T>();
+    std::vector<Value> values;
+    auto next = [&] { return static_cast<std::uint32_t>(values.size()); };
+    for (int c : cols) {
+      ast::Assignment a;
+      a.column = detail::column_names<T>()[static_cast<std::size_t>(c)];
+      a.has_value = true;
+      a.value.kind = ast::Expr::Kind::case_;
+      for (const T& row : chunk) {
+        a.value.children.push_back(key_condition<T>(next()));
+        append_key_values(row, values);
+        a.value.children.push_back(detail::param_expr(next()));
+        detail::for_each_field<T>([&](const auto& f, auto i) {
+          if (static_cast<int>(i) == c)
+            values.push_back(detail::to_value(row.*(std::decay_t<decltype(f)>::member)));
+        });
+      }
+      u.set.push_back(std::move(a));
+    }
+    u.has_where = true;
+    if constexpr (detail::primary_key_count<T>() == 1) {
+      u.where.kind = ast::Expr::Kind::in;
+      detail::for_each_field<T>([&](const auto& f, auto) {
+        if (std::decay_t<decltype(f)>::is_primary_key)
+          u.where.children.push_back(detail::column_expr(f.name()));
+      });
+      for (const T& row : chunk) {
+        u.where.children.push_back(detail::param_expr(next()));
+        append_key_values(row, values);
+      }
+    } else {
+      u.where.kind = chunk.size() == 1 ? ast::Expr::Kind::and_ : ast::Expr::Kind::or_;
+      for (const T& row : chunk) {
+        u.where.children.push_back(key_condition<T>(next()));
+        append_key_values(row, values);
+      }
+      if (chunk.size() == 1) u.where = std::move(u.where.children.front());
+    }
+    return engine_->run(pin(), st, std::move(values), &table_schema<T>).affected();
   }
 
   template <Model T>

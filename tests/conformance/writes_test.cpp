@@ -234,6 +234,38 @@ TEST_CASE("conformance: update by key writes chosen fields and reports a missing
   CHECK_FALSE(db.update(Membership{2, 2, "x"}));
 }
 
+TEST_CASE("conformance: update_many sets each row to its own values by key") {
+  TestDb t;
+  t.create<Item, Membership>();
+  auto& db = *t;
+  std::vector<Item> rows;
+  for (std::int64_t i = 1; i <= 1200; ++i)  // more than one batch on every driver
+    rows.push_back(Item{.id = i, .name = "n" + std::to_string(i), .qty = 1, .price = 0.5});
+  db.insert_many(rows);
+  for (auto& r : rows) {
+    r.qty = static_cast<std::int32_t>(r.id * 3);
+    r.name = "renamed " + std::to_string(r.id);
+    r.tier = r.id % 2 ? std::optional<std::int32_t>(7) : std::nullopt;
+  }
+  rows.push_back(Item{.id = 999999, .name = "missing"});  // no such row: not counted, not inserted
+  CHECK(db.update_many(rows, only(&Item::qty, &Item::tier)) == 1200);
+  const auto all = db.fetch_all(select<Item>().order_by(col(&Item::id)));
+  REQUIRE(all.size() == 1200);
+  for (const auto& r : all) {
+    CAPTURE(r.id);
+    CHECK(r.qty == r.id * 3);
+    CHECK(r.tier == (r.id % 2 ? std::optional<std::int32_t>(7) : std::nullopt));
+    CHECK(r.name == "n" + std::to_string(r.id));  // not chosen
+  }
+  // Composite keys.
+  std::vector<Membership> members{{1, 1, "a"}, {1, 2, "b"}, {2, 1, "c"}};
+  db.insert_many(members);
+  CHECK(db.update_many(std::vector<Membership>{{1, 2, "B"}, {2, 1, "C"}}) == 2);
+  CHECK(db.find<Membership>(1, 1)->role == "a");
+  CHECK(db.find<Membership>(1, 2)->role == "B");
+  CHECK(db.find<Membership>(2, 1)->role == "C");
+}
+
 TEST_CASE("conformance: update and delete where return exact affected counts") {
   TestDb t;
   t.create<Item>();

@@ -182,14 +182,16 @@ TEST_CASE("serializer: select without where, limit only, offset only") {
   s.order_by = {{"id", false}};
   s.limit_param = 0;
   CHECK(rendered(s, lite) == R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC LIMIT ?1)sql");
-  CHECK(rendered(s, pg) == R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC NULLS FIRST LIMIT $1)sql");
+  CHECK(rendered(s, pg) ==
+        R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC NULLS FIRST LIMIT $1)sql");
   CHECK(rendered(s, my) == "SELECT `id` FROM `users` ORDER BY `id` ASC LIMIT ?");
 
   s.limit_param = -1;
   s.offset_param = 0;
   CHECK(rendered(s, lite) ==
         R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC LIMIT -1 OFFSET ?1)sql");
-  CHECK(rendered(s, pg) == R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC NULLS FIRST OFFSET $1)sql");
+  CHECK(rendered(s, pg) ==
+        R"sql(SELECT "id" FROM "users" ORDER BY "id" ASC NULLS FIRST OFFSET $1)sql");
   CHECK(rendered(s, my) ==
         "SELECT `id` FROM `users` ORDER BY `id` ASC LIMIT 18446744073709551615 OFFSET ?");
 }
@@ -490,6 +492,30 @@ TEST_CASE("serializer: upsert that updates on conflict") {
   CHECK(rendered(ins, my) ==
         "INSERT INTO `kv` (`k`, `v`, `n`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `v` = "
         "VALUES(`v`), `n` = VALUES(`n`)");
+}
+
+TEST_CASE("serializer: a batched update by key sets each column to a CASE over the keys") {
+  tessera::ast::Update up;
+  up.table = "items";
+  tessera::ast::Assignment qty;
+  qty.column = "qty";
+  qty.has_value = true;
+  qty.value =
+      op(K::case_, {op(K::eq, {col("id"), p(0)}), p(1), op(K::eq, {col("id"), p(2)}), p(3)});
+  up.set = {qty};
+  up.has_where = true;
+  up.where = op(K::in, {col("id"), p(4), p(5)});
+  CHECK(
+      rendered(up, lite) ==
+      R"sql(UPDATE "items" SET "qty" = CASE WHEN "id" = ?1 THEN ?2 WHEN "id" = ?3 THEN ?4 END WHERE "id" IN (?5, ?6))sql");
+  CHECK(
+      rendered(up, pg) ==
+      R"sql(UPDATE "items" SET "qty" = CASE WHEN "id" = $1 THEN $2 WHEN "id" = $3 THEN $4 END WHERE "id" IN ($5, $6))sql");
+  CHECK(rendered(up, my) ==
+        "UPDATE `items` SET `qty` = CASE WHEN `id` = ? THEN ? WHEN `id` = ? THEN ? END WHERE `id` "
+        "IN (?, ?)");
+  up.set[0].value.children.pop_back();  // WHEN without THEN
+  CHECK(render_error(up, lite) == ErrorKind::invalid_statement);
 }
 
 TEST_CASE("serializer: update and delete") {

@@ -37,6 +37,8 @@ struct Expr {
     between,    // children[0] BETWEEN children[1] AND children[2] (inclusive)
     true_,      // constant TRUE (an empty `in` list lowers to false_, and so on)
     false_,
+    case_,      // CASE WHEN children[0] THEN children[1] WHEN children[2] THEN ... END
+                // (an even number of children, at least two)
   };
   Kind kind = Kind::true_;
   std::string column;          // for Kind::column
@@ -89,9 +91,13 @@ struct Insert {
   friend bool operator==(const Insert&, const Insert&) = default;
 };
 
+// SET column = parameter, or = an expression (a CASE, for a batched update
+// of many rows by key) when has_value is set.
 struct Assignment {
   std::string column;
   std::uint32_t param = 0;
+  bool has_value = false;
+  Expr value;
   friend bool operator==(const Assignment&, const Assignment&) = default;
 };
 
