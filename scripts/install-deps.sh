@@ -16,6 +16,7 @@ packages=(
   libboost1.81-dev
   libspdlog-dev
   doctest-dev
+  libsqlitecpp-dev
 )
 if [[ ${1:-} == --servers ]]; then
   packages+=(postgresql postgresql-client mariadb-server mariadb-client)

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --servers
-scripts/build.sh
+scripts/build.sh -DTESSERA_BUILD_BENCHMARKS=ON  # benchmarks build too: bench_smoke checks their checksums
 build_dir=${TESSERA_BUILD_DIR:-build}
 
 services_dir=$(mktemp -d /tmp/tessera-services.XXXXXX)
