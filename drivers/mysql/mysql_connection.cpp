@@ -1,4 +1,5 @@
 #include "mysql_connection.hpp"
+#include "tessera/driver/sql_dispatch.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -249,25 +250,7 @@ Status MysqlConnection::run(std::string_view sql) {
 }
 
 Result<ExecResponse> MysqlConnection::exec(const Operation& op) {
-  return guarded([&]() -> Result<ExecResponse> {
-    return std::visit(
-        [&](const auto& o) -> Result<ExecResponse> {
-          using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, op::QuerySql>)
-            return exec_query(o);
-          else if constexpr (std::is_same_v<T, op::Insert>)
-            return exec_insert(o);
-          else if constexpr (std::is_same_v<T, op::RawSql>)
-            return exec_raw(o);
-          else if constexpr (std::is_same_v<T, op::Transaction>)
-            return exec_transaction(o);
-          else
-            return driver_error(ErrorKind::unsupported,
-                                "the mysql driver does not run key-value operations (" +
-                                    std::string(operation_name(op)) + ")");
-        },
-        op);
-  });
+  return dispatch_sql(*this, op, kDriverName);
 }
 
 Result<ExecResponse> MysqlConnection::run_statement(StatementLease lease,

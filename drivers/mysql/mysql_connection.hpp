@@ -16,6 +16,7 @@
 #include "mysql_statement_cache.hpp"
 #include "mysql_values.hpp"
 #include "tessera/driver/connection.hpp"
+#include "tessera/driver/sql_dispatch.hpp"
 
 namespace tessera::mysql::detail {
 
@@ -76,6 +77,8 @@ class MysqlConnection final : public Connection, private Session {
   explicit MysqlConnection(MYSQL* db);
   Status configure();
 
+  template <class Impl>
+  friend Result<ExecResponse> tessera::dispatch_sql(Impl&, const Operation&, std::string_view);
   Result<ExecResponse> exec_query(const op::QuerySql& q);
   Result<ExecResponse> exec_insert(const op::Insert& ins);
   Result<ExecResponse> exec_raw(const op::RawSql& raw);

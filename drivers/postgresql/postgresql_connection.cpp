@@ -1,4 +1,5 @@
 #include "postgresql_connection.hpp"
+#include "tessera/driver/sql_dispatch.hpp"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -192,25 +193,7 @@ void PgConnection::drain() noexcept {
 }
 
 Result<ExecResponse> PgConnection::exec(const Operation& op) {
-  return guarded([&]() -> Result<ExecResponse> {
-    return std::visit(
-        [&](const auto& o) -> Result<ExecResponse> {
-          using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, op::QuerySql>)
-            return exec_query(o);
-          else if constexpr (std::is_same_v<T, op::Insert>)
-            return exec_insert(o);
-          else if constexpr (std::is_same_v<T, op::RawSql>)
-            return exec_raw(o);
-          else if constexpr (std::is_same_v<T, op::Transaction>)
-            return exec_transaction(o);
-          else
-            return driver_error(ErrorKind::unsupported,
-                                "the postgresql driver does not run key-value operations (" +
-                                    std::string(operation_name(op)) + ")");
-        },
-        op);
-  });
+  return dispatch_sql(*this, op, kDriverName);
 }
 
 Result<const std::string*> PgConnection::prepared(std::uint64_t key, std::string_view sql,

@@ -15,6 +15,7 @@
 #include "postgresql_statement_cache.hpp"
 #include "postgresql_values.hpp"
 #include "tessera/driver/connection.hpp"
+#include "tessera/driver/sql_dispatch.hpp"
 
 struct pg_conn;
 
@@ -77,6 +78,8 @@ class PgConnection final : public Connection {
 
   PgConnection(pg_conn* conn, const ConnectOptions& options);
 
+  template <class Impl>
+  friend Result<ExecResponse> tessera::dispatch_sql(Impl&, const Operation&, std::string_view);
   Result<ExecResponse> exec_query(const op::QuerySql& q);
   Result<ExecResponse> exec_insert(const op::Insert& ins);
   Result<ExecResponse> exec_raw(const op::RawSql& raw);

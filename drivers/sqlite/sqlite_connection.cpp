@@ -1,4 +1,5 @@
 #include "sqlite_connection.hpp"
+#include "tessera/driver/sql_dispatch.hpp"
 
 #include <sqlite3.h>
 
@@ -160,25 +161,7 @@ Status SqliteConnection::run(std::string_view sql, bool cache) {
 }
 
 Result<ExecResponse> SqliteConnection::exec(const Operation& op) {
-  return guarded([&]() -> Result<ExecResponse> {
-    return std::visit(
-        [&](const auto& o) -> Result<ExecResponse> {
-          using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, op::QuerySql>)
-            return exec_query(o);
-          else if constexpr (std::is_same_v<T, op::Insert>)
-            return exec_insert(o);
-          else if constexpr (std::is_same_v<T, op::RawSql>)
-            return exec_raw(o);
-          else if constexpr (std::is_same_v<T, op::Transaction>)
-            return exec_transaction(o);
-          else
-            return driver_error(ErrorKind::unsupported,
-                                "the sqlite driver does not run key-value operations (" +
-                                    std::string(operation_name(op)) + ")");
-        },
-        op);
-  });
+  return dispatch_sql(*this, op, kDriverName);
 }
 
 Result<ExecResponse> SqliteConnection::run_statement(StatementLease lease,

@@ -12,6 +12,7 @@
 
 #include "sqlite_statement_cache.hpp"
 #include "tessera/driver/connection.hpp"
+#include "tessera/driver/sql_dispatch.hpp"
 
 struct sqlite3;
 
@@ -64,6 +65,8 @@ class SqliteConnection final : public Connection {
   SqliteConnection(sqlite3* db, const OpenOptions& options);
   Status configure(const OpenOptions& options);
 
+  template <class Impl>
+  friend Result<ExecResponse> tessera::dispatch_sql(Impl&, const Operation&, std::string_view);
   Result<ExecResponse> exec_query(const op::QuerySql& q);
   Result<ExecResponse> exec_insert(const op::Insert& ins);
   Result<ExecResponse> exec_raw(const op::RawSql& raw);
