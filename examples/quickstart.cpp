@@ -19,13 +19,8 @@ struct User {
   Plan plan{Plan::free};
   tessera::Timestamp created_at;
 };
-TESSERA_MODEL(User, "users",
-              (id, tessera::primary_key, tessera::auto_increment),
-              (name, tessera::index),
-              (email, tessera::unique),
-              (bio),
-              (plan),
-              (created_at));
+TESSERA_MODEL(User, "users", (id, tessera::primary_key, tessera::auto_increment),
+              (name, tessera::index), (email, tessera::unique), (bio), (plan), (created_at));
 
 // A smaller struct for a partial selection.
 struct UserName {
@@ -43,9 +38,9 @@ int main(int argc, char** argv) {
   try {
     auto db = tessera::Db::open(url);
     const auto& origin = db.driver_origin();
-    std::printf("opened %s with driver '%s' (%s)\n", url.c_str(), std::string(db.driver_name()).c_str(),
-                origin.linked ? "linked into the program"
-                              : ("plugin " + origin.plugin.string()).c_str());
+    std::printf(
+        "opened %s with driver '%s' (%s)\n", url.c_str(), std::string(db.driver_name()).c_str(),
+        origin.linked ? "linked into the program" : ("plugin " + origin.plugin.string()).c_str());
     db.push_schema<User>();
 
     const auto now = tessera::Timestamp::now();
@@ -67,7 +62,8 @@ int main(int argc, char** argv) {
                                  .limit(10));
     std::printf("users named a%% without a bio, in reverse name order:\n");
     for (const auto& u : page)
-      std::printf("  #%lld %s <%s>\n", static_cast<long long>(u.id), u.name.c_str(), u.email.c_str());
+      std::printf("  #%lld %s <%s>\n", static_cast<long long>(u.id), u.name.c_str(),
+                  u.email.c_str());
 
     const auto changed = db.execute(
         tessera::update<User>().set(&User::bio, "mathematics").where(col(&User::id) == ada.id));
@@ -80,21 +76,24 @@ int main(int argc, char** argv) {
                   static_cast<long long>(tx.count(tessera::select<User>())));
       // No commit: the transaction rolls back when it leaves scope.
     }
-    std::printf("after rollback: %lld users\n", static_cast<long long>(db.count(tessera::select<User>())));
+    std::printf("after rollback: %lld users\n",
+                static_cast<long long>(db.count(tessera::select<User>())));
 
     try {
       db.insert(User{.name = "copy", .email = "ada@example.com", .created_at = now});
     } catch (const tessera::ConstraintError& e) {
-      std::printf("duplicate email refused: %s (constraint %s)\n", std::string(to_string(e.kind())).c_str(),
-                  e.constraint().c_str());
+      std::printf("duplicate email refused: %s (constraint %s)\n",
+                  std::string(to_string(e.kind())).c_str(), e.constraint().c_str());
     }
 
     auto found = db.find<User>(ada.id);
     std::printf("find(%lld): %s, bio %s\n", static_cast<long long>(ada.id),
-                found ? found->name.c_str() : "(none)", found && found->bio ? found->bio->c_str() : "(null)");
+                found ? found->name.c_str() : "(none)",
+                found && found->bio ? found->bio->c_str() : "(null)");
 
     std::printf("names only:");
-    for (const auto& n : db.fetch_all(tessera::select<User>().order_by(col(&User::id)).into<app::UserName>()))
+    for (const auto& n :
+         db.fetch_all(tessera::select<User>().order_by(col(&User::id)).into<app::UserName>()))
       std::printf(" %s", n.name.c_str());
     std::printf("\n");
     return 0;

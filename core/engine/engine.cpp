@@ -7,9 +7,9 @@
 #include <unordered_map>
 
 #include "core/engine/logging.hpp"
-#include "core/kv/executor.hpp"
 #include "core/engine/plan.hpp"
 #include "core/engine/url.hpp"
+#include "core/kv/executor.hpp"
 #include "core/sql/serializer.hpp"
 #include "tessera/error.hpp"
 
@@ -59,7 +59,8 @@ struct Engine::Impl {
     auto pc = std::make_unique<PooledConnection>();
     pc->driver = driver;
     pc->connection = std::move(r).value();
-    if (options.wrap_connection) pc->connection = options.wrap_connection(std::move(pc->connection));
+    if (options.wrap_connection)
+      pc->connection = options.wrap_connection(std::move(pc->connection));
     return pc;
   }
 };
@@ -245,8 +246,8 @@ std::shared_ptr<const Plan> Engine::plan_for(const ast::Statement& shape) {
 
 void Engine::check_values(std::span<const Value> values) const {
   const Capability& cap = impl_->capability;
-  constexpr std::int64_t min_micros = -62135596800LL * 1'000'000;             // 0001-01-01
-  constexpr std::int64_t max_micros = 253402300800LL * 1'000'000 - 1;         // 9999-12-31T23:59:59.999999
+  constexpr std::int64_t min_micros = -62135596800LL * 1'000'000;      // 0001-01-01
+  constexpr std::int64_t max_micros = 253402300800LL * 1'000'000 - 1;  // 9999-12-31T23:59:59.999999
   for (const Value& v : values) {
     const char* problem = nullptr;
     switch (v.type()) {
@@ -314,8 +315,8 @@ Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vect
   Result<ExecResponse> r = Error();
   if (impl_->capability.sql == SqlDialect::none) {
     e.operation_ = "KeyValue";
-    const std::string& table = std::visit([](const auto& st) -> const std::string& { return st.table; },
-                                          e.plan_->statement);
+    const std::string& table = std::visit(
+        [](const auto& st) -> const std::string& { return st.table; }, e.plan_->statement);
     r = kv::execute(*e.connection_, e.plan_->statement, e.values_, schema_for(table, schema));
   } else {
     r = e.connection_->exec(
@@ -413,9 +414,12 @@ void Engine::report(Execution& e, const Error* error) {
   const auto elapsed =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - e.start_);
   std::string_view sql;
-  if (e.plan_) sql = e.plan_->sql;
-  else if (e.raw_sql_) sql = *e.raw_sql_;
-  else if (e.insert_) sql = e.insert_->table;
+  if (e.plan_)
+    sql = e.plan_->sql;
+  else if (e.raw_sql_)
+    sql = *e.raw_sql_;
+  else if (e.insert_)
+    sql = e.insert_->table;
   const std::uint64_t rows = e.rows_read_ ? e.rows_read_ : e.response_.affected;
   auto& log = logger();
   const Options& o = impl_->options;

@@ -5,8 +5,8 @@
 #pragma once
 
 #include <memory>
-#include <string>
 #include <span>
+#include <string>
 
 #include <spdlog/spdlog.h>
 

@@ -37,7 +37,8 @@ Result<Url> parse_url(std::string_view text) {
     out.port = static_cast<std::uint16_t>(value);
   }
   out.path = std::string(u.path());
-  for (auto param : u.params()) out.query.emplace_back(std::string(param.key), std::string(param.value));
+  for (auto param : u.params())
+    out.query.emplace_back(std::string(param.key), std::string(param.value));
   return out;
 }
 

@@ -41,7 +41,7 @@ class TESSERA_API DbError : public std::runtime_error {
   Error error_;
 };
 
-#define TESSERA_DETAIL_ERROR_CLASS(Name) \
+#define TESSERA_DETAIL_ERROR_CLASS(Name)    \
   class TESSERA_API Name : public DbError { \
    public:                                  \
     using DbError::DbError;                 \

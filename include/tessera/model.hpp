@@ -79,8 +79,8 @@ constexpr DefaultAttr<V> default_value(V v) {
   return DefaultAttr<V>{v};
 }
 template <class M, class T>
-constexpr ReferencesAttr<M, T> references(T M::*member,
-                                          ForeignKeyAction on_delete = ForeignKeyAction::no_action) {
+constexpr ReferencesAttr<M, T> references(
+    T M::*member, ForeignKeyAction on_delete = ForeignKeyAction::no_action) {
   return ReferencesAttr<M, T>{member, on_delete};
 }
 
@@ -112,22 +112,36 @@ inline constexpr bool dependent_false = false;
 // The ColumnType of a non-optional C++ member type.
 template <class T>
 constexpr ColumnType column_type_of() {
-  if constexpr (std::is_same_v<T, bool>) return ColumnType::boolean;
-  else if constexpr (std::is_enum_v<T>) return column_type_of<std::underlying_type_t<T>>();
-  else if constexpr (std::is_same_v<T, std::int8_t>) return ColumnType::int8;
-  else if constexpr (std::is_same_v<T, std::int16_t>) return ColumnType::int16;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return ColumnType::int32;
+  if constexpr (std::is_same_v<T, bool>)
+    return ColumnType::boolean;
+  else if constexpr (std::is_enum_v<T>)
+    return column_type_of<std::underlying_type_t<T>>();
+  else if constexpr (std::is_same_v<T, std::int8_t>)
+    return ColumnType::int8;
+  else if constexpr (std::is_same_v<T, std::int16_t>)
+    return ColumnType::int16;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return ColumnType::int32;
   else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, long long>)
     return ColumnType::int64;
-  else if constexpr (std::is_same_v<T, std::uint8_t>) return ColumnType::uint8;
-  else if constexpr (std::is_same_v<T, std::uint16_t>) return ColumnType::uint16;
-  else if constexpr (std::is_same_v<T, std::uint32_t>) return ColumnType::uint32;
-  else if constexpr (std::is_same_v<T, float>) return ColumnType::float32;
-  else if constexpr (std::is_same_v<T, double>) return ColumnType::float64;
-  else if constexpr (std::is_same_v<T, std::string>) return ColumnType::text;
-  else if constexpr (std::is_same_v<T, Bytes>) return ColumnType::bytes;
-  else if constexpr (std::is_same_v<T, Timestamp>) return ColumnType::timestamp;
-  else if constexpr (std::is_same_v<T, Date>) return ColumnType::date;
+  else if constexpr (std::is_same_v<T, std::uint8_t>)
+    return ColumnType::uint8;
+  else if constexpr (std::is_same_v<T, std::uint16_t>)
+    return ColumnType::uint16;
+  else if constexpr (std::is_same_v<T, std::uint32_t>)
+    return ColumnType::uint32;
+  else if constexpr (std::is_same_v<T, float>)
+    return ColumnType::float32;
+  else if constexpr (std::is_same_v<T, double>)
+    return ColumnType::float64;
+  else if constexpr (std::is_same_v<T, std::string>)
+    return ColumnType::text;
+  else if constexpr (std::is_same_v<T, Bytes>)
+    return ColumnType::bytes;
+  else if constexpr (std::is_same_v<T, Timestamp>)
+    return ColumnType::timestamp;
+  else if constexpr (std::is_same_v<T, Date>)
+    return ColumnType::date;
   else if constexpr (std::is_unsigned_v<T> && sizeof(T) == 8)
     static_assert(dependent_false<T>,
                   "tessera: unsigned 64-bit columns are not supported (no portable SQL type); "
@@ -172,8 +186,8 @@ struct is_references_attr<ReferencesAttr<M, T>> : std::true_type {};
 template <class A>
 inline constexpr bool is_attribute_v =
     std::is_same_v<A, PrimaryKeyAttr> || std::is_same_v<A, AutoIncrementAttr> ||
-    std::is_same_v<A, IndexAttr> || std::is_same_v<A, ColumnNameAttr> || is_default_attr<A>::value ||
-    is_references_attr<A>::value;
+    std::is_same_v<A, IndexAttr> || std::is_same_v<A, ColumnNameAttr> ||
+    is_default_attr<A>::value || is_references_attr<A>::value;
 
 // One column of a model: the member pointer (a template argument, so mapping
 // code is resolved at compile time), its column name and its attributes.
@@ -216,8 +230,9 @@ constexpr Field<Member, Attrs...> make_field(const char* member_name, Attrs... a
                 "tessera: unknown attribute in TESSERA_MODEL; use primary_key, auto_increment, "
                 "index, unique, column_name(...), default_value(...) or references(...)");
   using F = Field<Member, Attrs...>;
-  static_assert(!F::is_auto_increment || (F::is_primary_key && std::is_integral_v<typename F::member_type>),
-                "tessera: auto_increment needs an integer primary_key member");
+  static_assert(
+      !F::is_auto_increment || (F::is_primary_key && std::is_integral_v<typename F::member_type>),
+      "tessera: auto_increment needs an integer primary_key member");
   static_assert(F::column_type == F::column_type);  // instantiates the member type check
   return F{member_name, std::tuple<Attrs...>{attrs...}};
 }
@@ -242,7 +257,8 @@ template <Model T>
 inline constexpr auto model_fields = tessera_model_fields(static_cast<const T*>(nullptr));
 
 template <Model T>
-inline constexpr std::size_t field_count = std::tuple_size_v<std::decay_t<decltype(model_fields<T>)>>;
+inline constexpr std::size_t field_count =
+    std::tuple_size_v<std::decay_t<decltype(model_fields<T>)>>;
 
 namespace detail {
 
@@ -251,7 +267,8 @@ template <class T, class F>
 constexpr void for_each_field(F&& f) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (f(std::get<I>(model_fields<T>), std::integral_constant<std::size_t, I>{}), ...);
-  }(std::make_index_sequence<field_count<T>>{});
+  }
+  (std::make_index_sequence<field_count<T>>{});
 }
 
 // The index of the field whose member pointer is `member`, or -1.
@@ -299,13 +316,17 @@ TableSchema table_schema(std::string_view prefix = {});
 
 #define TESSERA_DETAIL_PARENS ()
 #define TESSERA_DETAIL_EXPAND(...) \
-  TESSERA_DETAIL_EXPAND4(TESSERA_DETAIL_EXPAND4(TESSERA_DETAIL_EXPAND4(TESSERA_DETAIL_EXPAND4(__VA_ARGS__))))
+  TESSERA_DETAIL_EXPAND4(          \
+      TESSERA_DETAIL_EXPAND4(TESSERA_DETAIL_EXPAND4(TESSERA_DETAIL_EXPAND4(__VA_ARGS__))))
 #define TESSERA_DETAIL_EXPAND4(...) \
-  TESSERA_DETAIL_EXPAND3(TESSERA_DETAIL_EXPAND3(TESSERA_DETAIL_EXPAND3(TESSERA_DETAIL_EXPAND3(__VA_ARGS__))))
+  TESSERA_DETAIL_EXPAND3(           \
+      TESSERA_DETAIL_EXPAND3(TESSERA_DETAIL_EXPAND3(TESSERA_DETAIL_EXPAND3(__VA_ARGS__))))
 #define TESSERA_DETAIL_EXPAND3(...) \
-  TESSERA_DETAIL_EXPAND2(TESSERA_DETAIL_EXPAND2(TESSERA_DETAIL_EXPAND2(TESSERA_DETAIL_EXPAND2(__VA_ARGS__))))
+  TESSERA_DETAIL_EXPAND2(           \
+      TESSERA_DETAIL_EXPAND2(TESSERA_DETAIL_EXPAND2(TESSERA_DETAIL_EXPAND2(__VA_ARGS__))))
 #define TESSERA_DETAIL_EXPAND2(...) \
-  TESSERA_DETAIL_EXPAND1(TESSERA_DETAIL_EXPAND1(TESSERA_DETAIL_EXPAND1(TESSERA_DETAIL_EXPAND1(__VA_ARGS__))))
+  TESSERA_DETAIL_EXPAND1(           \
+      TESSERA_DETAIL_EXPAND1(TESSERA_DETAIL_EXPAND1(TESSERA_DETAIL_EXPAND1(__VA_ARGS__))))
 #define TESSERA_DETAIL_EXPAND1(...) __VA_ARGS__
 // Applies macro(x) to each argument, comma-separated.
 #define TESSERA_DETAIL_FOR_EACH(macro, ...) \
@@ -319,12 +340,12 @@ TableSchema table_schema(std::string_view prefix = {});
 #define TESSERA_DETAIL_FIELD(spec) TESSERA_DETAIL_FIELD_IMPL spec
 
 // Declares `Type` a model stored in table `table`. See the top of this file.
-#define TESSERA_MODEL(Type, table, ...)                                                    \
+#define TESSERA_MODEL(Type, table, ...)                                                     \
   [[maybe_unused]] constexpr const char* tessera_model_table(const Type*) { return table; } \
-  [[maybe_unused]] constexpr auto tessera_model_fields(const Type*) {                      \
-    using tessera_model_type = Type;                                                       \
-    return ::std::make_tuple(TESSERA_DETAIL_FOR_EACH(TESSERA_DETAIL_FIELD, __VA_ARGS__));  \
-  }                                                                                        \
+  [[maybe_unused]] constexpr auto tessera_model_fields(const Type*) {                       \
+    using tessera_model_type = Type;                                                        \
+    return ::std::make_tuple(TESSERA_DETAIL_FOR_EACH(TESSERA_DETAIL_FIELD, __VA_ARGS__));   \
+  }                                                                                         \
   static_assert(true, "")
 
 // ---------------------------------------------------------------- partial models
@@ -343,15 +364,16 @@ constexpr auto make_partial_field(const char* member_name) {
   constexpr int i = field_index(SourceMember);
   static_assert(i >= 0, "tessera: TESSERA_PARTIAL names a member the model does not declare");
   (void)member_name;
-  return Field<Member, ColumnNameAttr>{member_name,
-                                       std::tuple<ColumnNameAttr>{ColumnNameAttr{
-                                           std::get<static_cast<std::size_t>(i)>(model_fields<Src>).name()}}};
+  return Field<Member, ColumnNameAttr>{
+      member_name, std::tuple<ColumnNameAttr>{ColumnNameAttr{
+                       std::get<static_cast<std::size_t>(i)>(model_fields<Src>).name()}}};
 }
 
 }  // namespace tessera::detail
 
-#define TESSERA_DETAIL_PARTIAL_FIELD_IMPL(member) \
-  ::tessera::detail::make_partial_field<&tessera_model_type::member, &tessera_source_type::member>(#member)
+#define TESSERA_DETAIL_PARTIAL_FIELD_IMPL(member)                    \
+  ::tessera::detail::make_partial_field<&tessera_model_type::member, \
+                                        &tessera_source_type::member>(#member)
 #define TESSERA_DETAIL_PARTIAL_FIELD(spec) TESSERA_DETAIL_PARTIAL_FIELD_IMPL spec
 
 // Declares `Type`, a smaller struct, as a partial view of model `Source`:

@@ -116,14 +116,14 @@ Condition<M> operator!(Condition<M> a) {
   return out;
 }
 template <class M, class N>
-  requires(!std::is_same_v<M, N>)
-Condition<M> operator&&(Condition<M>, Condition<N>) {
+requires(!std::is_same_v<M, N>) Condition<M>
+operator&&(Condition<M>, Condition<N>) {
   static_assert(std::is_same_v<M, N>, "tessera: cannot combine conditions on different models");
   return {};
 }
 template <class M, class N>
-  requires(!std::is_same_v<M, N>)
-Condition<M> operator||(Condition<M>, Condition<N>) {
+requires(!std::is_same_v<M, N>) Condition<M>
+operator||(Condition<M>, Condition<N>) {
   static_assert(std::is_same_v<M, N>, "tessera: cannot combine conditions on different models");
   return {};
 }
@@ -149,17 +149,29 @@ class Column {
   constexpr int index() const { return index_; }
 
   template <class V>
-  Condition<M> operator==(const V& v) const { return compare(ast::Expr::Kind::eq, v); }
+  Condition<M> operator==(const V& v) const {
+    return compare(ast::Expr::Kind::eq, v);
+  }
   template <class V>
-  Condition<M> operator!=(const V& v) const { return compare(ast::Expr::Kind::ne, v); }
+  Condition<M> operator!=(const V& v) const {
+    return compare(ast::Expr::Kind::ne, v);
+  }
   template <class V>
-  Condition<M> operator<(const V& v) const { return compare(ast::Expr::Kind::lt, v); }
+  Condition<M> operator<(const V& v) const {
+    return compare(ast::Expr::Kind::lt, v);
+  }
   template <class V>
-  Condition<M> operator<=(const V& v) const { return compare(ast::Expr::Kind::le, v); }
+  Condition<M> operator<=(const V& v) const {
+    return compare(ast::Expr::Kind::le, v);
+  }
   template <class V>
-  Condition<M> operator>(const V& v) const { return compare(ast::Expr::Kind::gt, v); }
+  Condition<M> operator>(const V& v) const {
+    return compare(ast::Expr::Kind::gt, v);
+  }
   template <class V>
-  Condition<M> operator>=(const V& v) const { return compare(ast::Expr::Kind::ge, v); }
+  Condition<M> operator>=(const V& v) const {
+    return compare(ast::Expr::Kind::ge, v);
+  }
 
   // SQL LIKE with '%' and '_' wildcards and a backslash as escape character.
   // Case-sensitive on every driver.
@@ -173,7 +185,9 @@ class Column {
   // IN / NOT IN a list of values. An empty list matches nothing (IN) or
   // everything (NOT IN).
   template <class V>
-  Condition<M> in(const std::vector<V>& values) const { return in_list(ast::Expr::Kind::in, values); }
+  Condition<M> in(const std::vector<V>& values) const {
+    return in_list(ast::Expr::Kind::in, values);
+  }
   template <class V>
   Condition<M> in(std::initializer_list<V> values) const {
     return in_list(ast::Expr::Kind::in, std::vector<V>(values));
@@ -334,9 +348,11 @@ class Select {
   // TESSERA_PARTIAL(P, M, ...): only P's columns are read.
   template <class P>
   Select<M, P> into() const {
-    static_assert(requires(const P* p) {
-      { tessera_partial_source(p) } -> std::same_as<M*>;
-    }, "tessera: into<P>() needs P declared with TESSERA_PARTIAL(P, Model, ...) of this model");
+    static_assert(
+        requires(const P* p) {
+          { tessera_partial_source(p) } -> std::same_as<M*>;
+        },
+        "tessera: into<P>() needs P declared with TESSERA_PARTIAL(P, Model, ...) of this model");
     Select<M, P> s;
     s.where_ = where_;
     s.has_where_ = has_where_;
@@ -404,13 +420,13 @@ namespace detail {
 // check); the caller reports invalid_value when it does not.
 template <class C, class V>
 bool fits(const V& v) {
-  if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool> &&
-                std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+  if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool> && std::is_integral_v<V> &&
+                !std::is_same_v<V, bool>) {
     return std::in_range<C>(v);
   } else if constexpr (std::is_same_v<C, float> && std::is_floating_point_v<V>) {
     const double d = static_cast<double>(v);
-    return !std::isfinite(d) || (d >= std::numeric_limits<float>::lowest() &&
-                                 d <= std::numeric_limits<float>::max());
+    return !std::isfinite(d) ||
+           (d >= std::numeric_limits<float>::lowest() && d <= std::numeric_limits<float>::max());
   } else {
     return true;
   }
@@ -433,9 +449,9 @@ class Update {
   template <class T, class V>
   Update set(T M::*member, const V& value) const {
     using C = detail::unwrap_optional_t<T>;
-    static_assert(detail::accepts<C, V>() ||
-                      (detail::is_optional_v<T> && std::is_same_v<V, std::nullopt_t>),
-                  "tessera: the value's type does not match the column's type");
+    static_assert(
+        detail::accepts<C, V>() || (detail::is_optional_v<T> && std::is_same_v<V, std::nullopt_t>),
+        "tessera: the value's type does not match the column's type");
     Update u = *this;
     const int i = detail::member_index(member);
     u.columns_.push_back(i);
@@ -485,8 +501,9 @@ class Update {
     values.clear();
     for (std::size_t k = 0; k < columns_.size(); ++k) {
       if (columns_[k] < 0) return -2;
-      out.set.push_back(ast::Assignment{detail::column_names<M>()[static_cast<std::size_t>(columns_[k])],
-                                        static_cast<std::uint32_t>(values.size())});
+      out.set.push_back(
+          ast::Assignment{detail::column_names<M>()[static_cast<std::size_t>(columns_[k])],
+                          static_cast<std::uint32_t>(values.size())});
       values.push_back(values_[k]);
     }
     if (out_of_range_ >= 0) return out_of_range_;

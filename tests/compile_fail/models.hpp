@@ -11,7 +11,8 @@ struct User {
   std::int32_t age{};
   std::string not_a_column;  // deliberately absent from TESSERA_MODEL
 };
-TESSERA_MODEL(User, "users", (id, tessera::primary_key, tessera::auto_increment), (name), (bio), (age));
+TESSERA_MODEL(User, "users", (id, tessera::primary_key, tessera::auto_increment), (name), (bio),
+              (age));
 
 struct Post {
   std::int64_t id{};

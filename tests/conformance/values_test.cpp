@@ -16,7 +16,8 @@ template <class T>
 using lim = std::numeric_limits<T>;
 
 std::string unicode_text() {
-  return "héllo wörld — 日本語テキスト 🎉👩‍👩‍👧‍👦 שלום עולם مرحبا "
+  return "héllo wörld — 日本語テキスト 🎉👩‍👩‍👧‍👦 שלום עולם "
+         "مرحبا "
          "بالعالم "
          "Ωμέγα "
          "𝄞";

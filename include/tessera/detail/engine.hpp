@@ -25,7 +25,7 @@ struct OperationEvent {
   std::string_view operation;  // "QuerySql", "Insert", "RawSql", "Transaction", ...
   std::string_view sql;        // the statement text without values (may be empty)
   std::chrono::microseconds duration{};
-  std::uint64_t rows = 0;      // rows read or affected
+  std::uint64_t rows = 0;        // rows read or affected
   const Error* error = nullptr;  // null on success
 };
 

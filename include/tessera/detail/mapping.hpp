@@ -26,7 +26,8 @@ void read_value(Rows& rows, std::size_t col, const char* name, T& out) {
   } else if constexpr (std::is_integral_v<T>) {
     const std::int64_t v = rows.get_int64(col);
     if constexpr (!std::is_same_v<T, std::int64_t> && !std::is_same_v<T, long long>) {
-      if (!std::in_range<T>(v)) throw_mapping_error(name, "value out of range of the member's type");
+      if (!std::in_range<T>(v))
+        throw_mapping_error(name, "value out of range of the member's type");
     }
     out = static_cast<T>(v);
   } else if constexpr (std::is_floating_point_v<T>) {
@@ -55,7 +56,8 @@ void read_member(Rows& rows, std::size_t col, const char* name, T& out) {
       read_value(rows, col, name, *out);
     }
   } else {
-    if (rows.is_null(col)) throw_mapping_error(name, "NULL read into a member that is not std::optional");
+    if (rows.is_null(col))
+      throw_mapping_error(name, "NULL read into a member that is not std::optional");
     read_value(rows, col, name, out);
   }
 }

@@ -41,8 +41,10 @@ Value to_value(const T& v) {
 template <class C, class V>
 constexpr bool accepts() {
   using D = std::remove_cvref_t<V>;
-  if constexpr (std::is_same_v<C, bool>) return std::is_same_v<D, bool>;
-  else if constexpr (std::is_enum_v<C>) return std::is_same_v<D, C>;
+  if constexpr (std::is_same_v<C, bool>)
+    return std::is_same_v<D, bool>;
+  else if constexpr (std::is_enum_v<C>)
+    return std::is_same_v<D, C>;
   else if constexpr (std::is_integral_v<C>)
     return std::is_integral_v<D> && !std::is_same_v<D, bool>;
   else if constexpr (std::is_floating_point_v<C>)

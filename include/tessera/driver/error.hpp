@@ -115,12 +115,12 @@ constexpr bool is_retryable_transaction(ErrorKind k) {
 // message are empty where the database does not provide them.
 struct Error {
   ErrorKind kind = ErrorKind::internal;
-  std::string message;     // human-readable, from the database or Tessera
-  std::string driver;      // "sqlite", "postgresql", ...
+  std::string message;           // human-readable, from the database or Tessera
+  std::string driver;            // "sqlite", "postgresql", ...
   std::int64_t native_code = 0;  // the database's own code (extended result code, errno)
-  std::string sqlstate;    // five characters where the database has them
-  std::string constraint;  // constraint or index name for violations
-  std::string statement;   // the failing SQL or operation, values never included
+  std::string sqlstate;          // five characters where the database has them
+  std::string constraint;        // constraint or index name for violations
+  std::string statement;         // the failing SQL or operation, values never included
 
   Error() = default;
   Error(ErrorKind k, std::string msg) : kind(k), message(std::move(msg)) {}

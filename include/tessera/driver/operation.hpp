@@ -27,7 +27,7 @@ namespace tessera::op {
 // A SELECT, UPDATE or DELETE, already rendered in the connection's dialect.
 struct QuerySql {
   const ast::Statement* statement = nullptr;  // the shape, never null
-  std::string_view sql;                        // rendered once per shape and cached
+  std::string_view sql;                       // rendered once per shape and cached
   std::span<const Value> params;
   // A stable key for the driver's prepared-statement cache: equal keys mean
   // equal SQL. 0 means do not cache.
@@ -114,15 +114,15 @@ struct Transaction {
 
 namespace tessera {
 
-using Operation = std::variant<op::QuerySql, op::Insert, op::RawSql, op::GetByKey, op::QueryPk,
-                               op::FindPkByIndex, op::UpdateByKey, op::DeleteByKey, op::Scan,
-                               op::Transaction>;
+using Operation =
+    std::variant<op::QuerySql, op::Insert, op::RawSql, op::GetByKey, op::QueryPk, op::FindPkByIndex,
+                 op::UpdateByKey, op::DeleteByKey, op::Scan, op::Transaction>;
 
 // A short name of the operation's kind, for logs and recorded traces.
 inline std::string_view operation_name(const Operation& op) {
-  constexpr std::string_view names[] = {"QuerySql",    "Insert",      "RawSql", "GetByKey",
-                                        "QueryPk",     "FindPkByIndex", "UpdateByKey",
-                                        "DeleteByKey", "Scan",        "Transaction"};
+  constexpr std::string_view names[] = {"QuerySql", "Insert",        "RawSql",      "GetByKey",
+                                        "QueryPk",  "FindPkByIndex", "UpdateByKey", "DeleteByKey",
+                                        "Scan",     "Transaction"};
   return names[op.index()];
 }
 

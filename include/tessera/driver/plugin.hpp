@@ -33,8 +33,9 @@
 #define TESSERA_DETAIL_COMPILER "unknown"
 #endif
 #if defined(_GLIBCXX_RELEASE)
-#define TESSERA_DETAIL_STDLIB \
-  "libstdc++-" TESSERA_DETAIL_STR(_GLIBCXX_RELEASE) "-abi" TESSERA_DETAIL_STR(_GLIBCXX_USE_CXX11_ABI)
+#define TESSERA_DETAIL_STDLIB                                                  \
+  "libstdc++-" TESSERA_DETAIL_STR(_GLIBCXX_RELEASE) "-abi" TESSERA_DETAIL_STR( \
+      _GLIBCXX_USE_CXX11_ABI)
 #elif defined(_LIBCPP_VERSION)
 #define TESSERA_DETAIL_STDLIB "libc++-" TESSERA_DETAIL_STR(_LIBCPP_VERSION)
 #else
@@ -77,20 +78,21 @@ typedef void* (*TesseraPluginCreateFn)(char* error, std::size_t error_size);
 // Defines the plugin's exported entry points. Use once per plugin library:
 //   TESSERA_PLUGIN("sqlite", "sqlite", [] { return std::make_unique<SqliteDriver>(); })
 // `make_driver` is any callable returning std::unique_ptr<D>, D a Driver.
-#define TESSERA_PLUGIN(driver_name_literal, schemes_literal, make_driver)                    \
-  extern "C" __attribute__((visibility("default")))                                          \
-  const TesseraPluginDescriptor tessera_plugin_descriptor = {                                \
-      TESSERA_DETAIL_PLUGIN_ABI, sizeof(TesseraPluginDescriptor), TESSERA_VERSION_STRING,    \
-      TESSERA_DETAIL_PLUGIN_COMPILER_TAG, driver_name_literal,    schemes_literal};          \
-  extern "C" __attribute__((visibility("default"))) void* tessera_plugin_create(             \
-      char* error, std::size_t error_size) {                                                 \
-    try {                                                                                    \
-      std::unique_ptr<::tessera::Driver> d = (make_driver)();                                \
-      return d.release();                                                                    \
-    } catch (const std::exception& e) {                                                      \
-      std::snprintf(error, error_size, "%s", e.what());                                      \
-    } catch (...) {                                                                          \
-      std::snprintf(error, error_size, "unknown exception");                                 \
-    }                                                                                        \
-    return nullptr;                                                                          \
+#define TESSERA_PLUGIN(driver_name_literal, schemes_literal, make_driver)        \
+  extern "C" __attribute__((visibility("default")))                              \
+  const TesseraPluginDescriptor tessera_plugin_descriptor = {                    \
+      TESSERA_DETAIL_PLUGIN_ABI, sizeof(TesseraPluginDescriptor),                \
+      TESSERA_VERSION_STRING,    TESSERA_DETAIL_PLUGIN_COMPILER_TAG,             \
+      driver_name_literal,       schemes_literal};                               \
+  extern "C" __attribute__((visibility("default"))) void* tessera_plugin_create( \
+      char* error, std::size_t error_size) {                                     \
+    try {                                                                        \
+      std::unique_ptr<::tessera::Driver> d = (make_driver)();                    \
+      return d.release();                                                        \
+    } catch (const std::exception& e) {                                          \
+      std::snprintf(error, error_size, "%s", e.what());                          \
+    } catch (...) {                                                              \
+      std::snprintf(error, error_size, "unknown exception");                     \
+    }                                                                            \
+    return nullptr;                                                              \
   }

@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <string>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -133,10 +133,9 @@ class ValueRows final : public Rows {
   const Value& cur(std::size_t c) const { return rows_[pos_ - 1][c]; }
   void mismatch(std::size_t c, ValueType want) {
     if (!error_)
-      error_ = Error(ErrorKind::invalid_value,
-                     "column " + std::to_string(c) + " holds " +
-                         std::string(to_string(cur(c).type())) + ", read as " +
-                         std::string(to_string(want)));
+      error_ = Error(ErrorKind::invalid_value, "column " + std::to_string(c) + " holds " +
+                                                   std::string(to_string(cur(c).type())) +
+                                                   ", read as " + std::string(to_string(want)));
   }
 
   std::size_t columns_;

@@ -23,26 +23,31 @@ namespace tessera::ast {
 // An expression node. A tree of nodes, each owning its children.
 struct Expr {
   enum class Kind : std::uint8_t {
-    column,     // `column`
-    param,      // parameter number `param` (0-based into the values)
-    eq, ne, lt, le, gt, ge,  // children[0] op children[1]
-    like,       // children[0] LIKE children[1]; '%' and '_' wildcards, a backslash escapes
-    and_,       // all children (>= 2)
-    or_,        // any child (>= 2)
-    not_,       // NOT children[0]
-    is_null,    // children[0] IS NULL
+    column,  // `column`
+    param,   // parameter number `param` (0-based into the values)
+    eq,
+    ne,
+    lt,
+    le,
+    gt,
+    ge,       // children[0] op children[1]
+    like,     // children[0] LIKE children[1]; '%' and '_' wildcards, a backslash escapes
+    and_,     // all children (>= 2)
+    or_,      // any child (>= 2)
+    not_,     // NOT children[0]
+    is_null,  // children[0] IS NULL
     is_not_null,
-    in,         // children[0] IN (children[1..]); at least one element
-    not_in,     // children[0] NOT IN (children[1..])
-    between,    // children[0] BETWEEN children[1] AND children[2] (inclusive)
-    true_,      // constant TRUE (an empty `in` list lowers to false_, and so on)
+    in,       // children[0] IN (children[1..]); at least one element
+    not_in,   // children[0] NOT IN (children[1..])
+    between,  // children[0] BETWEEN children[1] AND children[2] (inclusive)
+    true_,    // constant TRUE (an empty `in` list lowers to false_, and so on)
     false_,
-    case_,      // CASE WHEN children[0] THEN children[1] WHEN children[2] THEN ... END
-                // (an even number of children, at least two)
+    case_,  // CASE WHEN children[0] THEN children[1] WHEN children[2] THEN ... END
+            // (an even number of children, at least two)
   };
   Kind kind = Kind::true_;
-  std::string column;          // for Kind::column
-  std::uint32_t param = 0;     // for Kind::param
+  std::string column;       // for Kind::column
+  std::uint32_t param = 0;  // for Kind::param
   std::vector<Expr> children;
 
   friend bool operator==(const Expr&, const Expr&) = default;

@@ -26,8 +26,8 @@ struct Url {
   std::string password;
   bool has_authority = false;  // "//" followed the scheme
   std::string host;
-  std::uint16_t port = 0;  // 0: not given
-  std::string path;        // percent-decoded
+  std::uint16_t port = 0;                                  // 0: not given
+  std::string path;                                        // percent-decoded
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
 
   // The value of the last query parameter with this name.

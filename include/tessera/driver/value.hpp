@@ -86,8 +86,7 @@ constexpr Civil civil_from_days(std::int64_t z) {
 }  // namespace detail
 
 constexpr Timestamp Timestamp::from_civil(int year, unsigned month, unsigned day, unsigned hour,
-                                          unsigned minute, unsigned second,
-                                          unsigned microsecond) {
+                                          unsigned minute, unsigned second, unsigned microsecond) {
   const std::int64_t days = detail::days_from_civil(year, month, day);
   const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second;
   return Timestamp{secs * 1'000'000 + microsecond};
@@ -168,8 +167,8 @@ constexpr ValueType value_type_of(ColumnType t) {
 
 // Names, for messages.
 constexpr std::string_view to_string(ColumnType t) {
-  constexpr std::string_view names[] = {"boolean", "int8",   "int16",   "int32",   "int64",
-                                        "uint8",   "uint16", "uint32",  "float32", "float64",
+  constexpr std::string_view names[] = {"boolean", "int8",   "int16",     "int32",   "int64",
+                                        "uint8",   "uint16", "uint32",    "float32", "float64",
                                         "text",    "bytes",  "timestamp", "date"};
   return names[static_cast<int>(t)];
 }
