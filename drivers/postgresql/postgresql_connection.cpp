@@ -350,17 +350,10 @@ Result<const PgConnection::InsertShape*> PgConnection::insert_shape(const ast::I
 }
 
 Result<ExecResponse> PgConnection::exec_insert(const op::Insert& ins) {
-  if (ins.statement == nullptr)
-    return driver_error(ErrorKind::internal, "Insert operation without a statement");
+  if (Status s = check_insert(ins, kDriverName); !s) return std::move(s).error();
   const ast::Insert& shape = *ins.statement;
   const std::size_t columns = shape.columns.size();
   const std::size_t total = shape.row_count;
-  if (ins.params.size() != total * columns)
-    return driver_error(ErrorKind::invalid_statement,
-                        "an insert of " + std::to_string(total) + " rows of " +
-                            std::to_string(columns) + " columns needs " +
-                            std::to_string(total * columns) + " values, " +
-                            std::to_string(ins.params.size()) + " were given");
   if (total == 0) {
     ExecResponse empty;
     if (!shape.returning.empty())

@@ -17,6 +17,26 @@
 
 namespace tessera {
 
+// Checks an Insert's shape before a driver batches it: a statement is
+// present and the values fill row_count rows of its columns.
+inline Status check_insert(const op::Insert& ins, std::string_view driver) {
+  auto fail = [&](ErrorKind kind, std::string message) {
+    Error e(kind, std::move(message));
+    e.driver = std::string(driver);
+    return e;
+  };
+  if (ins.statement == nullptr)
+    return fail(ErrorKind::internal, "Insert operation without a statement");
+  const std::size_t columns = ins.statement->columns.size();
+  const std::size_t total = ins.statement->row_count;
+  if (ins.params.size() != total * columns)
+    return fail(ErrorKind::invalid_statement,
+                "an insert of " + std::to_string(total) + " rows of " + std::to_string(columns) +
+                    " columns needs " + std::to_string(total * columns) + " values, " +
+                    std::to_string(ins.params.size()) + " were given");
+  return {};
+}
+
 template <class Impl>
 Result<ExecResponse> dispatch_sql(Impl& impl, const Operation& op, std::string_view driver) {
   return catch_all(driver, [&]() -> Result<ExecResponse> {
