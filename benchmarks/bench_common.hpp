@@ -102,6 +102,16 @@ struct Results {
   std::vector<std::string> libraries;        // in report order; the first is the baseline
   std::map<std::pair<std::string, std::string>, std::vector<double>> secs;
   std::map<std::pair<std::string, std::string>, std::vector<std::uint64_t>> sums;
+  // workload -> the workload whose first-library rate its ratios divide by
+  // (a batched row is compared with the one-statement-per-row baseline).
+  std::map<std::string, std::string> baseline_of;
+
+  // Ratios of `workload` are taken against the first library's rate on
+  // `base` (default: on `workload` itself). Checksums must still agree
+  // within `workload` only.
+  void set_baseline(const std::string& workload, const std::string& base) {
+    baseline_of[workload] = base;
+  }
 
   void record(const std::string& workload, const std::string& library, std::uint64_t n_ops,
               double s, std::uint64_t checksum) {
@@ -150,7 +160,8 @@ inline std::string fmt_rate(double ops_per_s) {
 }
 
 // One markdown table: workload x library, ops/s (median) and ratio to the
-// first library; then the checksums.
+// first library's rate (on the same workload, or on its set_baseline()
+// workload); a footnote names the re-based rows; then the checksums.
 inline std::string markdown(const std::string& title, const Results& r) {
   std::ostringstream o;
   o << "### " << title << "\n\n| workload | ops/run |";
@@ -163,7 +174,16 @@ inline std::string markdown(const std::string& title, const Results& r) {
   o << '\n';
   for (const auto& w : r.workloads) {
     o << "| " << w << " | " << r.ops.at(w) << " |";
+    // The baseline: the first library's rate on this workload, or on the
+    // workload set_baseline() named.
     double base = 0;
+    {
+      auto b = r.baseline_of.find(w);
+      const std::string& bw = b == r.baseline_of.end() ? w : b->second;
+      auto it = r.secs.find({bw, r.libraries[0]});
+      if (it != r.secs.end() && r.ops.count(bw))
+        base = static_cast<double>(r.ops.at(bw)) / median(it->second);
+    }
     for (std::size_t i = 0; i < r.libraries.size(); ++i) {
       auto it = r.secs.find({w, r.libraries[i]});
       if (it == r.secs.end()) {
@@ -171,7 +191,6 @@ inline std::string markdown(const std::string& title, const Results& r) {
         continue;
       }
       const double rate = static_cast<double>(r.ops.at(w)) / median(it->second);
-      if (i == 0) base = rate;
       o << ' ' << fmt_rate(rate) << " |";
       if (i) {
         char buf[32];
@@ -181,6 +200,10 @@ inline std::string markdown(const std::string& title, const Results& r) {
     }
     o << '\n';
   }
+  for (const auto& [w, bw] : r.baseline_of)
+    if (r.ops.count(w))
+      o << "\n- `" << w << "`: ratios are to " << r.libraries[0] << " on `" << bw << "`.";
+  if (!r.baseline_of.empty()) o << '\n';
   o << "\nChecksums (identical across libraries and repetitions, or the run fails):\n\n"
     << "| workload |";
   for (const auto& l : r.libraries) o << ' ' << l << " |";
