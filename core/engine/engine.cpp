@@ -1,5 +1,6 @@
 #include "tessera/detail/engine.hpp"
 
+#include <array>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -39,11 +40,23 @@ struct Engine::Impl {
   std::deque<std::unique_ptr<PooledConnection>> idle;
   std::size_t open = 0;
   std::size_t max_connections = 1;
+  // The last connection given back, outside the mutex: a thread running
+  // statement after statement takes it again with one atomic exchange. Used
+  // only while no thread waits for a connection (waiters == 0); see
+  // release() for why a waiter never sleeps while a connection sits here.
+  std::atomic<PooledConnection*> hot{nullptr};
+  std::atomic<int> waiters{0};  // threads in pool_cv.wait_until
 
-  // The plan cache, keyed by shape.
+  ~Impl() { delete hot.exchange(nullptr); }
+
+  // The plan cache, keyed by shape. Plans live as long as the engine, so
+  // executions and the fast slots hold plain pointers to them.
   std::mutex plan_mutex;
-  std::unordered_map<ast::Statement, std::shared_ptr<const Plan>, StatementHash> plans;
+  std::unordered_map<ast::Statement, std::unique_ptr<const Plan>, StatementHash> plans;
   std::uint64_t next_cache_key = 1;
+  // Plans of static shapes by slot (StaticShape::slot()); null until the
+  // first run. Slots past the end take the hashed path.
+  std::array<std::atomic<const Plan*>, 1024> static_plans{};
 
   // Table schemas by prefixed table name, for key-value planning.
   std::mutex schema_mutex;
@@ -73,16 +86,19 @@ Lease::Lease(Engine* engine, std::unique_ptr<PooledConnection> pc)
 Lease::Lease(Lease&& o) noexcept : engine_(o.engine_), pc_(std::move(o.pc_)) {}
 Lease& Lease::operator=(Lease&& o) noexcept {
   if (this != &o) {
-    if (pc_) engine_->release(std::move(pc_));
+    if (pc_) engine_->release(std::move(pc_), Clock::now());
     engine_ = o.engine_;
     pc_ = std::move(o.pc_);
   }
   return *this;
 }
 Lease::~Lease() {
-  if (pc_) engine_->release(std::move(pc_));
+  if (pc_) engine_->release(std::move(pc_), Clock::now());
 }
 Connection& Lease::connection() const { return *pc_->connection; }
+void Lease::release(Clock::time_point now) {
+  if (pc_) engine_->release(std::move(pc_), now);
+}
 
 // ---------------------------------------------------------------- Execution
 
@@ -94,7 +110,7 @@ bool Execution::next() {
     Error e = std::move(r).error();
     if (e.driver.empty()) e.driver = engine_->impl_->driver_name;
     if (e.statement.empty() && plan_) e.statement = plan_->sql;
-    engine_->report(*this, &e);
+    engine_->report(*this, &e, Clock::now());
     throw_error(std::move(e));
   }
   if (*r) ++rows_read_;
@@ -112,11 +128,21 @@ void Execution::check_row() const {
 
 void Execution::finish() {
   if (!engine_) return;
-  engine_->report(*this, nullptr);
+  const auto end = Clock::now();
+  engine_->report(*this, nullptr, end);
   engine_ = nullptr;
-  response_ = ExecResponse();
-  lease_ = Lease();
+  response_ = ExecResponse();  // the rows first: they may use the connection
+  lease_.release(end);
 }
+
+// ---------------------------------------------------------------- StaticShape
+
+namespace {
+std::atomic<std::size_t> next_static_slot{0};
+}  // namespace
+
+StaticShape::StaticShape(ast::Statement statement)
+    : statement_(std::move(statement)), slot_(next_static_slot.fetch_add(1)) {}
 
 // ---------------------------------------------------------------- Engine
 
@@ -154,15 +180,25 @@ std::string Engine::table(std::string_view name) const {
   return impl_->options.table_prefix + std::string(name);
 }
 
-Lease Engine::acquire() {
+Lease Engine::acquire() { return acquire(Clock::now()); }
+
+Lease Engine::acquire(Clock::time_point now) {
   Impl& s = *impl_;
-  const auto deadline = Clock::now() + s.options.acquire_timeout;
+  if (PooledConnection* p = s.hot.exchange(nullptr)) {
+    std::unique_ptr<PooledConnection> pc(p);
+    if (now - pc->last_used <= s.options.validate_after_idle && pc->connection->is_valid())
+      return Lease(this, std::move(pc));
+    // Idle too long or broken: the loop below pings or discards it.
+    std::lock_guard lock(s.pool_mutex);
+    s.idle.push_back(std::move(pc));
+  }
+  const auto deadline = now + s.options.acquire_timeout;
   std::unique_lock lock(s.pool_mutex);
   for (;;) {
     if (!s.idle.empty()) {
       auto pc = std::move(s.idle.back());
       s.idle.pop_back();
-      const bool stale = Clock::now() - pc->last_used > s.options.validate_after_idle;
+      const bool stale = now - pc->last_used > s.options.validate_after_idle;
       lock.unlock();
       bool usable = pc->connection->is_valid();
       if (usable && stale) usable = pc->connection->ping().ok();
@@ -171,6 +207,7 @@ Lease Engine::acquire() {
       pc.reset();
       lock.lock();
       --s.open;
+      now = Clock::now();
       continue;
     }
     if (s.open < s.max_connections) {
@@ -185,8 +222,18 @@ Lease Engine::acquire() {
         throw;
       }
     }
-    if (s.pool_cv.wait_until(lock, deadline) == std::cv_status::timeout && s.idle.empty() &&
-        s.open >= s.max_connections) {
+    // Register as a waiter, then look at the hot slot once more: a releaser
+    // either sees us registered, or stored its connection before our look.
+    s.waiters.fetch_add(1);
+    if (PooledConnection* p = s.hot.exchange(nullptr)) {
+      s.waiters.fetch_sub(1);
+      s.idle.emplace_back(p);
+      continue;
+    }
+    const bool timed_out = s.pool_cv.wait_until(lock, deadline) == std::cv_status::timeout;
+    s.waiters.fetch_sub(1);
+    now = Clock::now();
+    if (timed_out && s.idle.empty() && s.open >= s.max_connections) {
       Error e(ErrorKind::pool_timeout,
               "no connection free after " + std::to_string(s.options.acquire_timeout.count()) +
                   " ms (pool of " + std::to_string(s.max_connections) + ")");
@@ -196,18 +243,31 @@ Lease Engine::acquire() {
   }
 }
 
-void Engine::release(std::unique_ptr<PooledConnection> pc) {
+void Engine::release(std::unique_ptr<PooledConnection> pc, Clock::time_point now) {
   Impl& s = *impl_;
   const bool valid = pc->connection->is_valid();
   if (!valid) {
     logger().info("evicting a broken {} connection", s.driver_name);
     pc.reset();
   } else {
-    pc->last_used = Clock::now();
+    pc->last_used = now;
+    PooledConnection* empty = nullptr;
+    if (s.waiters.load() == 0 && s.hot.compare_exchange_strong(empty, pc.get())) {
+      pc.release();
+      // Sequentially consistent: a waiter that registered after our check
+      // of `waiters` looks at the slot after our store, unless we see it
+      // here and hand the connection over through the mutex. A waiter holds
+      // the mutex from registering until it sleeps, so the notify below
+      // cannot come before its wait.
+      if (s.waiters.load() == 0) return;
+      PooledConnection* p = s.hot.exchange(nullptr);
+      if (!p) return;  // the waiter took it
+      pc.reset(p);
+    }
   }
   {
     std::lock_guard lock(s.pool_mutex);
-    if (valid)
+    if (pc)
       s.idle.push_back(std::move(pc));
     else
       --s.open;
@@ -215,33 +275,45 @@ void Engine::release(std::unique_ptr<PooledConnection> pc) {
   s.pool_cv.notify_one();
 }
 
-std::shared_ptr<const Plan> Engine::plan_for(const ast::Statement& shape) {
+const Plan* Engine::plan_for(const ast::Statement& shape) {
   Impl& s = *impl_;
   {
     std::lock_guard lock(s.plan_mutex);
     auto it = s.plans.find(shape);
-    if (it != s.plans.end()) return it->second;
+    if (it != s.plans.end()) return it->second.get();
   }
-  auto plan = std::make_shared<Plan>();
+  auto plan = std::make_unique<Plan>();
   plan->statement = shape;
   apply_prefix(plan->statement, s.options.table_prefix);
-  if (s.capability.sql == SqlDialect::none) {
-    // Key-value: planned per execution from the values (kv::execute).
-    std::lock_guard lock(s.plan_mutex);
-    auto [it, inserted] = s.plans.emplace(shape, std::move(plan));
-    return it->second;
+  // Key-value: planned per execution from the values (kv::execute); no SQL.
+  if (s.capability.sql != SqlDialect::none) {
+    auto sql = sql::render(plan->statement, s.capability.sql);
+    if (!sql.ok()) {
+      Error e = std::move(sql).error();
+      e.driver = s.driver_name;
+      throw_error(std::move(e));
+    }
+    plan->sql = std::move(sql).value();
   }
-  auto sql = sql::render(plan->statement, s.capability.sql);
-  if (!sql.ok()) {
-    Error e = std::move(sql).error();
-    e.driver = s.driver_name;
-    throw_error(std::move(e));
-  }
-  plan->sql = std::move(sql).value();
   std::lock_guard lock(s.plan_mutex);
-  plan->cache_key = s.next_cache_key++;
-  auto [it, inserted] = s.plans.emplace(shape, std::move(plan));
-  return it->second;
+  // Another thread may have planned the same shape meanwhile: keep the
+  // first (emplace does not replace it).
+  auto [it, inserted] = s.plans.emplace(shape, nullptr);
+  if (inserted) {
+    if (s.capability.sql != SqlDialect::none) plan->cache_key = s.next_cache_key++;
+    it->second = std::move(plan);
+  }
+  return it->second.get();
+}
+
+const Plan* Engine::plan_for(const StaticShape& shape) {
+  Impl& s = *impl_;
+  if (shape.slot() >= s.static_plans.size()) return plan_for(shape.statement());
+  auto& slot = s.static_plans[shape.slot()];
+  if (const Plan* p = slot.load(std::memory_order_acquire)) return p;
+  const Plan* p = plan_for(shape.statement());
+  slot.store(p, std::memory_order_release);
+  return p;
 }
 
 void Engine::check_values(std::span<const Value> values) const {
@@ -305,31 +377,42 @@ Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vect
                       SchemaFn schema) {
   check_values(values);
   Execution e;
-  e.plan_ = plan_for(shape);
-  e.values_ = std::move(values);
-  if (!pinned) e.lease_ = acquire();
+  e.owned_values_ = std::move(values);
+  e.values_ = e.owned_values_;
+  start(e, pinned, plan_for(shape), schema);
+  return e;
+}
+
+Execution Engine::run(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
+                      SchemaFn schema) {
+  check_values(values);
+  Execution e;
+  e.values_ = values;
+  start(e, pinned, plan_for(shape), schema);
+  return e;
+}
+
+void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema) {
+  e.plan_ = plan;
+  e.start_ = Clock::now();
+  if (!pinned) e.lease_ = acquire(e.start_);
   e.connection_ = pinned ? pinned : &e.lease_.connection();
   e.engine_ = this;
-  e.operation_ = "QuerySql";
-  e.start_ = Clock::now();
-  Result<ExecResponse> r = Error();
-  if (impl_->capability.sql == SqlDialect::none) {
-    e.operation_ = "KeyValue";
-    const std::string& table = std::visit(
-        [](const auto& st) -> const std::string& { return st.table; }, e.plan_->statement);
-    r = kv::execute(*e.connection_, e.plan_->statement, e.values_, schema_for(table, schema));
-  } else {
-    r = e.connection_->exec(
-        op::QuerySql{&e.plan_->statement, e.plan_->sql, e.values_, e.plan_->cache_key});
-  }
+  const bool kv = impl_->capability.sql == SqlDialect::none;
+  e.operation_ = kv ? "KeyValue" : "QuerySql";
+  Result<ExecResponse> r =
+      kv ? kv::execute(*e.connection_, plan->statement, e.values_,
+                       schema_for(std::visit([](const auto& st) -> const std::string& { return st.table; },
+                                             plan->statement),
+                                  schema))
+         : e.connection_->exec(op::QuerySql{&plan->statement, plan->sql, e.values_, plan->cache_key});
   if (!r.ok()) {
     Error err = std::move(r).error();
-    report(e, &err);
+    report(e, &err, Clock::now());
     e.engine_ = nullptr;
-    fail(std::move(err), impl_->driver_name, e.plan_->sql);
+    fail(std::move(err), impl_->driver_name, plan->sql);
   }
   e.response_ = std::move(r).value();
-  return e;
 }
 
 Execution Engine::insert(Connection* pinned, ast::Insert statement, std::vector<Value> values) {
@@ -337,7 +420,8 @@ Execution Engine::insert(Connection* pinned, ast::Insert statement, std::vector<
   Execution e;
   statement.table = impl_->options.table_prefix + statement.table;
   e.insert_ = std::make_unique<ast::Insert>(std::move(statement));
-  e.values_ = std::move(values);
+  e.owned_values_ = std::move(values);
+  e.values_ = e.owned_values_;
   if (!pinned) e.lease_ = acquire();
   e.connection_ = pinned ? pinned : &e.lease_.connection();
   e.engine_ = this;
@@ -346,7 +430,7 @@ Execution Engine::insert(Connection* pinned, ast::Insert statement, std::vector<
   auto r = e.connection_->exec(op::Insert{e.insert_.get(), e.values_});
   if (!r.ok()) {
     Error err = std::move(r).error();
-    report(e, &err);
+    report(e, &err, Clock::now());
     e.engine_ = nullptr;
     fail(std::move(err), impl_->driver_name, "INSERT INTO " + e.insert_->table);
   }
@@ -362,7 +446,8 @@ Execution Engine::raw(Connection* pinned, std::string sql, std::vector<Value> va
   check_values(values);
   Execution e;
   e.raw_sql_ = std::make_unique<std::string>(std::move(sql));
-  e.values_ = std::move(values);
+  e.owned_values_ = std::move(values);
+  e.values_ = e.owned_values_;
   if (!pinned) e.lease_ = acquire();
   e.connection_ = pinned ? pinned : &e.lease_.connection();
   e.engine_ = this;
@@ -371,7 +456,7 @@ Execution Engine::raw(Connection* pinned, std::string sql, std::vector<Value> va
   auto r = e.connection_->exec(op::RawSql{*e.raw_sql_, e.values_});
   if (!r.ok()) {
     Error err = std::move(r).error();
-    report(e, &err);
+    report(e, &err, Clock::now());
     e.engine_ = nullptr;
     fail(std::move(err), impl_->driver_name, *e.raw_sql_);
   }
@@ -388,7 +473,7 @@ void Engine::transaction(Connection& connection, const op::Transaction& t) {
   auto r = connection.exec(t);
   if (!r.ok()) {
     Error err = std::move(r).error();
-    report(e, &err);
+    report(e, &err, Clock::now());
     e.engine_ = nullptr;
     fail(std::move(err), impl_->driver_name, "transaction control");
   }
@@ -410,9 +495,13 @@ void Engine::drop_tables(Connection* pinned, const std::vector<std::string>& tab
   if (!r.ok()) fail(std::move(r).error(), impl_->driver_name, "drop_tables");
 }
 
-void Engine::report(Execution& e, const Error* error) {
-  const auto elapsed =
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - e.start_);
+void Engine::report(Execution& e, const Error* error, Clock::time_point end) {
+  const Options& opts = impl_->options;
+  // The common case first: a quick success nobody listens to.
+  if (!error && !opts.on_operation && end - e.start_ <= opts.slow_statement &&
+      !logger().should_log(spdlog::level::debug))
+    return;
+  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(end - e.start_);
   std::string_view sql;
   if (e.plan_)
     sql = e.plan_->sql;
@@ -422,7 +511,7 @@ void Engine::report(Execution& e, const Error* error) {
     sql = e.insert_->table;
   const std::uint64_t rows = e.rows_read_ ? e.rows_read_ : e.response_.affected;
   auto& log = logger();
-  const Options& o = impl_->options;
+  const Options& o = opts;
   if (error) {
     log.debug("{} failed after {} us: {}: {} | {}", e.operation_, elapsed.count(),
               to_string(error->kind), error->message, sql);

@@ -189,7 +189,8 @@ Result<bool> LmdbRows::next() {
 }
 
 void LmdbRows::mismatch(std::size_t c, const char* want) {
-  if (!error_)
+  // A getter on a NULL returns the zero value without an error (Rows' contract).
+  if (!error_ && field(c).tag != FieldTag::null)
     error_ = driver_error(ErrorKind::invalid_value,
                           "column '" + table_->schema.columns[columns_[c]].name + "' read as " +
                               want + " but holds another type");

@@ -23,7 +23,8 @@ std::string_view storage_name(int type) {
 
 }  // namespace
 
-void CellRows::mismatch(std::size_t col, const Cell& c, std::string_view wanted) {
+template <class D>
+void CellRows<D>::mismatch(std::size_t col, const Cell& c, std::string_view wanted) {
   if (error_) return;
   try {
     std::string message = "column " + std::to_string(col) + " holds " +
@@ -35,17 +36,22 @@ void CellRows::mismatch(std::size_t col, const Cell& c, std::string_view wanted)
   }
 }
 
-bool CellRows::is_null(std::size_t col) { return cell(col).type == SQLITE_NULL; }
+template <class D>
+bool CellRows<D>::is_null(std::size_t col) {
+  return static_cast<D*>(this)->cell(col).type == SQLITE_NULL;
+}
 
-bool CellRows::get_bool(std::size_t col) {
-  const Cell c = cell(col);
+template <class D>
+bool CellRows<D>::get_bool(std::size_t col) {
+  const Cell c = static_cast<D*>(this)->cell(col);
   if (c.type == SQLITE_INTEGER) return c.integer != 0;
   if (c.type != SQLITE_NULL) mismatch(col, c, "boolean");
   return false;
 }
 
-std::int64_t CellRows::get_int64(std::size_t col) {
-  const Cell c = cell(col);
+template <class D>
+std::int64_t CellRows<D>::get_int64(std::size_t col) {
+  const Cell c = static_cast<D*>(this)->cell(col);
   if (c.type == SQLITE_INTEGER) return c.integer;
   // A REAL-affinity column returns whole numbers as REAL: exact ones convert.
   constexpr double kTwo63 = 9223372036854775808.0;
@@ -56,39 +62,44 @@ std::int64_t CellRows::get_int64(std::size_t col) {
   return 0;
 }
 
-double CellRows::get_double(std::size_t col) {
-  const Cell c = cell(col);
+template <class D>
+double CellRows<D>::get_double(std::size_t col) {
+  const Cell c = static_cast<D*>(this)->cell(col);
   if (c.type == SQLITE_FLOAT) return c.real;
   if (c.type == SQLITE_INTEGER) return static_cast<double>(c.integer);
   if (c.type != SQLITE_NULL) mismatch(col, c, "float64");
   return 0.0;
 }
 
-std::string_view CellRows::get_text(std::size_t col) {
-  const Cell c = cell(col);
+template <class D>
+std::string_view CellRows<D>::get_text(std::size_t col) {
+  const Cell c = static_cast<D*>(this)->cell(col);
   if (c.type == SQLITE_TEXT) return c.bytes;
   if (c.type != SQLITE_NULL) mismatch(col, c, "text");
   return {};
 }
 
-std::span<const std::byte> CellRows::get_bytes(std::size_t col) {
-  const Cell c = cell(col);
+template <class D>
+std::span<const std::byte> CellRows<D>::get_bytes(std::size_t col) {
+  const Cell c = static_cast<D*>(this)->cell(col);
   if (c.type == SQLITE_BLOB)
     return {reinterpret_cast<const std::byte*>(c.bytes.data()), c.bytes.size()};
   if (c.type != SQLITE_NULL) mismatch(col, c, "bytes");
   return {};
 }
 
-Timestamp CellRows::get_timestamp(std::size_t col) {
-  const Cell c = cell(col);
+template <class D>
+Timestamp CellRows<D>::get_timestamp(std::size_t col) {
+  const Cell c = static_cast<D*>(this)->cell(col);
   Timestamp t;
   if (c.type == SQLITE_TEXT && parse_timestamp(c.bytes, t)) return t;
   if (c.type != SQLITE_NULL) mismatch(col, c, "timestamp");
   return {};
 }
 
-Date CellRows::get_date(std::size_t col) {
-  const Cell c = cell(col);
+template <class D>
+Date CellRows<D>::get_date(std::size_t col) {
+  const Cell c = static_cast<D*>(this)->cell(col);
   Date d;
   if (c.type == SQLITE_TEXT && parse_date(c.bytes, d)) return d;
   if (c.type != SQLITE_NULL) mismatch(col, c, "date");
@@ -142,21 +153,23 @@ bool StreamingRows::is_null(std::size_t col) {
 }
 
 Cell StreamingRows::cell(std::size_t col) {
-  sqlite3_stmt* stmt = lease_.get();
-  const int i = static_cast<int>(col);
+  // One sqlite3_column_value (which checks the index and takes the handle's
+  // mutex once), then the value accessors, which do neither: cheaper than a
+  // sqlite3_column_type plus a sqlite3_column_* call.
+  sqlite3_value* v = sqlite3_column_value(lease_.get(), static_cast<int>(col));
   Cell c;
-  c.type = sqlite3_column_type(stmt, i);
+  c.type = sqlite3_value_type(v);
   switch (c.type) {
-    case SQLITE_INTEGER: c.integer = sqlite3_column_int64(stmt, i); break;
-    case SQLITE_FLOAT: c.real = sqlite3_column_double(stmt, i); break;
+    case SQLITE_INTEGER: c.integer = sqlite3_value_int64(v); break;
+    case SQLITE_FLOAT: c.real = sqlite3_value_double(v); break;
     case SQLITE_TEXT: {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
-      c.bytes = std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)));
+      const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+      c.bytes = std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(v)));
       break;
     }
     case SQLITE_BLOB: {
-      const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
-      const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt, i));
+      const auto* p = static_cast<const char*>(sqlite3_value_blob(v));
+      const auto n = static_cast<std::size_t>(sqlite3_value_bytes(v));
       c.bytes = n == 0 ? std::string_view() : std::string_view(p, n);
       break;
     }
@@ -204,5 +217,8 @@ Cell BufferedRows::cell(std::size_t col) {
   c.bytes = s.bytes;
   return c;
 }
+
+template class CellRows<StreamingRows>;
+template class CellRows<BufferedRows>;
 
 }  // namespace tessera::sqlite::detail

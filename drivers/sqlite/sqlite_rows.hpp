@@ -25,7 +25,9 @@ struct Cell {
   std::string_view bytes;
 };
 
-// The typed getters, written once over cell().
+// The typed getters, written once over Derived::cell() (static dispatch:
+// one virtual call per column read, the getter's).
+template <class Derived>
 class CellRows : public Rows {
  public:
   bool is_null(std::size_t col) override;
@@ -39,7 +41,6 @@ class CellRows : public Rows {
   const Error* conversion_error() const override { return error_ ? &*error_ : nullptr; }
 
  protected:
-  virtual Cell cell(std::size_t col) = 0;
   void clear_conversion_error() { error_.reset(); }
 
  private:
@@ -50,7 +51,7 @@ class CellRows : public Rows {
 // Streams a statement's rows: one sqlite3_step per next(), nothing buffered.
 // The statement goes back to its cache at the end of the rows or when this
 // is destroyed.
-class StreamingRows final : public CellRows {
+class StreamingRows final : public CellRows<StreamingRows> {
  public:
   // `first_row_ready`: the caller already stepped once and got a row.
   // `broken` is set on a fatal error; it belongs to the connection, which
@@ -60,9 +61,9 @@ class StreamingRows final : public CellRows {
   Result<bool> next() override;
   std::size_t column_count() const override { return columns_; }
   bool is_null(std::size_t col) override;
+  Cell cell(std::size_t col);
 
  private:
-  Cell cell(std::size_t col) override;
   Result<bool> step();
 
   StatementLease lease_;
@@ -74,7 +75,7 @@ class StreamingRows final : public CellRows {
 };
 
 // Rows copied out of statements (RETURNING rows of a batched insert).
-class BufferedRows final : public CellRows {
+class BufferedRows final : public CellRows<BufferedRows> {
  public:
   struct StoredCell {
     int type = 0;
@@ -89,13 +90,17 @@ class BufferedRows final : public CellRows {
 
   Result<bool> next() override;
   std::size_t column_count() const override { return columns_; }
+  Cell cell(std::size_t col);
 
  private:
-  Cell cell(std::size_t col) override;
 
   std::size_t columns_;
   std::vector<StoredCell> cells_;  // row-major
   std::size_t row_ = 0;            // 1-based current row; 0 before the first
 };
+
+// Defined in sqlite_rows.cpp.
+extern template class CellRows<StreamingRows>;
+extern template class CellRows<BufferedRows>;
 
 }  // namespace tessera::sqlite::detail

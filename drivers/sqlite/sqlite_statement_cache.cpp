@@ -103,7 +103,8 @@ bool StatementCache::make_room() {
 void StatementCache::give_back(void* entry, sqlite3_stmt* stmt) noexcept {
   // The return code repeats the statement's last error, already reported.
   sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
+  // No sqlite3_clear_bindings: bind_params binds every parameter before each
+  // step (it checks the count), so a stale binding is never read.
   static_cast<Entry*>(entry)->leased = false;
 }
 

@@ -19,6 +19,7 @@
 // and a Cursor belong to one thread at a time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -123,8 +124,8 @@ class TESSERA_API Executor {
   std::optional<T> find(const K&... key) {
     static_assert(sizeof...(K) == detail::primary_key_count<T>(),
                   "tessera: find() needs one value per primary-key member");
-    std::vector<Value> values = key_values<T>(key...);
-    auto e = engine_->run(pin(), find_shape<T>(), std::move(values), &table_schema<T>);
+    const auto values = key_values<T>(key...);
+    auto e = engine_->run(pin(), find_shape<T>(), values, &table_schema<T>);
     std::optional<T> out;
     if (e.next()) {
       out.emplace();
@@ -348,25 +349,16 @@ class TESSERA_API Executor {
   bool erase(const K&... key) {
     static_assert(sizeof...(K) == detail::primary_key_count<T>(),
                   "tessera: erase() needs one value per primary-key member");
-    ast::Statement st{ast::Delete{}};
-    auto& d = std::get<ast::Delete>(st);
-    d.table = table_name<T>();
-    d.has_where = true;
-    d.where = key_condition<T>(0);
-    return engine_->run(pin(), st, key_values<T>(key...), &table_schema<T>).affected() > 0;
+    const auto values = key_values<T>(key...);
+    return engine_->run(pin(), erase_shape<T>(), values, &table_schema<T>).affected() > 0;
   }
 
   // Deletes the row with row's primary key; false if there was none.
   template <Model T>
   bool remove(const T& row) {
-    ast::Statement st{ast::Delete{}};
-    auto& d = std::get<ast::Delete>(st);
-    d.table = table_name<T>();
-    d.has_where = true;
-    d.where = key_condition<T>(0);
     std::vector<Value> values;
     append_key_values(row, values);
-    return engine_->run(pin(), st, std::move(values), &table_schema<T>).affected() > 0;
+    return engine_->run(pin(), erase_shape<T>(), values, &table_schema<T>).affected() > 0;
   }
 
   // ------------------------------------------------------------ raw SQL
@@ -472,30 +464,45 @@ class TESSERA_API Executor {
     return all;
   }
 
+  // SELECT every column WHERE key = ?, built once per model: its plan is
+  // found without hashing (detail::StaticShape).
   template <Model T>
-  static const ast::Statement& find_shape() {
-    static const ast::Statement shape = [] {
+  static const detail::StaticShape& find_shape() {
+    static const detail::StaticShape shape([] {
       ast::Select s;
       s.table = table_name<T>();
       s.columns = detail::column_names<T>();
       s.has_where = true;
       s.where = key_condition<T>(0);
       return ast::Statement{std::move(s)};
-    }();
+    }());
     return shape;
   }
 
+  // DELETE WHERE key = ?, built once per model.
+  template <Model T>
+  static const detail::StaticShape& erase_shape() {
+    static const detail::StaticShape shape([] {
+      ast::Delete d;
+      d.table = table_name<T>();
+      d.has_where = true;
+      d.where = key_condition<T>(0);
+      return ast::Statement{std::move(d)};
+    }());
+    return shape;
+  }
+
+  // The key's values in key-member order, on the stack.
   template <Model T, class... K>
-  static std::vector<Value> key_values(const K&... key) {
-    std::vector<Value> values;
-    values.reserve(sizeof...(K));
+  static std::array<Value, sizeof...(K)> key_values(const K&... key) {
+    std::array<Value, sizeof...(K)> values;
     std::size_t k = 0;
     const std::tuple<const K&...> keys(key...);
     detail::for_each_field<T>([&](const auto& f, auto) {
       using F = std::decay_t<decltype(f)>;
       if constexpr (F::is_primary_key) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-          ((I == k ? (void)values.push_back(key_value<typename F::value_type>(std::get<I>(keys)))
+          ((I == k ? (void)(values[I] = key_value<typename F::value_type>(std::get<I>(keys)))
                    : (void)0),
            ...);
         }

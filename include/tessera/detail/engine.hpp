@@ -2,6 +2,7 @@
 // logging, operation dispatch. Not for direct use; its shape may change.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -66,6 +67,24 @@ struct PooledConnection;
 using SchemaFn = TableSchema (*)(std::string_view prefix);
 struct Plan;
 
+// A statement shape that lives as long as the program (a function-local
+// static of the typed API, e.g. find-by-key of a model). Each gets a slot
+// number when constructed, and an engine finds its plan by that number with
+// one atomic load instead of hashing and comparing the shape. Thread-safe.
+class TESSERA_API StaticShape {
+ public:
+  explicit StaticShape(ast::Statement statement);
+  StaticShape(const StaticShape&) = delete;
+  StaticShape& operator=(const StaticShape&) = delete;
+
+  const ast::Statement& statement() const { return statement_; }
+  std::size_t slot() const { return slot_; }
+
+ private:
+  ast::Statement statement_;
+  std::size_t slot_;
+};
+
 // A connection checked out of the pool; returns it on destruction (or
 // discards it if it is no longer valid). Move-only.
 class TESSERA_API Lease {
@@ -78,6 +97,8 @@ class TESSERA_API Lease {
 
   Connection& connection() const;
   explicit operator bool() const { return pc_ != nullptr; }
+  // Gives the connection back now; `now` becomes its last use.
+  void release(std::chrono::steady_clock::time_point now);
 
  private:
   Engine* engine_ = nullptr;
@@ -109,8 +130,12 @@ class TESSERA_API Execution {
   Engine* engine_ = nullptr;
   Lease lease_;
   Connection* connection_ = nullptr;
-  std::vector<Value> values_;
-  std::shared_ptr<const Plan> plan_;
+  // The statement's values: owned_values_, or the caller's (see
+  // Engine::run(StaticShape)). A moved vector keeps its buffer, so the span
+  // stays valid when the Execution moves.
+  std::vector<Value> owned_values_;
+  std::span<const Value> values_;
+  const Plan* plan_ = nullptr;  // owned by the engine's plan cache
   std::unique_ptr<ast::Insert> insert_;
   std::unique_ptr<std::string> raw_sql_;
   std::string_view operation_;
@@ -154,16 +179,25 @@ class TESSERA_API Engine {
   // The table name with the Db's prefix.
   std::string table(std::string_view name) const;
 
-  // Called by Lease when a connection comes back.
-  void release(std::unique_ptr<PooledConnection> pc);
+  // Runs a static shape (find by key, ...). `values` are borrowed: the
+  // caller keeps them alive until the Execution is destroyed. Throws DbError.
+  Execution run(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
+                SchemaFn schema = nullptr);
+
+  // Called by Lease when a connection comes back; `now` becomes its last use.
+  void release(std::unique_ptr<PooledConnection> pc, std::chrono::steady_clock::time_point now);
 
  private:
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
-  std::shared_ptr<const Plan> plan_for(const ast::Statement& shape);
+  const Plan* plan_for(const ast::Statement& shape);
+  const Plan* plan_for(const StaticShape& shape);
+  Lease acquire(std::chrono::steady_clock::time_point now);
+  // Runs `plan` with e's values; fills e (on failure: reports, throws).
+  void start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema);
   const TableSchema& schema_for(const std::string& table, SchemaFn schema);
   void check_values(std::span<const Value> values) const;
-  void report(Execution& e, const Error* error);
+  void report(Execution& e, const Error* error, std::chrono::steady_clock::time_point end);
   friend class Execution;
 
   std::unique_ptr<Impl> impl_;
