@@ -233,7 +233,8 @@ inline std::string markdown(const std::string& title, const Results& r) {
     if (r.ops.count(w))
       o << "\n- `" << w << "`: ratios are to " << r.libraries[0] << " on `" << bw << "`.";
   if (!r.baseline_of.empty()) o << '\n';
-  o << "\nChecksums (identical across libraries and repetitions, or the run fails):\n\n"
+  o << "\nChecksums (identical across libraries and repetitions, or the run fails"
+    << (r.peers.empty() ? "" : "; a peer library's difference is marked wrong") << "):\n\n"
     << "| workload |";
   for (const auto& l : r.libraries) o << ' ' << l << " |";
   o << "\n|---|";
