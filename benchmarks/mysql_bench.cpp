@@ -19,16 +19,21 @@
 // of the model would differ: LONGTEXT name). The table is dropped at exit.
 #include <mysql.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
+#include <string>
 #include <tessera/mysql.hpp>
 #include <tessera/tessera.hpp>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #ifdef TESSERA_BENCH_HAVE_SOCI
 #include <soci/mysql/soci-mysql.h>
@@ -315,11 +320,12 @@ class Verifier {
     return std::stoull(query_row(db_.get(), "SELECT CAST(sum(qty) AS SIGNED) FROM items").at(0));
   }
   std::string settings() {
-    const auto v = query_row(db_.get(),
-                             "SELECT @@version, @@innodb_flush_log_at_trx_commit, @@sync_binlog, "
-                             "@@log_bin, @@innodb_doublewrite, @@innodb_flush_method, "
-                             "@@innodb_buffer_pool_size, @@innodb_autoinc_lock_mode, "
-                             "@@auto_increment_increment, @@max_allowed_packet");
+    const auto v =
+        query_row(db_.get(),
+                  "SELECT @@version, @@innodb_flush_log_at_trx_commit, @@sync_binlog, "
+                  "@@log_bin, @@innodb_doublewrite, @@innodb_flush_method, "
+                  "@@innodb_buffer_pool_size, @@innodb_autoinc_lock_mode, "
+                  "@@auto_increment_increment, @@max_allowed_packet, @@innodb_log_file_size");
     std::ostringstream o;
     o << "- server: MariaDB " << v.at(0) << " over TCP (127.0.0.1), Connector/C "
       << mysql_get_client_info() << "\n"
@@ -327,10 +333,11 @@ class Verifier {
       << (v.at(1) == "1" ? " (redo log flushed and synced at every commit)" : "")
       << ", sync_binlog=" << v.at(2) << ", log_bin=" << v.at(3)
       << ", innodb_doublewrite=" << v.at(4) << ", innodb_flush_method=" << v.at(5)
-      << " (scripts/services/mariadb.sh sets none of them: server defaults, plus "
+      << " (scripts/services/mariadb.sh sets none of them: server defaults, and "
          "--skip-log-bin)\n"
-      << "- innodb_buffer_pool_size=" << v.at(6) << ", innodb_autoinc_lock_mode=" << v.at(7)
-      << ", auto_increment_increment=" << v.at(8) << ", max_allowed_packet=" << v.at(9) << "\n";
+      << "- innodb_buffer_pool_size=" << v.at(6) << ", innodb_log_file_size=" << v.at(10)
+      << ", innodb_autoinc_lock_mode=" << v.at(7) << ", auto_increment_increment=" << v.at(8)
+      << ", max_allowed_packet=" << v.at(9) << "\n";
     return o.str();
   }
   void drop() { run_sql(db_.get(), kDropTable); }
