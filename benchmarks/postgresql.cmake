@@ -18,19 +18,7 @@ else()
   message(STATUS "benchmarks: libpqxx not found (libpqxx-dev), skipped")
 endif()
 
-find_path(SOCI_INCLUDE_DIR soci/soci.h)
-find_library(SOCI_CORE_LIBRARY soci_core)
-find_library(SOCI_POSTGRESQL_LIBRARY soci_postgresql)
-if(SOCI_INCLUDE_DIR AND SOCI_CORE_LIBRARY AND SOCI_POSTGRESQL_LIBRARY
-   AND EXISTS "${SOCI_INCLUDE_DIR}/soci/postgresql/soci-postgresql.h")
-  message(STATUS "benchmarks: SOCI (${SOCI_POSTGRESQL_LIBRARY}) found, compared on PostgreSQL")
-  target_include_directories(tessera_bench_postgresql SYSTEM PRIVATE ${SOCI_INCLUDE_DIR})
-  target_link_libraries(tessera_bench_postgresql PRIVATE ${SOCI_POSTGRESQL_LIBRARY}
-                                                         ${SOCI_CORE_LIBRARY})
-  target_compile_definitions(tessera_bench_postgresql PRIVATE TESSERA_BENCH_HAVE_SOCI)
-else()
-  message(STATUS "benchmarks: SOCI with its postgresql backend not found (libsoci-dev), skipped")
-endif()
+tessera_bench_soci(tessera_bench_postgresql postgresql PostgreSQL)
 
 # A smoke run against a throwaway server: tiny N, one repetition; fails on a
 # checksum mismatch of libpq or Tessera (a peer's wrong result is reported

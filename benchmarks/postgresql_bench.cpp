@@ -1148,7 +1148,7 @@ int main(int argc, char** argv) {
     res.workloads.push_back(*w);
   for (const auto& lib : libs) {
     res.libraries.push_back(lib->name());
-    if (lib->peer()) res.tolerate_mismatch(lib->name());
+    if (lib->peer()) res.mark_peer(lib->name());
   }
   res.set_baseline(kW1b, kW1);
   res.set_baseline(kW2b, kW2);
