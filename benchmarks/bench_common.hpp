@@ -105,12 +105,22 @@ struct Results {
   // workload -> the workload whose first-library rate its ratios divide by
   // (a batched row is compared with the one-statement-per-row baseline).
   std::map<std::string, std::string> baseline_of;
+  // (workload, library) -> why: cells a check beyond the checksum comparison
+  // found wrong (e.g. a bulk insert whose rows read back differ from the rows
+  // sent). Marked "(wrong)" in both tables with the reason as a note, and left
+  // out of checksums_agree(): a peer's wrong result is reported, not hidden
+  // and not fatal; the caller decides what is fatal.
+  std::map<std::pair<std::string, std::string>, std::string> wrong;
 
   // Ratios of `workload` are taken against the first library's rate on
   // `base` (default: on `workload` itself). Checksums must still agree
   // within `workload` only.
   void set_baseline(const std::string& workload, const std::string& base) {
     baseline_of[workload] = base;
+  }
+
+  void mark_wrong(const std::string& workload, const std::string& library, std::string why) {
+    wrong[{workload, library}] = std::move(why);
   }
 
   void record(const std::string& workload, const std::string& library, std::uint64_t n_ops,
@@ -132,7 +142,7 @@ struct Results {
       std::uint64_t first = 0;
       for (const auto& l : libraries) {
         auto it = sums.find({w, l});
-        if (it == sums.end()) continue;
+        if (it == sums.end() || wrong.count({w, l})) continue;
         for (auto s : it->second) {
           if (!have) {
             first = s;
@@ -191,7 +201,7 @@ inline std::string markdown(const std::string& title, const Results& r) {
         continue;
       }
       const double rate = static_cast<double>(r.ops.at(w)) / median(it->second);
-      o << ' ' << fmt_rate(rate) << " |";
+      o << ' ' << fmt_rate(rate) << (r.wrong.count({w, r.libraries[i]}) ? " (wrong)" : "") << " |";
       if (i) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.2f", base > 0 ? rate / base : 0.0);
@@ -203,7 +213,9 @@ inline std::string markdown(const std::string& title, const Results& r) {
   for (const auto& [w, bw] : r.baseline_of)
     if (r.ops.count(w))
       o << "\n- `" << w << "`: ratios are to " << r.libraries[0] << " on `" << bw << "`.";
-  if (!r.baseline_of.empty()) o << '\n';
+  for (const auto& [cell, why] : r.wrong)
+    o << "\n- `" << cell.first << "` / " << cell.second << ": **wrong result**: " << why << '.';
+  if (!r.baseline_of.empty() || !r.wrong.empty()) o << '\n';
   o << "\nChecksums (identical across libraries and repetitions, or the run fails):\n\n"
     << "| workload |";
   for (const auto& l : r.libraries) o << ' ' << l << " |";
@@ -220,7 +232,8 @@ inline std::string markdown(const std::string& title, const Results& r) {
       }
       const bool same = std::all_of(it->second.begin(), it->second.end(),
                                     [&](auto s) { return s == it->second.front(); });
-      o << ' ' << it->second.front() << (same ? "" : " (varies!)") << " |";
+      o << ' ' << it->second.front() << (same ? "" : " (varies!)")
+        << (r.wrong.count({w, l}) ? " (wrong)" : "") << " |";
     }
     o << '\n';
   }
