@@ -501,8 +501,8 @@ void run(const std::string& root, const Inputs& in, int reps,
       res.record(kW2c, l, n, s, sum);
       std::optional<std::uint64_t> batched;
       s = bench::seconds([&] { batched = lib->w2_batched(in.lookup_keys); });
-      // Compared with W2's checksums through the raw column's: the row has
-      // only Tessera's.
+      // Only Tessera has this row, so its checksum is checked against its
+      // own W2 (which checksums_agree compares with raw LMDB's).
       if (batched) {
         res.record(kW2b, l, n, s, *batched);
         if (*batched != res.sums.at({kW2, l}).back())
