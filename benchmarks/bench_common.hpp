@@ -168,7 +168,8 @@ struct Results {
       for (const auto& l : libraries) {
         if (!wrong(w, l)) continue;
         if (peers.count(l)) {
-          if (peer_notes) *peer_notes += "peer's wrong result (not failing): " + w + " / " + l + "\n";
+          if (peer_notes)
+            *peer_notes += "peer's wrong result (not failing): " + w + " / " + l + "\n";
           continue;
         }
         ok = false;

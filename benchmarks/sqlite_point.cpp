@@ -191,10 +191,11 @@ int main(int argc, char** argv) {
   }
   if (argc % 2 == 0 || lib.empty() || rows <= 0 || lookups <= 0) usage(argv[0]);
   bench::Inputs in = bench::make_inputs(rows, 0, 0);
-  in.lookup_keys.resize(std::min<std::size_t>(in.lookup_keys.size(),
-                                              static_cast<std::size_t>(lookups)));
+  in.lookup_keys.resize(
+      std::min<std::size_t>(in.lookup_keys.size(), static_cast<std::size_t>(lookups)));
   while (in.lookup_keys.size() < static_cast<std::size_t>(lookups))
-    in.lookup_keys.push_back(in.lookup_keys[in.lookup_keys.size() % static_cast<std::size_t>(rows)]);
+    in.lookup_keys.push_back(
+        in.lookup_keys[in.lookup_keys.size() % static_cast<std::size_t>(rows)]);
   std::uint64_t sum = 0;
   try {
     if (lib == "raw")

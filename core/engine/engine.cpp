@@ -401,11 +401,13 @@ void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn 
   const bool kv = impl_->capability.sql == SqlDialect::none;
   e.operation_ = kv ? "KeyValue" : "QuerySql";
   Result<ExecResponse> r =
-      kv ? kv::execute(*e.connection_, plan->statement, e.values_,
-                       schema_for(std::visit([](const auto& st) -> const std::string& { return st.table; },
-                                             plan->statement),
-                                  schema))
-         : e.connection_->exec(op::QuerySql{&plan->statement, plan->sql, e.values_, plan->cache_key});
+      kv ? kv::execute(
+               *e.connection_, plan->statement, e.values_,
+               schema_for(std::visit([](const auto& st) -> const std::string& { return st.table; },
+                                     plan->statement),
+                          schema))
+         : e.connection_->exec(
+               op::QuerySql{&plan->statement, plan->sql, e.values_, plan->cache_key});
   if (!r.ok()) {
     Error err = std::move(r).error();
     report(e, &err, Clock::now());

@@ -93,7 +93,6 @@ class BufferedRows final : public CellRows<BufferedRows> {
   Cell cell(std::size_t col);
 
  private:
-
   std::size_t columns_;
   std::vector<StoredCell> cells_;  // row-major
   std::size_t row_ = 0;            // 1-based current row; 0 before the first

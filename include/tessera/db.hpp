@@ -28,6 +28,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <unordered_set>
 #include <vector>
 
 #include "tessera/detail/engine.hpp"
@@ -274,7 +275,9 @@ class TESSERA_API Executor {
   // Updates many rows by primary key, each to its own values (every non-key
   // column, or those chosen by `fields`), in as few statements as the driver
   // allows: on SQL drivers one UPDATE per batch, setting each column to a
-  // CASE over the batch's keys. Returns the number of rows that exist.
+  // CASE over the batch's keys. The outcome is that of update(row) for each
+  // row in order: a key given twice ends with its later row's values, and
+  // the result counts the rows whose key exists (a repeated key each time).
   // Atomic only inside a transaction.
   template <Model T>
   std::uint64_t update_many(std::span<const T> rows, const FieldSet<T>& fields = {}) {
@@ -299,10 +302,25 @@ class TESSERA_API Executor {
     // for composite keys) moderate.
     const std::size_t batch =
         std::max<std::size_t>(1, std::min<std::size_t>(500, cap.max_bind_params / per_row));
+    // A key repeated within a batch would take its first value (CASE picks
+    // the first match): a repeat ends the batch instead, so the later row
+    // wins, as with one update() per row in order.
     std::uint64_t total = 0;
-    for (std::size_t start = 0; start < rows.size(); start += batch) {
-      const auto chunk = rows.subspan(start, std::min(batch, rows.size() - start));
-      total += update_batch<T>(chunk, cols);
+    std::unordered_set<std::string> keys;
+    std::vector<Value> key;
+    std::string identity;
+    for (std::size_t start = 0; start < rows.size();) {
+      keys.clear();
+      std::size_t end = start;
+      for (; end < rows.size() && end - start < batch; ++end) {
+        key.clear();
+        append_key_values(rows[end], key);
+        identity.clear();
+        for (const Value& v : key) detail::append_identity(identity, v);
+        if (!keys.insert(identity).second) break;
+      }
+      total += update_batch<T>(rows.subspan(start, end - start), cols);
+      start = end;
     }
     return total;
   }

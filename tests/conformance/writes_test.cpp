@@ -266,6 +266,31 @@ TEST_CASE("conformance: update_many sets each row to its own values by key") {
   CHECK(db.find<Membership>(2, 1)->role == "C");
 }
 
+TEST_CASE(
+    "conformance: update_many with a repeated key ends with the later row, as update() would") {
+  TestDb t;
+  t.create<Item, Membership>();
+  auto& db = *t;
+  std::vector<Item> initial{{.id = 1, .name = "a", .qty = 1}, {.id = 2, .name = "b", .qty = 2}};
+  db.insert_many(initial);
+  std::vector<Item> rows{{.id = 1, .qty = 10},
+                         {.id = 2, .qty = 20},
+                         {.id = 1, .qty = 11},
+                         {.id = 3, .qty = 30},
+                         {.id = 1, .qty = 12}};
+  // 1 counted three times, 2 once, 3 (missing) never.
+  CHECK(db.update_many(rows, only(&Item::qty)) == 4);
+  CHECK(db.find<Item>(std::int64_t{1})->qty == 12);
+  CHECK(db.find<Item>(std::int64_t{2})->qty == 20);
+  CHECK_FALSE(db.find<Item>(std::int64_t{3}));
+  // Composite keys: equal only when every member is.
+  std::vector<Membership> members{{1, 1, "a"}, {1, 2, "b"}};
+  db.insert_many(members);
+  CHECK(db.update_many(std::vector<Membership>{{1, 1, "x"}, {1, 2, "y"}, {1, 1, "z"}}) == 3);
+  CHECK(db.find<Membership>(1, 1)->role == "z");
+  CHECK(db.find<Membership>(1, 2)->role == "y");
+}
+
 TEST_CASE("conformance: update and delete where return exact affected counts") {
   TestDb t;
   t.create<Item>();

@@ -67,4 +67,28 @@ Value dsl_value(const V& v) {
   }
 }
 
+// Appends an unambiguous encoding of `v` to `out` (a type tag, then the
+// value; texts and bytes length-prefixed): equal encodings mean equal
+// values. Used to find a repeated key.
+inline void append_identity(std::string& out, const Value& v) {
+  out.push_back(static_cast<char>(v.type()));
+  auto raw = [&](const auto& x) { out.append(reinterpret_cast<const char*>(&x), sizeof x); };
+  switch (v.type()) {
+    case ValueType::null: break;
+    case ValueType::boolean: out.push_back(v.as_bool() ? 1 : 0); break;
+    case ValueType::int64: raw(v.as_int64()); break;
+    case ValueType::float64: raw(v.as_double()); break;
+    case ValueType::text:
+      raw(v.as_text().size());
+      out.append(v.as_text());
+      break;
+    case ValueType::bytes:
+      raw(v.as_bytes().size());
+      out.append(reinterpret_cast<const char*>(v.as_bytes().data()), v.as_bytes().size());
+      break;
+    case ValueType::timestamp: raw(v.as_timestamp().micros); break;
+    case ValueType::date: raw(v.as_date().days); break;
+  }
+}
+
 }  // namespace tessera::detail
