@@ -374,25 +374,26 @@ const TableSchema& Engine::schema_for(const std::string& table, SchemaFn schema)
 }
 
 Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values,
-                      SchemaFn schema) {
+                      SchemaFn schema, bool reads_all) {
   check_values(values);
   Execution e;
   e.owned_values_ = std::move(values);
   e.values_ = e.owned_values_;
-  start(e, pinned, plan_for(shape), schema);
+  start(e, pinned, plan_for(shape), schema, reads_all);
   return e;
 }
 
 Execution Engine::run(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
-                      SchemaFn schema) {
+                      SchemaFn schema, bool reads_all) {
   check_values(values);
   Execution e;
   e.values_ = values;
-  start(e, pinned, plan_for(shape), schema);
+  start(e, pinned, plan_for(shape), schema, reads_all);
   return e;
 }
 
-void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema) {
+void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema,
+                   bool reads_all) {
   e.plan_ = plan;
   e.start_ = Clock::now();
   if (!pinned) e.lease_ = acquire(e.start_);
@@ -407,7 +408,7 @@ void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn 
                                      plan->statement),
                           schema))
          : e.connection_->exec(
-               op::QuerySql{&plan->statement, plan->sql, e.values_, plan->cache_key});
+               op::QuerySql{&plan->statement, plan->sql, e.values_, plan->cache_key, reads_all});
   if (!r.ok()) {
     Error err = std::move(r).error();
     report(e, &err, Clock::now());

@@ -126,7 +126,7 @@ class TESSERA_API Executor {
     static_assert(sizeof...(K) == detail::primary_key_count<T>(),
                   "tessera: find() needs one value per primary-key member");
     const auto values = key_values<T>(key...);
-    auto e = engine_->run(pin(), find_shape<T>(), values, &table_schema<T>);
+    auto e = engine_->run(pin(), find_shape<T>(), values, &table_schema<T>, /*reads_all=*/true);
     std::optional<T> out;
     if (e.next()) {
       out.emplace();
@@ -207,7 +207,7 @@ class TESSERA_API Executor {
   // A lazy cursor over the matching rows.
   template <Model M, class R>
   Cursor<R> cursor(const Select<M, R>& q) {
-    return Cursor<R>(run_select(q, ast::Select::Projection::columns));
+    return Cursor<R>(run_select(q, ast::Select::Projection::columns, /*reads_all=*/false));
   }
 
   // ------------------------------------------------------------ writes
@@ -457,11 +457,12 @@ class TESSERA_API Executor {
 
  private:
   template <Model M, class R>
-  detail::Execution run_select(const Select<M, R>& q, ast::Select::Projection projection) {
+  detail::Execution run_select(const Select<M, R>& q, ast::Select::Projection projection,
+                               bool reads_all = true) {
     ast::Statement st{ast::Select{}};
     std::vector<Value> values;
     q.lower(std::get<ast::Select>(st), values, projection);
-    return engine_->run(pin(), st, std::move(values), &table_schema<M>);
+    return engine_->run(pin(), st, std::move(values), &table_schema<M>, reads_all);
   }
 
   template <Model T>

@@ -164,8 +164,9 @@ class TESSERA_API Engine {
   // Runs a Select/Update/Delete shape through the plan cache, on `pinned`
   // or on a pooled connection. On a connection without SQL the statement is
   // planned into key-value operations, which needs `schema`. Throws DbError.
+  // `reads_all`: the caller reads every row at once (op::QuerySql::reads_all).
   Execution run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values,
-                SchemaFn schema = nullptr);
+                SchemaFn schema = nullptr, bool reads_all = false);
   // Inserts rows (values row-major).
   Execution insert(Connection* pinned, ast::Insert statement, std::vector<Value> values);
   // Raw SQL in the connection's dialect.
@@ -182,7 +183,7 @@ class TESSERA_API Engine {
   // Runs a static shape (find by key, ...). `values` are borrowed: the
   // caller keeps them alive until the Execution is destroyed. Throws DbError.
   Execution run(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
-                SchemaFn schema = nullptr);
+                SchemaFn schema = nullptr, bool reads_all = false);
 
   // Called by Lease when a connection comes back; `now` becomes its last use.
   void release(std::unique_ptr<PooledConnection> pc, std::chrono::steady_clock::time_point now);
@@ -194,7 +195,7 @@ class TESSERA_API Engine {
   const Plan* plan_for(const StaticShape& shape);
   Lease acquire(std::chrono::steady_clock::time_point now);
   // Runs `plan` with e's values; fills e (on failure: reports, throws).
-  void start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema);
+  void start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema, bool reads_all);
   const TableSchema& schema_for(const std::string& table, SchemaFn schema);
   void check_values(std::span<const Value> values) const;
   void report(Execution& e, const Error* error, std::chrono::steady_clock::time_point end);

@@ -32,6 +32,11 @@ struct QuerySql {
   // A stable key for the driver's prepared-statement cache: equal keys mean
   // equal SQL. 0 means do not cache.
   std::uint64_t cache_key = 0;
+  // True when the engine reads every row before its next operation on this
+  // connection (fetch_all, find, count): the driver may fetch the whole
+  // result in one go instead of streaming it (a lazy cursor passes false,
+  // and then memory must stay bounded by the driver's fetch chunk).
+  bool reads_all = false;
 };
 
 // An INSERT of one or many rows (row-major values, see ast::Insert). The
