@@ -1,15 +1,18 @@
-// W2 under callgrind: instructions per point lookup by primary key, through
-// raw sqlite3 (prepared statement reused), Tessera and SQLiteCpp (when
-// found), on the same in-memory table. Only the lookup loop is counted:
-// collection is switched on around it with the callgrind client requests
-// (no-ops when not under valgrind).
+// Instructions per operation under callgrind, raw sqlite3 (prepared
+// statements reused) against Tessera (and SQLiteCpp for W2), on the same
+// in-memory table. Only the measured loop is counted: collection is switched
+// on around it with the callgrind client requests (no-ops outside valgrind).
 //
 //   valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=F
-//       tessera_bench_point --lib raw|tessera|sqlitecpp [--rows N] [--lookups K]
+//       tessera_bench_point --lib raw|tessera|sqlitecpp [--workload W]
+//                           [--rows N] [--lookups K]
 //
-// then instructions per query = the "summary:" of F / K. scripts/bench.sh
-// runs it for every library and writes the table; without valgrind the
-// program only prints its checksum.
+// W: find (W2, the default: K lookups by key), insert (W1: N rows in one
+// transaction), scan (W3a: all rows into a vector), update (W4: K updates
+// by key in one transaction: Tessera's update(row, only(...)); update_dsl:
+// Tessera's execute(update<T>().set(...).where(...))). Instructions per operation = the "totals:"
+// of F / the operation count the program prints. scripts/bench.sh runs it for every library and
+// writes the table; without valgrind the program only prints its checksum.
 #include <sqlite3.h>
 
 #include <cstdlib>
@@ -42,7 +45,15 @@ namespace {
 
 using bench::Item;
 
+constexpr const char* kCreate =
+    "CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, "
+    "price DOUBLE NOT NULL, created_at BIGINT NOT NULL); CREATE INDEX items_qty ON items(qty)";
+constexpr const char* kInsert = "INSERT INTO items(name, qty, price, created_at) VALUES (?,?,?,?)";
 constexpr const char* kFind = "SELECT id, name, qty, price, created_at FROM items WHERE id = ?1";
+constexpr const char* kScan = "SELECT id, name, qty, price, created_at FROM items";
+constexpr const char* kUpdate = "UPDATE items SET qty = ?1 WHERE id = ?2";
+
+enum class Workload { find, insert, scan, update, update_dsl };
 
 // Runs `body` with callgrind collecting (a no-op outside valgrind).
 template <class F>
@@ -55,86 +66,180 @@ std::uint64_t counted(F&& body) {
   return sum;
 }
 
-std::uint64_t run_raw(const bench::Inputs& in) {
+// ------------------------------------------------------------------ raw
+
+struct RawDb {
   sqlite3* db = nullptr;
-  auto check = [&](int rc) {
+  RawDb() {
+    check(sqlite3_open(":memory:", &db));
+    exec(kCreate);
+  }
+  ~RawDb() { sqlite3_close(db); }
+  void check(int rc) const {
     if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
       throw std::runtime_error(sqlite3_errmsg(db));
-  };
-  check(sqlite3_open(":memory:", &db));
-  check(sqlite3_exec(db,
-                     "CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER "
-                     "NOT NULL, price DOUBLE NOT NULL, created_at BIGINT NOT NULL);"
-                     "CREATE INDEX items_qty ON items(qty); BEGIN",
-                     nullptr, nullptr, nullptr));
-  sqlite3_stmt* ins = nullptr;
-  check(sqlite3_prepare_v2(db, "INSERT INTO items(name, qty, price, created_at) VALUES (?,?,?,?)",
-                           -1, &ins, nullptr));
-  for (const auto& r : in.rows) {
-    sqlite3_bind_text(ins, 1, r.name.data(), static_cast<int>(r.name.size()), SQLITE_STATIC);
-    sqlite3_bind_int(ins, 2, r.qty);
-    sqlite3_bind_double(ins, 3, r.price);
-    sqlite3_bind_int64(ins, 4, r.created_at);
-    check(sqlite3_step(ins));
-    sqlite3_reset(ins);
   }
-  sqlite3_finalize(ins);
-  check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr));
-  sqlite3_stmt* st = nullptr;
-  check(sqlite3_prepare_v3(db, kFind, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr));
-  const std::uint64_t sum = counted([&] {
-    std::uint64_t s = 0;
-    Item r;
-    for (auto k : in.lookup_keys) {
-      sqlite3_bind_int64(st, 1, k);
-      if (sqlite3_step(st) == SQLITE_ROW) {
-        r.id = sqlite3_column_int64(st, 0);
-        r.name.assign(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)),
-                      static_cast<std::size_t>(sqlite3_column_bytes(st, 1)));
-        r.qty = sqlite3_column_int(st, 2);
-        r.price = sqlite3_column_double(st, 3);
-        r.created_at = sqlite3_column_int64(st, 4);
-        s += bench::row_sum(r);
+  void exec(const char* sql) const { check(sqlite3_exec(db, sql, nullptr, nullptr, nullptr)); }
+  sqlite3_stmt* prepare(const char* sql) const {
+    sqlite3_stmt* st = nullptr;
+    check(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr));
+    return st;
+  }
+  std::uint64_t insert(std::vector<Item>& rows) const {
+    std::uint64_t sum = 0;
+    exec("BEGIN");
+    sqlite3_stmt* ins = prepare(kInsert);
+    for (auto& r : rows) {
+      sqlite3_bind_text(ins, 1, r.name.data(), static_cast<int>(r.name.size()), SQLITE_STATIC);
+      sqlite3_bind_int(ins, 2, r.qty);
+      sqlite3_bind_double(ins, 3, r.price);
+      sqlite3_bind_int64(ins, 4, r.created_at);
+      check(sqlite3_step(ins));
+      sqlite3_reset(ins);
+      r.id = sqlite3_last_insert_rowid(db);
+      sum += bench::row_sum(r);
+    }
+    sqlite3_finalize(ins);
+    exec("COMMIT");
+    return sum;
+  }
+};
+
+void read_item(sqlite3_stmt* st, Item& r) {
+  r.id = sqlite3_column_int64(st, 0);
+  r.name.assign(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)),
+                static_cast<std::size_t>(sqlite3_column_bytes(st, 1)));
+  r.qty = sqlite3_column_int(st, 2);
+  r.price = sqlite3_column_double(st, 3);
+  r.created_at = sqlite3_column_int64(st, 4);
+}
+
+std::uint64_t run_raw(Workload w, const bench::Inputs& in) {
+  RawDb d;
+  std::vector<Item> rows = in.rows;
+  if (w == Workload::insert) return counted([&] { return d.insert(rows); });
+  d.insert(rows);
+  if (w == Workload::find) {
+    sqlite3_stmt* st = d.prepare(kFind);
+    const std::uint64_t sum = counted([&] {
+      std::uint64_t s = 0;
+      Item r;
+      for (auto k : in.lookup_keys) {
+        sqlite3_bind_int64(st, 1, k);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+          read_item(st, r);
+          s += bench::row_sum(r);
+        }
+        sqlite3_reset(st);
       }
+      return s;
+    });
+    sqlite3_finalize(st);
+    return sum;
+  }
+  if (w == Workload::scan) {
+    sqlite3_stmt* st = d.prepare(kScan);
+    const std::uint64_t sum = counted([&] {
+      std::vector<Item> out;
+      while (sqlite3_step(st) == SQLITE_ROW) read_item(st, out.emplace_back());
+      sqlite3_reset(st);
+      std::uint64_t s = 0;
+      for (const auto& r : out) s += bench::row_sum(r);
+      return s;
+    });
+    sqlite3_finalize(st);
+    return sum;
+  }
+  // update and update_dsl: the same statement.
+  sqlite3_stmt* st = d.prepare(kUpdate);
+  const std::uint64_t sum = counted([&] {
+    std::uint64_t changed = 0;
+    d.exec("BEGIN");
+    for (auto [id, qty] : in.updates) {
+      sqlite3_bind_int(st, 1, qty);
+      sqlite3_bind_int64(st, 2, id);
+      d.check(sqlite3_step(st));
+      changed += static_cast<std::uint64_t>(sqlite3_changes(d.db));
       sqlite3_reset(st);
     }
-    return s;
+    d.exec("COMMIT");
+    return changed;
   });
   sqlite3_finalize(st);
-  sqlite3_close(db);
   return sum;
 }
 
-std::uint64_t run_tessera(const bench::Inputs& in) {
+// ------------------------------------------------------------------ Tessera
+
+std::uint64_t run_tessera(Workload w, const bench::Inputs& in) {
+  using tessera::col;
   tessera::sqlite::register_linked();
   auto db = tessera::Db::open("sqlite::memory:");
   db.push_schema<Item>();
   std::vector<Item> rows = in.rows;
-  {
+  auto insert = [&] {
     auto tx = db.transaction();
     tx.insert_many(rows);
     tx.commit();
-  }
-  // One lookup outside the count: the plan and the prepared statement are
-  // cached per shape, as in a long-running service.
-  (void)db.find<Item>(std::int64_t{1});
-  return counted([&] {
     std::uint64_t s = 0;
-    for (auto k : in.lookup_keys)
-      if (auto r = db.find<Item>(k)) s += bench::row_sum(*r);
+    for (const auto& r : rows) s += bench::row_sum(r);
     return s;
+  };
+  if (w == Workload::insert) return counted(insert);
+  insert();
+  if (w == Workload::find) {
+    // One lookup outside the count: the plan and the prepared statement are
+    // cached per shape, as in a long-running service.
+    (void)db.find<Item>(std::int64_t{1});
+    return counted([&] {
+      std::uint64_t s = 0;
+      for (auto k : in.lookup_keys)
+        if (auto r = db.find<Item>(k)) s += bench::row_sum(*r);
+      return s;
+    });
+  }
+  if (w == Workload::scan) {
+    (void)db.fetch_all(tessera::select<Item>().limit(1));
+    return counted([&] {
+      const auto out = db.fetch_all(tessera::select<Item>());
+      std::uint64_t s = 0;
+      for (const auto& r : out) s += bench::row_sum(r);
+      return s;
+    });
+  }
+  if (w == Workload::update) {
+    (void)db.update(Item{.id = -1}, tessera::only(&Item::qty));
+    return counted([&] {
+      std::uint64_t changed = 0;
+      auto tx = db.transaction();
+      for (auto [id, qty] : in.updates)
+        changed += tx.update(Item{.id = id, .qty = qty}, tessera::only(&Item::qty)) ? 1 : 0;
+      tx.commit();
+      return changed;
+    });
+  }
+  (void)db.execute(tessera::update<Item>().set(&Item::qty, 0).where(col(&Item::id) == -1));
+  return counted([&] {
+    std::uint64_t changed = 0;
+    auto tx = db.transaction();
+    for (auto [id, qty] : in.updates)
+      changed +=
+          tx.execute(tessera::update<Item>().set(&Item::qty, qty).where(col(&Item::id) == id));
+    tx.commit();
+    return changed;
   });
 }
 
+// ------------------------------------------------------------------ SQLiteCpp
+
 #ifdef TESSERA_BENCH_HAVE_SQLITECPP
-std::uint64_t run_sqlitecpp(const bench::Inputs& in) {
+std::uint64_t run_sqlitecpp(Workload w, const bench::Inputs& in) {
+  if (w != Workload::find) throw std::runtime_error("SQLiteCpp: only --workload find");
   SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  db.exec(
-      "CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, "
-      "price DOUBLE NOT NULL, created_at BIGINT NOT NULL); CREATE INDEX items_qty ON items(qty)");
+  db.exec(kCreate);
   {
     SQLite::Transaction tx(db);
-    SQLite::Statement ins(db, "INSERT INTO items(name, qty, price, created_at) VALUES (?,?,?,?)");
+    SQLite::Statement ins(db, kInsert);
     for (const auto& r : in.rows) {
       ins.bindNoCopy(1, r.name);
       ins.bind(2, r.qty);
@@ -168,7 +273,10 @@ std::uint64_t run_sqlitecpp(const bench::Inputs& in) {
 #endif
 
 [[noreturn]] void usage(const char* argv0) {
-  std::cerr << "usage: " << argv0 << " --lib raw|tessera|sqlitecpp [--rows N] [--lookups K]\n";
+  std::cerr
+      << "usage: " << argv0
+      << " --lib raw|tessera|sqlitecpp [--workload find|insert|scan|update|update_dsl] [--rows N]"
+         " [--lookups K]\n";
   std::exit(64);
 }
 
@@ -176,12 +284,15 @@ std::uint64_t run_sqlitecpp(const bench::Inputs& in) {
 
 int main(int argc, char** argv) {
   std::string lib;
+  std::string workload = "find";
   std::int64_t rows = 100000;
   std::int64_t lookups = 20000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--lib")
       lib = argv[i + 1];
+    else if (a == "--workload")
+      workload = argv[i + 1];
     else if (a == "--rows")
       rows = std::atoll(argv[i + 1]);
     else if (a == "--lookups")
@@ -190,21 +301,43 @@ int main(int argc, char** argv) {
       usage(argv[0]);
   }
   if (argc % 2 == 0 || lib.empty() || rows <= 0 || lookups <= 0) usage(argv[0]);
-  bench::Inputs in = bench::make_inputs(rows, 0, 0);
-  in.lookup_keys.resize(
-      std::min<std::size_t>(in.lookup_keys.size(), static_cast<std::size_t>(lookups)));
-  while (in.lookup_keys.size() < static_cast<std::size_t>(lookups))
+  Workload w;
+  if (workload == "find")
+    w = Workload::find;
+  else if (workload == "insert")
+    w = Workload::insert;
+  else if (workload == "scan")
+    w = Workload::scan;
+  else if (workload == "update")
+    w = Workload::update;
+  else if (workload == "update_dsl")
+    w = Workload::update_dsl;
+  else
+    usage(argv[0]);
+  const auto k = static_cast<std::size_t>(lookups);
+  bench::Inputs in = bench::make_inputs(rows, k, 0);
+  // As many lookup keys as asked for (make_inputs draws N).
+  while (in.lookup_keys.size() < k)
     in.lookup_keys.push_back(
         in.lookup_keys[in.lookup_keys.size() % static_cast<std::size_t>(rows)]);
+  in.lookup_keys.resize(k);
+  std::uint64_t ops = 0;
+  switch (w) {
+    case Workload::find: ops = k; break;
+    case Workload::insert:
+    case Workload::scan: ops = static_cast<std::uint64_t>(rows); break;
+    case Workload::update:
+    case Workload::update_dsl: ops = in.updates.size(); break;
+  }
   std::uint64_t sum = 0;
   try {
     if (lib == "raw")
-      sum = run_raw(in);
+      sum = run_raw(w, in);
     else if (lib == "tessera")
-      sum = run_tessera(in);
+      sum = run_tessera(w, in);
 #ifdef TESSERA_BENCH_HAVE_SQLITECPP
     else if (lib == "sqlitecpp")
-      sum = run_sqlitecpp(in);
+      sum = run_sqlitecpp(w, in);
 #endif
     else
       usage(argv[0]);
@@ -212,6 +345,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << '\n';
     return 1;
   }
-  std::cout << "lib " << lib << " lookups " << in.lookup_keys.size() << " checksum " << sum << '\n';
+  std::cout << "lib " << lib << " workload " << workload << " operations " << ops << " checksum "
+            << sum << '\n';
   return 0;
 }

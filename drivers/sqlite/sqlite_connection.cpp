@@ -20,12 +20,13 @@ namespace tessera::sqlite::detail {
 namespace {
 
 constexpr std::size_t kStatementCacheSize = 256;
-// SQLite compiles a multi-row VALUES list in time quadratic in its rows
-// (16,000 rows take seconds to prepare, 250 about a millisecond), so batches
-// stay small; each batch size is prepared once and cached.
-constexpr std::uint32_t kMaxInsertRows = 256;
-// Distinct (insert shape, batch size) pairs remembered; past it the map
-// starts over (their statements age out of the LRU).
+// One row per INSERT, prepared once and stepped per row: without round trips
+// there is nothing for a multi-row VALUES list to save, while SQLite compiles
+// one in time quadratic in its rows and RETURNING costs more per row than
+// sqlite3_last_insert_rowid (see docs/performance.md).
+constexpr std::uint32_t kMaxInsertRows = 1;
+// Distinct insert shapes remembered; past it the map starts over (their
+// statements age out of the LRU).
 constexpr std::size_t kInsertShapeLimit = 256;
 constexpr std::string_view kSchemaSavepoint = "\"tessera_push_schema\"";
 constexpr std::string_view kInsertSavepoint = "\"tessera_insert_batches\"";
@@ -83,7 +84,7 @@ void SqliteConnection::CloseDb::operator()(sqlite3* db) const {
 }
 
 std::size_t SqliteConnection::InsertKeyHash::operator()(const InsertKey& k) const {
-  return std::hash<const void*>{}(k.shape) ^ (k.rows * 0x9e3779b97f4a7c15ull);
+  return std::hash<const void*>{}(k.shape) ^ (k.ids_only ? 0x9e3779b97f4a7c15ull : 0);
 }
 
 SqliteConnection::SqliteConnection(sqlite3* db, const OpenOptions& options)
@@ -191,48 +192,40 @@ Result<ExecResponse> SqliteConnection::exec_query(const op::QuerySql& q) {
 }
 
 Result<ExecResponse> SqliteConnection::exec_raw(const op::RawSql& raw) {
+  rowid_aliases_.clear();  // raw SQL may change the schema
   auto lease = texts_.acquire(text_key(raw.sql), raw.sql);
   if (!lease) return std::move(lease).error();
   return run_statement(std::move(*lease), raw.params);
 }
 
-Result<StatementLease> SqliteConnection::insert_statement(const ast::Insert& shape,
-                                                          std::size_t rows) {
-  const InsertKey key{&shape, rows};
+Result<StatementLease> SqliteConnection::insert_statement(const ast::Insert& shape, bool ids_only) {
+  const InsertKey key{&shape, ids_only};
   auto it = insert_shapes_.find(key);
   if (it == insert_shapes_.end() || !same_shape(it->second.shape, shape)) {
     if (it == insert_shapes_.end() && insert_shapes_.size() >= kInsertShapeLimit)
       insert_shapes_.clear();
-    ast::Insert batch = shape;
-    batch.row_count = rows;
-    auto sql = tessera::sql::render(batch, SqlDialect::sqlite);
+    ast::Insert one = shape;
+    one.row_count = 1;
+    if (ids_only) one.returning.clear();
+    auto sql = tessera::sql::render(one, SqlDialect::sqlite);
     if (!sql) return from_serializer(std::move(sql).error());
-    it = insert_shapes_
-             .insert_or_assign(key,
-                               InsertShape{std::move(batch), std::move(*sql), next_insert_id_++})
-             .first;
+    // The copy keeps the shape as given (with its RETURNING), to compare.
+    it =
+        insert_shapes_.insert_or_assign(key, InsertShape{shape, std::move(*sql), next_insert_id_++})
+            .first;
   }
   return inserts_.acquire(it->second.id, it->second.sql);
 }
 
 Result<ExecResponse> SqliteConnection::exec_insert(const op::Insert& ins) {
   if (Status s = check_insert(ins, kDriverName); !s) return std::move(s).error();
-  const ast::Insert& shape = *ins.statement;
-  const std::size_t columns = shape.columns.size();
-  const std::size_t total = shape.row_count;
-  std::size_t per_batch = capability_.max_insert_rows;
-  if (columns != 0)
-    per_batch = std::min<std::size_t>(
-        per_batch, std::max<std::size_t>(1, capability_.max_bind_params / columns));
-  else
-    per_batch = 1;
   // Several statements are one insert: all of them or none.
-  const bool batched = total > per_batch;
-  if (batched)
+  const bool several = ins.statement->row_count > 1;
+  if (several)
     if (Status s = run("SAVEPOINT " + std::string(kInsertSavepoint)); !s)
       return std::move(s).error();
-  auto result = insert_batches(ins, per_batch);
-  if (batched) {
+  auto result = insert_rows(ins);
+  if (several) {
     if (!result) (void)run("ROLLBACK TO " + std::string(kInsertSavepoint));
     Status released = run("RELEASE " + std::string(kInsertSavepoint));
     if (result && !released) return std::move(released).error();
@@ -240,32 +233,68 @@ Result<ExecResponse> SqliteConnection::exec_insert(const op::Insert& ins) {
   return result;
 }
 
-Result<ExecResponse> SqliteConnection::insert_batches(const op::Insert& ins,
-                                                      std::size_t per_batch) {
+bool SqliteConnection::is_rowid_alias(const std::string& table, const std::string& column) {
+  std::string key = table;
+  key.push_back('\0');
+  key += column;
+  if (auto it = rowid_aliases_.find(key); it != rowid_aliases_.end()) return it->second;
+  // The only primary-key column of a rowid table, declared exactly INTEGER
+  // (https://sqlite.org/lang_createtable.html#rowid).
+  const char* type = nullptr;
+  int pk = 0;
+  bool alias = sqlite3_table_column_metadata(db_.get(), nullptr, table.c_str(), column.c_str(),
+                                             &type, nullptr, nullptr, &pk, nullptr) == SQLITE_OK &&
+               pk != 0 && type != nullptr && sqlite3_stricmp(type, "INTEGER") == 0;
+  if (alias) {
+    constexpr std::string_view kSql =
+        "SELECT (SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) = 1 "
+        "AND NOT (SELECT wr FROM pragma_table_list(?1))";
+    auto lease = texts_.acquire(text_key(kSql), kSql);
+    alias = false;
+    if (lease) {
+      sqlite3_stmt* st = lease->get();
+      sqlite3_bind_text(st, 1, table.data(), static_cast<int>(table.size()), SQLITE_STATIC);
+      alias = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    }
+  }
+  rowid_aliases_.emplace(std::move(key), alias);
+  return alias;
+}
+
+Result<ExecResponse> SqliteConnection::insert_rows(const op::Insert& ins) {
   const ast::Insert& shape = *ins.statement;
   const std::size_t columns = shape.columns.size();
   const std::size_t total = shape.row_count;
+  // When only the generated key is asked for, sqlite3_last_insert_rowid
+  // gives it without RETURNING (not with an ON CONFLICT clause: a row that
+  // is not inserted leaves it unchanged).
+  const bool ids_only = shape.returning.size() == 1 &&
+                        shape.on_conflict.action == ast::OnConflict::Action::error &&
+                        is_rowid_alias(shape.table, shape.returning.front());
   ExecResponse response;
   std::unique_ptr<BufferedRows> returned;
-  if (!shape.returning.empty() && total == 0)
+  if (!shape.returning.empty() && !ids_only)
     returned = std::make_unique<BufferedRows>(shape.returning.size());
-  for (std::size_t start = 0; start < total;) {
-    const std::size_t rows = std::min(per_batch, total - start);
-    auto lease = insert_statement(shape, rows);
-    if (!lease) return std::move(lease).error();
-    sqlite3_stmt* stmt = lease->get();
-    if (Status s = bind_params(stmt, ins.params.subspan(start * columns, rows * columns)); !s)
+  if (ids_only) response.generated_ids.reserve(total);
+  auto lease = insert_statement(shape, ids_only);
+  if (!lease) return std::move(lease).error();
+  sqlite3_stmt* stmt = lease->get();
+  sqlite3* db = db_.get();
+  for (std::size_t row = 0; row < total; ++row) {
+    if (Status s = bind_params(stmt, ins.params.subspan(row * columns, columns)); !s)
       return std::move(s).error();
-    if (!shape.returning.empty() && !returned)
-      returned =
-          std::make_unique<BufferedRows>(static_cast<std::size_t>(sqlite3_column_count(stmt)));
     int rc = SQLITE_ROW;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
       if (returned) returned->append_current(stmt);
-    if (rc != SQLITE_DONE) return fail(rc, sqlite3_sql(stmt));
+    if (rc != SQLITE_DONE) {
+      Error e = fail(rc, sqlite3_sql(stmt));
+      sqlite3_reset(stmt);
+      return e;
+    }
+    sqlite3_reset(stmt);
     // Rows actually written: an upsert's DO NOTHING writes fewer.
-    response.affected += static_cast<std::uint64_t>(sqlite3_changes64(db_.get()));
-    start += rows;
+    response.affected += static_cast<std::uint64_t>(sqlite3_changes64(db));
+    if (ids_only) response.generated_ids.push_back(sqlite3_last_insert_rowid(db));
   }
   if (returned) response.rows = std::move(returned);
   return response;
@@ -311,6 +340,7 @@ Status SqliteConnection::ping() {
 
 Status SqliteConnection::push_schema(const Schema& schema) {
   return guarded([&]() -> Status {
+    rowid_aliases_.clear();
     const std::string savepoint(kSchemaSavepoint);
     if (Status s = run("SAVEPOINT " + savepoint); !s) return s;
     auto create_all = [&]() -> Status {
@@ -331,6 +361,7 @@ Status SqliteConnection::push_schema(const Schema& schema) {
 
 Status SqliteConnection::drop_tables(const std::vector<std::string>& tables) {
   return guarded([&]() -> Status {
+    rowid_aliases_.clear();
     // foreign_keys cannot change inside a transaction; there the tables are
     // dropped with the checks on (drop children first).
     const bool toggle = sqlite3_get_autocommit(db_.get()) != 0;

@@ -47,10 +47,11 @@ class SqliteConnection final : public Connection {
   struct CloseDb {
     void operator()(sqlite3* db) const;
   };
-  // A rendered insert statement for one (shape, batch size).
+  // A rendered one-row insert statement for a shape, with its RETURNING or
+  // without (ids_only: the key comes from sqlite3_last_insert_rowid).
   struct InsertKey {
     const ast::Insert* shape;
-    std::size_t rows;
+    bool ids_only;
     bool operator==(const InsertKey&) const = default;
   };
   struct InsertKeyHash {
@@ -78,8 +79,14 @@ class SqliteConnection final : public Connection {
   // Runs SQL without parameters to completion, ignoring any rows; `cache`
   // keeps the prepared statement for the next time.
   Status run(std::string_view sql, bool cache = true);
-  Result<ExecResponse> insert_batches(const op::Insert& ins, std::size_t per_batch);
-  Result<StatementLease> insert_statement(const ast::Insert& shape, std::size_t rows);
+  // Inserts the rows one statement each (the caller wraps several in a
+  // savepoint).
+  Result<ExecResponse> insert_rows(const op::Insert& ins);
+  Result<StatementLease> insert_statement(const ast::Insert& shape, bool ids_only);
+  // Whether `column` of `table` is the rowid (the only primary-key column of
+  // a rowid table, declared INTEGER), so that sqlite3_last_insert_rowid is
+  // its generated value. Cached per connection until the schema changes.
+  bool is_rowid_alias(const std::string& table, const std::string& column);
   // Ends PRAGMA query_only once a read-only transaction is over.
   Status finish_read_only();
   Error fail(int rc, std::string_view sql);
@@ -90,6 +97,7 @@ class SqliteConnection final : public Connection {
   bool read_only_tx_ = false;
   std::uint64_t next_insert_id_ = 1;
   std::unordered_map<InsertKey, InsertShape, InsertKeyHash> insert_shapes_;
+  std::unordered_map<std::string, bool> rowid_aliases_;  // key: table, NUL, column
   // Declared after db_: finalized before the handle closes.
   StatementCache queries_;  // keyed by QuerySql::cache_key
   StatementCache inserts_;  // keyed by InsertShape::id

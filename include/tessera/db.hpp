@@ -22,12 +22,14 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -138,8 +140,8 @@ class TESSERA_API Executor {
 
   // Every matching row.
   template <Model M, class R>
-  std::vector<R> fetch_all(const Select<M, R>& q) {
-    auto e = run_select(q, ast::Select::Projection::columns);
+  std::vector<R> fetch_all(Select<M, R> q) {
+    auto e = run_select(std::move(q), ast::Select::Projection::columns);
     std::vector<R> out;
     while (e.next()) {
       detail::read_row(*e.rows(), out.emplace_back());
@@ -151,16 +153,17 @@ class TESSERA_API Executor {
   // Exactly one row. Throws NotFoundError (not_found) on none and
   // (too_many_rows) on more than one.
   template <Model M, class R>
-  R fetch_one(const Select<M, R>& q) {
-    auto r = fetch_optional(q);
+  R fetch_one(Select<M, R> q) {
+    auto r = fetch_optional(std::move(q));
     if (!r) throw_error(Error(ErrorKind::not_found, "fetch_one: no row matched"));
     return std::move(*r);
   }
 
   // At most one row. Throws NotFoundError (too_many_rows) on more.
   template <Model M, class R>
-  std::optional<R> fetch_optional(const Select<M, R>& q) {
-    auto e = run_select(q.limit_value() ? q : q.limit(2), ast::Select::Projection::columns);
+  std::optional<R> fetch_optional(Select<M, R> q) {
+    if (!q.limit_value()) q = std::move(q).limit(2);
+    auto e = run_select(std::move(q), ast::Select::Projection::columns);
     std::optional<R> out;
     if (e.next()) {
       out.emplace();
@@ -174,16 +177,16 @@ class TESSERA_API Executor {
 
   // The number of matching rows (limit/offset respected).
   template <Model M, class R>
-  std::int64_t count(const Select<M, R>& q) {
-    auto e = run_select(q, ast::Select::Projection::count);
+  std::int64_t count(Select<M, R> q) {
+    auto e = run_select(std::move(q), ast::Select::Projection::count);
     if (!e.next()) throw_error(Error(ErrorKind::internal, "COUNT returned no row"));
     return e.rows()->get_int64(0);
   }
 
   // Whether any row matches.
   template <Model M, class R>
-  bool exists(const Select<M, R>& q) {
-    auto e = run_select(q, ast::Select::Projection::exists);
+  bool exists(Select<M, R> q) {
+    auto e = run_select(std::move(q), ast::Select::Projection::exists);
     if (!e.next()) throw_error(Error(ErrorKind::internal, "EXISTS returned no row"));
     return e.rows()->get_bool(0);
   }
@@ -206,8 +209,9 @@ class TESSERA_API Executor {
 
   // A lazy cursor over the matching rows.
   template <Model M, class R>
-  Cursor<R> cursor(const Select<M, R>& q) {
-    return Cursor<R>(run_select(q, ast::Select::Projection::columns, /*reads_all=*/false));
+  Cursor<R> cursor(Select<M, R> q) {
+    return Cursor<R>(
+        run_select(std::move(q), ast::Select::Projection::columns, /*reads_all=*/false));
   }
 
   // ------------------------------------------------------------ writes
@@ -254,22 +258,46 @@ class TESSERA_API Executor {
   template <Model T>
   bool update(const T& row, const FieldSet<T>& fields = {}) {
     static_assert(detail::primary_key_count<T>() > 0, "tessera: update() needs a primary key");
-    ast::Statement st{ast::Update{}};
-    auto& u = std::get<ast::Update>(st);
-    u.table = table_name<T>();
-    std::vector<Value> values;
-    detail::for_each_field<T>([&](const auto& f, auto i) {
-      using F = std::decay_t<decltype(f)>;
-      if (F::is_primary_key || !chosen(fields, static_cast<int>(i))) return;
-      u.set.push_back(ast::Assignment{f.name(), static_cast<std::uint32_t>(values.size())});
-      values.push_back(detail::to_value(row.*(F::member)));
-    });
-    if (u.set.empty())
-      throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
-    u.has_where = true;
-    u.where = key_condition<T>(static_cast<std::uint32_t>(values.size()));
-    append_key_values(row, values);
-    return engine_->run(pin(), st, std::move(values), &table_schema<T>).affected() > 0;
+    constexpr std::size_t n = tessera::field_count<T>;
+    if constexpr (n <= 64) {
+      // The statement's shape depends only on which columns are set: one
+      // static shape per (model, column set), values on the stack.
+      std::uint64_t mask = 0;
+      std::array<Value, n> values;
+      std::size_t count = 0;
+      detail::for_each_field<T>([&](const auto& f, auto i) {
+        using F = std::decay_t<decltype(f)>;
+        if (F::is_primary_key || !chosen(fields, static_cast<int>(i))) return;
+        mask |= std::uint64_t{1} << i;
+        values[count++] = detail::to_value(row.*(F::member));
+      });
+      if (mask == 0) throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
+      detail::for_each_field<T>([&](const auto& f, auto) {
+        using F = std::decay_t<decltype(f)>;
+        if constexpr (F::is_primary_key) values[count++] = detail::to_value(row.*(F::member));
+      });
+      return engine_
+                 ->run(pin(), update_shape<T>(mask), std::span<const Value>(values.data(), count),
+                       &table_schema<T>)
+                 .affected() > 0;
+    } else {
+      ast::Statement st{ast::Update{}};
+      auto& u = std::get<ast::Update>(st);
+      u.table = table_name<T>();
+      std::vector<Value> values;
+      detail::for_each_field<T>([&](const auto& f, auto i) {
+        using F = std::decay_t<decltype(f)>;
+        if (F::is_primary_key || !chosen(fields, static_cast<int>(i))) return;
+        u.set.push_back(ast::Assignment{f.name(), static_cast<std::uint32_t>(values.size())});
+        values.push_back(detail::to_value(row.*(F::member)));
+      });
+      if (u.set.empty())
+        throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
+      u.has_where = true;
+      u.where = key_condition<T>(static_cast<std::uint32_t>(values.size()));
+      append_key_values(row, values);
+      return engine_->run(pin(), st, std::move(values), &table_schema<T>).affected() > 0;
+    }
   }
 
   // Updates many rows by primary key, each to its own values (every non-key
@@ -332,12 +360,12 @@ class TESSERA_API Executor {
   // UPDATE ... SET ... WHERE ...; returns the number of rows changed.
   // An update without where() or all() does not compile.
   template <Model M, bool Filtered>
-  std::uint64_t execute(const Update<M, Filtered>& q) {
+  std::uint64_t execute(Update<M, Filtered> q) {
     static_assert(Filtered,
                   "tessera: an update needs where(...), or all() to update every row explicitly");
     ast::Statement st{ast::Update{}};
     std::vector<Value> values;
-    const int bad = q.lower(std::get<ast::Update>(st), values);
+    const int bad = std::move(q).lower(std::get<ast::Update>(st), values);
     if (bad == -2)
       throw_error(Error(ErrorKind::invalid_statement,
                         "update: set() names a member not declared in TESSERA_MODEL"));
@@ -353,12 +381,12 @@ class TESSERA_API Executor {
   // DELETE ... WHERE ...; returns the number of rows deleted. A delete
   // without where() or all() does not compile.
   template <Model M, bool Filtered>
-  std::uint64_t execute(const Delete<M, Filtered>& q) {
+  std::uint64_t execute(Delete<M, Filtered> q) {
     static_assert(Filtered,
                   "tessera: a delete needs where(...), or all() to delete every row explicitly");
     ast::Statement st{ast::Delete{}};
     std::vector<Value> values;
-    q.lower(std::get<ast::Delete>(st), values);
+    std::move(q).lower(std::get<ast::Delete>(st), values);
     return engine_->run(pin(), st, std::move(values), &table_schema<M>).affected();
   }
 
@@ -457,11 +485,11 @@ class TESSERA_API Executor {
 
  private:
   template <Model M, class R>
-  detail::Execution run_select(const Select<M, R>& q, ast::Select::Projection projection,
+  detail::Execution run_select(Select<M, R> q, ast::Select::Projection projection,
                                bool reads_all = true) {
     ast::Statement st{ast::Select{}};
     std::vector<Value> values;
-    q.lower(std::get<ast::Select>(st), values, projection);
+    std::move(q).lower(std::get<ast::Select>(st), values, projection);
     return engine_->run(pin(), st, std::move(values), &table_schema<M>, reads_all);
   }
 
@@ -496,6 +524,34 @@ class TESSERA_API Executor {
       return ast::Statement{std::move(s)};
     }());
     return shape;
+  }
+
+  // UPDATE SET <the columns in `mask`> WHERE key = ?, built on first use per
+  // (model, column set) and kept for the program's life. Thread-safe; the
+  // last shape used is remembered per thread.
+  template <Model T>
+  static const detail::StaticShape& update_shape(std::uint64_t mask) {
+    thread_local std::uint64_t last_mask = 0;
+    thread_local const detail::StaticShape* last = nullptr;
+    if (last != nullptr && last_mask == mask) return *last;
+    static std::mutex mutex;
+    static std::unordered_map<std::uint64_t, std::unique_ptr<detail::StaticShape>> shapes;
+    std::lock_guard lock(mutex);
+    auto& shape = shapes[mask];
+    if (!shape) {
+      ast::Update u;
+      u.table = table_name<T>();
+      detail::for_each_field<T>([&](const auto& f, auto i) {
+        if (mask & (std::uint64_t{1} << i))
+          u.set.push_back(ast::Assignment{f.name(), static_cast<std::uint32_t>(u.set.size())});
+      });
+      u.has_where = true;
+      u.where = key_condition<T>(static_cast<std::uint32_t>(u.set.size()));
+      shape = std::make_unique<detail::StaticShape>(ast::Statement{std::move(u)});
+    }
+    last_mask = mask;
+    last = shape.get();
+    return *shape;
   }
 
   // DELETE WHERE key = ?, built once per model.

@@ -304,15 +304,17 @@ class Select {
   using result = R;
 
   // Keeps the rows matching `c`. Calling where() again ANDs the conditions.
-  Select where(Condition<M> c) const {
-    Select s = *this;
-    if (s.has_where_) {
-      s.where_ = std::move(s.where_) && std::move(c);
+  // Each builder call returns a new query; on a temporary (the usual
+  // chain) it moves instead of copying.
+  Select where(Condition<M> c) const& { return Select(*this).where(std::move(c)); }
+  Select where(Condition<M> c) && {
+    if (has_where_) {
+      where_ = std::move(where_) && std::move(c);
     } else {
-      s.where_ = std::move(c);
-      s.has_where_ = true;
+      where_ = std::move(c);
+      has_where_ = true;
     }
-    return s;
+    return std::move(*this);
   }
 
   template <class N>
@@ -325,23 +327,26 @@ class Select {
   // Orders by the given columns (ascending) or col(..).desc() terms, after
   // any earlier order_by().
   template <class... Terms>
-  Select order_by(const Terms&... terms) const {
-    Select s = *this;
-    (s.order_.push_back(to_order<M>(terms).order), ...);
-    return s;
+  Select order_by(const Terms&... terms) const& {
+    return Select(*this).order_by(terms...);
+  }
+  template <class... Terms>
+  Select order_by(const Terms&... terms) && {
+    (order_.push_back(to_order<M>(terms).order), ...);
+    return std::move(*this);
   }
 
   // At most n rows. n must not be negative.
-  Select limit(std::int64_t n) const {
-    Select s = *this;
-    s.limit_ = n;
-    return s;
+  Select limit(std::int64_t n) const& { return Select(*this).limit(n); }
+  Select limit(std::int64_t n) && {
+    limit_ = n;
+    return std::move(*this);
   }
   // Skips n rows. n must not be negative.
-  Select offset(std::int64_t n) const {
-    Select s = *this;
-    s.offset_ = n;
-    return s;
+  Select offset(std::int64_t n) const& { return Select(*this).offset(n); }
+  Select offset(std::int64_t n) && {
+    offset_ = n;
+    return std::move(*this);
   }
 
   // Maps the selected rows into a smaller struct declared with
@@ -362,18 +367,23 @@ class Select {
     return s;
   }
 
-  // Lowers to the untyped statement and its values.
+  // Lowers to the untyped statement and its values (moved out of a
+  // temporary query, copied from any other).
   void lower(ast::Select& out, std::vector<Value>& values,
-             ast::Select::Projection projection = ast::Select::Projection::columns) const {
+             ast::Select::Projection projection = ast::Select::Projection::columns) const& {
+    Select(*this).lower(out, values, projection);
+  }
+  void lower(ast::Select& out, std::vector<Value>& values,
+             ast::Select::Projection projection = ast::Select::Projection::columns) && {
     out.table = table_name<M>();
     out.projection = projection;
     if (projection == ast::Select::Projection::columns) out.columns = detail::column_names<R>();
     out.has_where = has_where_;
     if (has_where_) {
-      out.where = where_.expr;
-      values = where_.values;
+      out.where = std::move(where_.expr);
+      values = std::move(where_.values);
     }
-    out.order_by = order_;
+    out.order_by = std::move(order_);
     if (limit_) {
       out.limit_param = static_cast<std::int32_t>(values.size());
       values.emplace_back(*limit_);
@@ -447,21 +457,24 @@ class Update {
   // Sets the member's column to `value`. The member must be declared in the
   // model; a value out of the column's range is refused when executed.
   template <class T, class V>
-  Update set(T M::*member, const V& value) const {
+  Update set(T M::*member, const V& value) const& {
+    return Update(*this).set(member, value);
+  }
+  template <class T, class V>
+  Update set(T M::*member, const V& value) && {
     using C = detail::unwrap_optional_t<T>;
     static_assert(
         detail::accepts<C, V>() || (detail::is_optional_v<T> && std::is_same_v<V, std::nullopt_t>),
         "tessera: the value's type does not match the column's type");
-    Update u = *this;
     const int i = detail::member_index(member);
-    u.columns_.push_back(i);
+    columns_.push_back(i);
     if constexpr (std::is_same_v<V, std::nullopt_t>) {
-      u.values_.emplace_back();
+      values_.emplace_back();
     } else {
-      if (!detail::fits<C>(value)) u.out_of_range_ = i;
-      u.values_.push_back(detail::dsl_value<C>(value));
+      if (!detail::fits<C>(value)) out_of_range_ = i;
+      values_.push_back(detail::dsl_value<C>(value));
     }
-    return u;
+    return std::move(*this);
   }
 
   template <class N>
@@ -472,11 +485,9 @@ class Update {
   }
 
   // Restricts the update to rows matching `c`.
-  Update<M, true> where(Condition<M> c) const {
-    Update<M, true> u;
-    u.columns_ = columns_;
-    u.values_ = values_;
-    u.out_of_range_ = out_of_range_;
+  Update<M, true> where(Condition<M> c) const& { return Update(*this).where(std::move(c)); }
+  Update<M, true> where(Condition<M> c) && {
+    Update<M, true> u = std::move(*this).all();
     u.where_ = std::move(c);
     u.has_where_ = true;
     return u;
@@ -484,35 +495,39 @@ class Update {
 
   // Updates every row of the table: the explicit opt-in that where() is
   // not needed.
-  Update<M, true> all() const {
+  Update<M, true> all() const& { return Update(*this).all(); }
+  Update<M, true> all() && {
     Update<M, true> u;
-    u.columns_ = columns_;
-    u.values_ = values_;
+    u.columns_ = std::move(columns_);
+    u.values_ = std::move(values_);
     u.out_of_range_ = out_of_range_;
     return u;
   }
 
-  // Lowers to the untyped statement. Returns the index of a field that was
-  // not declared in the model (or out of range), or -1 when all is well.
-  // `bad_column` receives a description for the error.
-  int lower(ast::Update& out, std::vector<Value>& values) const {
+  // Lowers to the untyped statement (moved out of a temporary update, copied
+  // from any other). Returns -2 when a member is not declared in the model,
+  // the index of a field whose value is out of range, or -1 when all is well.
+  int lower(ast::Update& out, std::vector<Value>& values) const& {
+    return Update(*this).lower(out, values);
+  }
+  int lower(ast::Update& out, std::vector<Value>& values) && {
     out.table = table_name<M>();
     out.set.clear();
     values.clear();
+    values.reserve(values_.size() + (has_where_ ? where_.values.size() : 0));
     for (std::size_t k = 0; k < columns_.size(); ++k) {
       if (columns_[k] < 0) return -2;
       out.set.push_back(
           ast::Assignment{detail::column_names<M>()[static_cast<std::size_t>(columns_[k])],
                           static_cast<std::uint32_t>(values.size())});
-      values.push_back(values_[k]);
+      values.push_back(std::move(values_[k]));
     }
     if (out_of_range_ >= 0) return out_of_range_;
     out.has_where = has_where_;
     if (has_where_) {
-      Condition<M> w = where_;
-      detail::shift_params(w.expr, static_cast<std::uint32_t>(values.size()));
-      out.where = std::move(w.expr);
-      for (auto& v : w.values) values.push_back(std::move(v));
+      detail::shift_params(where_.expr, static_cast<std::uint32_t>(values.size()));
+      out.where = std::move(where_.expr);
+      for (auto& v : where_.values) values.push_back(std::move(v));
     }
     return -1;
   }
@@ -551,12 +566,16 @@ class Delete {
   }
   Delete<M, true> all() const { return Delete<M, true>(); }
 
-  void lower(ast::Delete& out, std::vector<Value>& values) const {
+  // Lowers to the untyped statement (moved out of a temporary delete).
+  void lower(ast::Delete& out, std::vector<Value>& values) const& {
+    Delete(*this).lower(out, values);
+  }
+  void lower(ast::Delete& out, std::vector<Value>& values) && {
     out.table = table_name<M>();
     out.has_where = has_where_;
     if (has_where_) {
-      out.where = where_.expr;
-      values = where_.values;
+      out.where = std::move(where_.expr);
+      values = std::move(where_.values);
     }
   }
 
