@@ -1,43 +1,189 @@
 #!/usr/bin/env bash
-# Builds and runs the SQLite benchmark (benchmarks/, docs/performance.md) in
-# a separate Release build directory and writes benchmarks/results/latest.md.
+# Runs every benchmark (benchmarks/, method in docs/performance.md) and writes
+# one markdown report, benchmarks/results/latest.md: the machine and the
+# versions, then per backend a table of throughputs (medians of R
+# repetitions) and ratios against the raw C API, with the row checksums;
+# instructions per operation under callgrind (SQLite); peak memory of the
+# lazy cursor against a vector over ROWS rows.
 #
-#   scripts/bench.sh [--n N] [--reps R]     (defaults: 100000, 3)
+#   scripts/bench.sh [--n N] [--reps R] [--rss ROWS] [--only sqlite|postgresql|mysql|lmdb|callgrind]
+#                    (defaults: N 100000, R 3, ROWS 1000000; --only repeats)
 #
-# Installs SQLiteCpp (libsqlitecpp-dev) with apt-get when missing and run as
-# root; without it the benchmark compares Tessera with raw sqlite3 only.
-# JOBS (default 2) bounds the build's parallelism.
+# Installs what it needs (Debian packages, as root: the servers, SOCI,
+# libpqxx, valgrind), builds a Release tree in build-bench (BUILD_DIR), starts
+# a throwaway PostgreSQL (statement logging off) and MariaDB on 127.0.0.1 and
+# stops exactly those at the end. Exits non-zero when a benchmark fails or
+# the checksums of the raw API and Tessera disagree (a peer library's wrong
+# result is reported in the table, not fatal). JOBS (default 2) bounds the
+# build's parallelism.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
 build="${BUILD_DIR:-$root/build-bench}"
 jobs="${JOBS:-2}"
 n=100000
 reps=3
+rss_rows=1000000
+only=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --n) n="$2"; shift 2 ;;
     --reps) reps="$2"; shift 2 ;;
-    *) echo "usage: $0 [--n N] [--reps R]" >&2; exit 64 ;;
+    --rss) rss_rows="$2"; shift 2 ;;
+    --only) only+=("$2"); shift 2 ;;
+    *) echo "usage: $0 [--n N] [--reps R] [--rss ROWS] [--only BACKEND]..." >&2; exit 64 ;;
   esac
 done
+wanted() {
+  ((${#only[@]} == 0)) && return 0
+  local o
+  for o in "${only[@]}"; do [[ $o == "$1" ]] && return 0; done
+  return 1
+}
 
-if ! dpkg -s libsqlitecpp-dev >/dev/null 2>&1; then
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-    echo "installing libsqlitecpp-dev" >&2
-    apt-get install -y --no-install-recommends libsqlitecpp-dev >/dev/null ||
-      { apt-get update >/dev/null && apt-get install -y --no-install-recommends libsqlitecpp-dev >/dev/null; } ||
-      echo "warning: libsqlitecpp-dev not installed; SQLiteCpp is skipped" >&2
+scripts/install-deps.sh --servers --peers
+
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTESSERA_BUILD_BENCHMARKS=ON \
+  -DTESSERA_BUILD_TESTS=OFF -DTESSERA_BUILD_EXAMPLES=OFF "${launcher[@]}" >/dev/null
+targets=(tessera_bench_sqlite tessera_bench_point tessera_bench_postgresql tessera_bench_mysql
+         tessera_bench_lmdb)
+cmake --build "$build" -j"$jobs" --target "${targets[@]}"
+bin="$build/benchmarks"
+
+work=$(mktemp -d /tmp/tessera-bench.XXXXXX)
+chmod 755 "$work"  # the servers run as their own system users
+started=()
+cleanup() {
+  local s
+  for s in "${started[@]}"; do
+    scripts/services/"$s".sh stop "$work/$s" >/dev/null || echo "bench: stopping $s failed" >&2
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_service NAME VARIABLE: starts the server, exports its URL variable.
+start_service() {
+  local line
+  line=$(scripts/services/"$1".sh start "$work/$1" | grep "^$2=" | tail -n 1)
+  started+=("$1")
+  [[ -n $line ]] || { echo "bench: $1 did not report $2" >&2; exit 1; }
+  export "${line?}"
+}
+
+status=0
+sections=()
+# run_bench NAME COMMAND...: runs one benchmark, keeps its report.
+run_bench() {
+  local name=$1
+  shift
+  echo "bench: $name" >&2
+  if "$@" --out "$work/$name.md" >"$work/$name.log" 2>&1; then
+    sections+=("$work/$name.md")
   else
-    echo "warning: libsqlitecpp-dev missing (not root); SQLiteCpp is skipped" >&2
+    echo "bench: $name failed (exit $?); its output:" >&2
+    cat "$work/$name.log" >&2
+    status=1
+    [[ -f $work/$name.md ]] && sections+=("$work/$name.md")
+  fi
+}
+
+if wanted sqlite; then
+  run_bench sqlite "$bin/tessera_bench_sqlite" --n "$n" --reps "$reps" --rss "$rss_rows"
+fi
+if wanted postgresql && [[ -x $bin/tessera_bench_postgresql ]]; then
+  TESSERA_PG_LOG_STATEMENT=none start_service postgresql TESSERA_TEST_POSTGRESQL_URL
+  run_bench postgresql "$bin/tessera_bench_postgresql" --n "$n" --reps "$reps"
+fi
+if wanted mysql && [[ -x $bin/tessera_bench_mysql ]]; then
+  start_service mariadb TESSERA_TEST_MYSQL_URL
+  run_bench mysql "$bin/tessera_bench_mysql" --n "$n" --reps "$reps"
+fi
+if wanted lmdb && [[ -x $bin/tessera_bench_lmdb ]]; then
+  run_bench lmdb "$bin/tessera_bench_lmdb" --n "$n" --reps "$reps"
+fi
+
+# Instructions per operation under callgrind: only the measured loop is
+# counted (tessera_bench_point switches collection on around it), so the
+# count is repeatable whatever else the machine does.
+callgrind_section() {
+  local out=$work/callgrind.md rows=20000 k=20000
+  {
+    echo "## SQLite, instructions per operation (callgrind)"
+    echo
+    echo "- in-memory table of $rows rows; find: $k lookups by random key; insert: $rows rows in"
+    echo "  one transaction; scan: all rows into a vector; update: $((k / 4)) updates by key in"
+    echo "  one transaction (Tessera: update(row, only(&Item::qty))); update_dsl: the same through"
+    echo "  execute(update<Item>().set(..).where(..)); valgrind $(valgrind --version | sed 's/valgrind-//')"
+    echo
+    echo "| workload | raw sqlite3 | tessera | tessera / raw | SQLiteCpp | SQLiteCpp / raw |"
+    echo "|---|---:|---:|---:|---:|---:|"
+  } >"$out"
+  local w lib ops total raw per line
+  for w in find insert scan update update_dsl; do
+    line="| $w |"
+    raw=""
+    for lib in raw tessera sqlitecpp; do
+      if [[ $lib == sqlitecpp && $w != find ]]; then line+=" – | – |"; continue; fi
+      local args=(--lib "$lib" --workload "$w" --rows "$rows" --lookups "$k")
+      [[ $w == update* ]] && args=(--lib "$lib" --workload "$w" --rows "$rows" --lookups $((k / 4)))
+      if ! ops=$(valgrind --tool=callgrind --collect-atstart=no \
+          --callgrind-out-file="$work/cg.$w.$lib" "$bin/tessera_bench_point" "${args[@]}" \
+          2>/dev/null | sed -n 's/.* operations \([0-9]*\) .*/\1/p'); then
+        line+=" – |"; [[ $lib == raw ]] || line+=" – |"; continue
+      fi
+      [[ -n $ops ]] || { line+=" – |"; [[ $lib == raw ]] || line+=" – |"; continue; }
+      total=$(sed -n 's/^totals: //p' "$work/cg.$w.$lib")
+      per=$(awk -v t="$total" -v o="$ops" 'BEGIN { printf "%.0f", t / o }')
+      line+=" $per |"
+      if [[ $lib == raw ]]; then
+        raw=$per
+      else
+        line+=" $(awk -v a="$per" -v b="$raw" 'BEGIN { printf "%.3f", a / b }') |"
+      fi
+    done
+    echo "$line" >>"$out"
+  done
+  echo >>"$out"
+  sections+=("$out")
+}
+if wanted callgrind; then
+  if command -v valgrind >/dev/null; then
+    echo "bench: callgrind" >&2
+    callgrind_section
+  else
+    echo "bench: valgrind missing, no instruction counts" >&2
   fi
 fi
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTESSERA_BUILD_BENCHMARKS=ON \
-  -DTESSERA_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j"$jobs" --target tessera_bench_sqlite
-
-mkdir -p "$root/benchmarks/results"
-"$build/benchmarks/tessera_bench_sqlite" --n "$n" --reps "$reps" \
-  --out "$root/benchmarks/results/latest.md"
-echo "wrote benchmarks/results/latest.md" >&2
+mkdir -p benchmarks/results
+report=benchmarks/results/latest.md
+{
+  echo "# Tessera benchmarks"
+  echo
+  echo "- $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "- $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores," \
+    "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo);" \
+    "$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+  echo "- $(g++ --version | head -n 1); Release build (-O3)"
+  printf -- "- packages:"
+  for p in libsqlite3-0 libpq5 libmariadb3 liblmdb0 libsqlitecpp-dev libsoci-dev libpqxx-dev \
+           postgresql mariadb-server; do
+    v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+    [[ -n $v ]] && printf ' %s %s,' "$p" "$v"
+  done
+  echo
+  echo "- N = $n rows, $reps repetitions (medians); peak memory over $rss_rows rows"
+  echo "- how to read it, targets and what is behind: docs/performance.md"
+  echo
+  for s in "${sections[@]}"; do
+    cat "$s"
+    echo
+  done
+} >"$report"
+echo "bench: wrote $report" >&2
+exit $status

@@ -5,6 +5,9 @@
 #
 #   install-deps.sh            what building needs (compilers, libraries, client headers)
 #   install-deps.sh --servers  also the PostgreSQL and MariaDB servers the tests start
+#   install-deps.sh --peers    also the peer libraries and tools the benchmarks compare
+#                              with (SOCI, libpqxx; SQLiteCpp is always there) and valgrind
+# The flags combine.
 set -euo pipefail
 
 packages=(
@@ -18,9 +21,13 @@ packages=(
   doctest-dev
   libsqlitecpp-dev
 )
-if [[ ${1:-} == --servers ]]; then
-  packages+=(postgresql postgresql-client mariadb-server mariadb-client)
-fi
+for flag in "$@"; do
+  case "$flag" in
+    --servers) packages+=(postgresql postgresql-client mariadb-server mariadb-client) ;;
+    --peers) packages+=(libsoci-dev libpqxx-dev valgrind) ;;
+    *) echo "usage: $0 [--servers] [--peers]" >&2; exit 64 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

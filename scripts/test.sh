@@ -5,7 +5,7 @@
 # TESSERA_TEST_MYSQL_URL) is used instead of starting one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh --servers
+scripts/install-deps.sh --servers --peers  # peers: the benchmarks build against SOCI and libpqxx too
 scripts/build.sh -DTESSERA_BUILD_BENCHMARKS=ON  # benchmarks build too: bench_smoke checks their checksums
 build_dir=${TESSERA_BUILD_DIR:-build}
 

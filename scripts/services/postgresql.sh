@@ -15,6 +15,10 @@
 # If TESSERA_TEST_POSTGRESQL_URL is already set, start prints it and starts
 # nothing (point the tests at another server that way).
 #
+# TESSERA_PG_LOG_STATEMENT (default all) sets log_statement: the tests count
+# round trips in the log; scripts/bench.sh sets none, since logging every
+# statement inflates the server's cost per statement.
+#
 # The cluster is for tests only: fsync is off and local connections through
 # the socket in DIR are trusted.
 set -euo pipefail
@@ -128,7 +132,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 logging_collector = off
-log_statement = 'all'
+log_statement = '${TESSERA_PG_LOG_STATEMENT:-all}'
 log_parameter_max_length = 0
 log_line_prefix = '%m [%p] %d '
 timezone = 'UTC'
