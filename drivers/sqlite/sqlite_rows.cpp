@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <new>
+#include <utility>
 
 #include "sqlite_errors.hpp"
 #include "sqlite_values.hpp"
@@ -104,6 +106,29 @@ Date CellRows<D>::get_date(std::size_t col) {
   if (c.type == SQLITE_TEXT && parse_date(c.bytes, d)) return d;
   if (c.type != SQLITE_NULL) mismatch(col, c, "date");
   return {};
+}
+
+namespace {
+// The spare block of StreamingRows::operator new, freed at thread exit.
+struct SpareBlock {
+  void* block = nullptr;
+  ~SpareBlock() { ::operator delete(block); }
+};
+thread_local SpareBlock spare_rows;
+}  // namespace
+
+void* StreamingRows::operator new(std::size_t size) {
+  if (size == sizeof(StreamingRows) && spare_rows.block != nullptr)
+    return std::exchange(spare_rows.block, nullptr);
+  return ::operator new(size);
+}
+
+void StreamingRows::operator delete(void* p, std::size_t size) noexcept {
+  if (size == sizeof(StreamingRows) && spare_rows.block == nullptr) {
+    spare_rows.block = p;
+    return;
+  }
+  ::operator delete(p);
 }
 
 StreamingRows::StreamingRows(StatementLease lease, bool first_row_ready, bool* broken)

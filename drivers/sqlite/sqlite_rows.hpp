@@ -63,6 +63,11 @@ class StreamingRows final : public CellRows<StreamingRows> {
   bool is_null(std::size_t col) override;
   Cell cell(std::size_t col);
 
+  // One StreamingRows is allocated per query; each thread keeps one freed
+  // block for the next, sparing a point query the allocator's round trip.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
+
  private:
   Result<bool> step();
 
