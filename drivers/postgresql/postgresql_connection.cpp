@@ -224,14 +224,12 @@ Result<ExecResponse> PgConnection::finish_streaming_command(std::string_view sql
       response.rows = std::move(rows);
       return response;
     }
-    case PGRES_TUPLES_OK: {
-      // No row at all: the final result carries the columns.
+    case PGRES_TUPLES_OK:
+      // The whole result (not in single-row mode), or a stream without any
+      // row: the final result carries the columns.
       drain();
-      std::vector<ResultPtr> results;
-      results.push_back(std::move(r));
-      response.rows = std::make_unique<PgRows>(std::move(results));
+      response.rows = std::make_unique<PgRows>(std::move(r));
       return response;
-    }
     case PGRES_COMMAND_OK:
       response.affected = affected_rows(r.get());
       drain();
@@ -308,7 +306,10 @@ Result<ExecResponse> PgConnection::exec_query(const op::QuerySql& q) {
                              encoded_.values(), encoded_.lengths(), encoded_.formats(), 1);
   }
   if (sent == 0) return fail(nullptr, q.sql);
-  PQsetSingleRowMode(conn_.get());
+  // A query read to its end comes back as one PGresult (one allocation
+  // pattern like a plain PQexecPrepared); a lazy cursor streams row by row
+  // so that its memory stays flat.
+  if (!q.reads_all) PQsetSingleRowMode(conn_.get());
   return finish_streaming_command(q.sql);
 }
 
