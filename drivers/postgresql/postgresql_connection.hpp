@@ -89,8 +89,9 @@ class PgConnection final : public Connection {
   // stream into its Rows, and deallocates evicted statements when no
   // transaction is open. Records whether a transaction is open.
   Status begin_command();
-  // Reads the first result of a just-sent single-row-mode command: a
-  // stream of rows, the affected count of a write, or the error.
+  // Reads the first result of a just-sent command: a stream of rows (in
+  // single-row mode), the whole result (otherwise), the affected count of a
+  // write, or the error.
   Result<ExecResponse> finish_streaming_command(std::string_view sql);
   // Reads and discards every result up to the end of the current command.
   void drain() noexcept;

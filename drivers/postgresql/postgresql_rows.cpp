@@ -2,22 +2,45 @@
 
 #include <libpq-fe.h>
 
+#include <endian.h>
+#include <bit>
+#include <cstring>
+
 #include "postgresql_connection.hpp"
 #include "postgresql_errors.hpp"
 #include "postgresql_values.hpp"
 
 namespace tessera::postgresql::detail {
+namespace {
+
+// Big-endian fixed-width cells; the caller has checked the length.
+std::uint64_t load_be64(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return be64toh(v);
+}
+std::uint32_t load_be32(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return be32toh(v);
+}
+
+}  // namespace
 
 void ClearResult::operator()(pg_result* r) const { PQclear(r); }
 
 PgRows::PgRows(PgConnection* owner, ResultPtr first) : owner_(owner) {
   read_columns(first.get());
-  queue_.push_back(std::move(first));
+  start_at(std::move(first));
 }
 
-PgRows::PgRows(std::vector<ResultPtr> results) {
-  if (!results.empty()) read_columns(results.front().get());
-  for (auto& r : results) queue_.push_back(std::move(r));
+PgRows::PgRows(std::vector<ResultPtr> results) : queue_(std::move(results)) {
+  if (!queue_.empty()) read_columns(queue_.front().get());
+}
+
+PgRows::PgRows(ResultPtr result) {
+  read_columns(result.get());
+  start_at(std::move(result));
 }
 
 PgRows::~PgRows() {
@@ -25,44 +48,63 @@ PgRows::~PgRows() {
 }
 
 void PgRows::read_columns(const pg_result* r) {
-  const int n = PQnfields(r);
-  oids_.resize(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) oids_[static_cast<std::size_t>(i)] = PQftype(r, i);
+  columns_ = static_cast<std::size_t>(PQnfields(r));
+  unsigned* oids = inline_oids_.data();
+  if (columns_ > kInlineColumns) {
+    more_oids_.resize(columns_);
+    oids = more_oids_.data();
+  }
+  for (std::size_t i = 0; i < columns_; ++i) oids[i] = PQftype(r, static_cast<int>(i));
+  oids_ = oids;
 }
 
-bool PgRows::pull() {
-  if (owner_ == nullptr) return false;
+ResultPtr PgRows::pull() {
+  if (owner_ == nullptr) return nullptr;
   std::optional<Error> failure;
   ResultPtr r = owner_->stream_next(this, failure);
-  if (r) {
-    queue_.push_back(std::move(r));
-    return true;
+  if (!r) {
+    // The stream ended; the connection has forgotten it.
+    owner_ = nullptr;
+    if (failure) failure_ = std::move(failure);
   }
-  // The stream ended; the connection has forgotten it.
-  owner_ = nullptr;
-  if (failure) failure_ = std::move(failure);
-  return false;
+  return r;
 }
 
 void PgRows::buffer_rest() {
-  while (pull()) {
-  }
+  while (ResultPtr r = pull()) queue_.push_back(std::move(r));
+}
+
+void PgRows::start_at(ResultPtr r) {
+  make_current(std::move(r));
+  row_ = -1;  // next() moves to row 0
+}
+
+void PgRows::make_current(ResultPtr r) {
+  current_ = std::move(r);
+  rows_in_current_ = PQntuples(current_.get());
+  row_ = 0;
 }
 
 Result<bool> PgRows::next() {
-  error_.reset();
+  if (error_) error_.reset();
+  if (current_ && ++row_ < rows_in_current_) return true;
   if (done_) {
     if (failure_) return *failure_;
     return false;
   }
-  if (current_ && ++row_ < rows_in_current_) return true;
   for (;;) {
-    if (queue_.empty() && !pull()) break;
-    if (queue_.empty()) continue;
-    current_ = std::move(queue_.front());
-    queue_.pop_front();
-    rows_in_current_ = PQntuples(current_.get());
-    row_ = 0;
+    if (queue_pos_ < queue_.size()) {
+      make_current(std::move(queue_[queue_pos_++]));
+      if (queue_pos_ == queue_.size()) {
+        queue_.clear();
+        queue_pos_ = 0;
+      }
+    } else if (ResultPtr r = pull()) {
+      // Streaming: straight to current, no queueing per row.
+      make_current(std::move(r));
+    } else {
+      break;
+    }
     if (rows_in_current_ > 0) return true;
   }
   done_ = true;
@@ -78,7 +120,7 @@ std::string_view PgRows::cell(std::size_t col) const {
 }
 
 void PgRows::mismatch(std::size_t col, std::string_view wanted) {
-  if (error_) return;
+  if (error_ || is_null(col)) return;
   error_ = driver_error(ErrorKind::invalid_value, "column " + std::to_string(col) + " of type " +
                                                       oid_name(oids_[col]) + " cannot be read as " +
                                                       std::string(wanted));
@@ -88,38 +130,54 @@ bool PgRows::is_null(std::size_t col) {
   return PQgetisnull(current_.get(), row_, static_cast<int>(col)) != 0;
 }
 
+// Each getter decodes the cell first: a NULL cell reads as empty (libpq
+// gives "" and length 0), which no fixed-width decoder accepts, so NULL is
+// checked only on the slow path, in mismatch().
+
 bool PgRows::get_bool(std::size_t col) {
   bool v = false;
-  if (is_null(col) || decode_bool(oids_[col], cell(col), v)) return v;
+  if (decode_bool(oids_[col], cell(col), v)) return v;
   mismatch(col, "boolean");
   return false;
 }
 
 std::int64_t PgRows::get_int64(std::size_t col) {
-  std::int64_t v = 0;
-  if (is_null(col) || decode_int64(oids_[col], cell(col), v)) return v;
+  const std::string_view c = cell(col);
+  switch (oids_[col]) {
+    case kOidInt8:
+      if (c.size() == 8) return static_cast<std::int64_t>(load_be64(c.data()));
+      break;
+    case kOidInt4:
+      if (c.size() == 4) return static_cast<std::int32_t>(load_be32(c.data()));
+      break;
+    default: {
+      std::int64_t v = 0;
+      if (decode_int64(oids_[col], c, v)) return v;
+      break;
+    }
+  }
   mismatch(col, "int64");
   return 0;
 }
 
 double PgRows::get_double(std::size_t col) {
+  const std::string_view c = cell(col);
+  if (oids_[col] == kOidFloat8 && c.size() == 8) return std::bit_cast<double>(load_be64(c.data()));
   double v = 0;
-  if (is_null(col) || decode_double(oids_[col], cell(col), v)) return v;
+  if (decode_double(oids_[col], c, v)) return v;
   mismatch(col, "float64");
   return 0;
 }
 
 std::string_view PgRows::get_text(std::size_t col) {
-  if (is_null(col)) return {};
-  if (is_text_oid(oids_[col])) return cell(col);
+  if (is_text_oid(oids_[col])) return cell(col);  // NULL: empty
   mismatch(col, "text");
   return {};
 }
 
 std::span<const std::byte> PgRows::get_bytes(std::size_t col) {
-  if (is_null(col)) return {};
   if (oids_[col] == kOidBytea) {
-    const std::string_view c = cell(col);
+    const std::string_view c = cell(col);  // NULL: empty
     return {reinterpret_cast<const std::byte*>(c.data()), c.size()};
   }
   mismatch(col, "bytes");
@@ -128,14 +186,14 @@ std::span<const std::byte> PgRows::get_bytes(std::size_t col) {
 
 Timestamp PgRows::get_timestamp(std::size_t col) {
   Timestamp v;
-  if (is_null(col) || decode_timestamp(oids_[col], cell(col), v)) return v;
+  if (decode_timestamp(oids_[col], cell(col), v)) return v;
   mismatch(col, "timestamp");
   return {};
 }
 
 Date PgRows::get_date(std::size_t col) {
   Date v;
-  if (is_null(col) || decode_date(oids_[col], cell(col), v)) return v;
+  if (decode_date(oids_[col], cell(col), v)) return v;
   mismatch(col, "date");
   return {};
 }

@@ -1,6 +1,10 @@
 // Rows over libpq results, in binary format, decoded by column type OID.
 //
-// Streaming: a query runs in single-row mode and each next() pulls one
+// Buffered: a query the engine reads to its end (op::QuerySql::reads_all:
+// fetch_all, find, count) is fetched as one PGresult holding every row, and
+// the RETURNING rows of a pipelined insert as one PGresult per batch.
+//
+// Streaming: a lazy cursor runs in single-row mode and each next() pulls one
 // PGresult from the connection, so memory stays bounded however many rows
 // the query returns (libpq 15 has no chunked mode: one small PGresult per
 // row). Only one result stream can be active on a connection: when the
@@ -8,12 +12,14 @@
 // query inside the same transaction), it first reads the rest of the open
 // stream into memory (buffer_rest()), and that Rows goes on from there.
 //
-// Buffered: RETURNING rows of a pipelined insert, one PGresult per batch.
+// The getters read a cell with PQgetvalue/PQgetlength and decode the common
+// column types inline; they allocate nothing (a conversion error allocates
+// its message).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,10 +47,14 @@ class PgRows final : public Rows {
   // Rows held in `results` (PGRES_TUPLES_OK, at least one, all with the
   // same columns).
   explicit PgRows(std::vector<ResultPtr> results);
+  // Rows held in one PGRES_TUPLES_OK result.
+  explicit PgRows(ResultPtr result);
   ~PgRows() override;
+  PgRows(const PgRows&) = delete;  // oids_ may point into this object
+  PgRows& operator=(const PgRows&) = delete;
 
   Result<bool> next() override;
-  std::size_t column_count() const override { return oids_.size(); }
+  std::size_t column_count() const override { return columns_; }
   bool is_null(std::size_t col) override;
   bool get_bool(std::size_t col) override;
   std::int64_t get_int64(std::size_t col) override;
@@ -64,14 +74,27 @@ class PgRows final : public Rows {
  private:
   void read_columns(const pg_result* r);
   std::string_view cell(std::size_t col) const;
+  // Records a conversion error unless the cell is NULL (a getter on NULL
+  // returns the zero value without one).
   void mismatch(std::size_t col, std::string_view wanted);
-  // Pulls the next result of the stream into `queue_` (or ends the stream);
-  // false once the stream has ended.
-  bool pull();
+  // The next result of the stream, or null once it has ended.
+  ResultPtr pull();
+  // Makes `r` the current result, positioned on its first row.
+  void make_current(ResultPtr r);
+  // Makes `r` the current result, positioned before its first row.
+  void start_at(ResultPtr r);
 
-  PgConnection* owner_ = nullptr;  // set while streaming
-  std::vector<unsigned> oids_;
-  std::deque<ResultPtr> queue_;  // results read but not yet reached
+  // Column type OIDs, held inline for up to kInlineColumns columns so that
+  // a query allocates nothing for them.
+  static constexpr std::size_t kInlineColumns = 16;
+
+  PgConnection* owner_ = nullptr;   // set while streaming
+  const unsigned* oids_ = nullptr;  // inline_oids_ or more_oids_
+  std::size_t columns_ = 0;
+  std::array<unsigned, kInlineColumns> inline_oids_;
+  std::vector<unsigned> more_oids_;
+  std::vector<ResultPtr> queue_;  // results read but not yet reached, from queue_pos_
+  std::size_t queue_pos_ = 0;
   ResultPtr current_;
   int row_ = -1;
   int rows_in_current_ = 0;

@@ -11,17 +11,22 @@ std::size_t StatementCache::KeyHash::operator()(const Key& k) const {
 
 const std::string* StatementCache::find(std::uint64_t key, std::string_view signature,
                                         std::string_view sql) {
+  if (last_ != nullptr && last_->key.key == key && last_->key.signature == signature &&
+      (sql.empty() || last_->sql == sql))
+    return &last_->name;
   // Heterogeneous lookup would avoid this copy; signatures are short on the
   // hot path (one character per parameter) and fit the small-string buffer.
   auto it = index_.find(Key{key, std::string(signature)});
   if (it == index_.end()) return nullptr;
   if (!sql.empty() && it->second->sql != sql) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second);
+  last_ = &*it->second;
   return &it->second->name;
 }
 
 const std::string& StatementCache::add(std::uint64_t key, std::string signature,
                                        std::string_view sql) {
+  last_ = nullptr;
   Key k{key, std::move(signature)};
   if (auto it = index_.find(k); it != index_.end()) {
     // A hash collision on a text key: replace the old statement.
@@ -42,11 +47,13 @@ const std::string& StatementCache::add(std::uint64_t key, std::string signature,
 void StatementCache::forget(std::uint64_t key, std::string_view signature) {
   auto it = index_.find(Key{key, std::string(signature)});
   if (it == index_.end()) return;
+  last_ = nullptr;
   lru_.erase(it->second);
   index_.erase(it);
 }
 
 void StatementCache::clear() {
+  last_ = nullptr;
   lru_.clear();
   index_.clear();
   evicted_.clear();

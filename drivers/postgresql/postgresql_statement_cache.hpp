@@ -69,6 +69,10 @@ class StatementCache {
   std::size_t capacity_;
   std::uint64_t next_name_ = 1;
   std::list<Entry> lru_;  // most recently used first
+  // The entry find() returned last, while it is still the most recently
+  // used one (reset by add, forget and clear): a loop running one statement
+  // finds it without hashing.
+  const Entry* last_ = nullptr;
   std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> index_;
   std::vector<std::string> evicted_;
 };
