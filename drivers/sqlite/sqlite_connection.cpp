@@ -65,6 +65,7 @@ Capability make_capability(sqlite3* db, bool memory) {
   c.max_bind_params =
       static_cast<std::uint32_t>(sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
   c.max_insert_rows = kMaxInsertRows;
+  c.row_at_a_time_writes = true;
   c.stores_nan = false;  // SQLite stores NaN as NULL
   c.stores_infinity = true;
   c.text_embedded_nul = true;

@@ -303,7 +303,8 @@ class TESSERA_API Executor {
   // Updates many rows by primary key, each to its own values (every non-key
   // column, or those chosen by `fields`), in as few statements as the driver
   // allows: on SQL drivers one UPDATE per batch, setting each column to a
-  // CASE over the batch's keys. The outcome is that of update(row) for each
+  // CASE over the batch's keys (one update per row where the driver says
+  // that is cheaper: Capability::row_at_a_time_writes). The outcome is that of update(row) for each
   // row in order: a key given twice ends with its later row's values, and
   // the result counts the rows whose key exists (a repeated key each time).
   // Atomic only inside a transaction.
@@ -312,7 +313,7 @@ class TESSERA_API Executor {
     static_assert(detail::primary_key_count<T>() > 0, "tessera: update_many() needs a primary key");
     if (rows.empty()) return 0;
     const Capability& cap = engine_->capability();
-    if (cap.sql == SqlDialect::none) {
+    if (cap.sql == SqlDialect::none || cap.row_at_a_time_writes) {
       std::uint64_t n = 0;
       for (const T& r : rows) n += update(r, fields) ? 1 : 0;
       return n;

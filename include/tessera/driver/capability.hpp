@@ -64,6 +64,11 @@ struct Capability {
   bool full_scan = false;
   // Several connections may be open to the same database at once.
   bool concurrent_connections = true;
+  // One prepared statement per row is the cheapest way to write many rows
+  // (an embedded database: no round trips to save, while a statement over
+  // many rows costs more to compile and run). The engine's update_many then
+  // runs one update per row instead of a CASE over a batch.
+  bool row_at_a_time_writes = false;
 
   bool supports(Isolation level) const {
     return (isolation_levels >> static_cast<int>(level)) & 1u;
