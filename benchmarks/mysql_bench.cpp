@@ -4,6 +4,13 @@
 // Tessera (the linked mysql driver) and SOCI (when found at configure time).
 //
 //   tessera_bench_mysql [--url mysql://user:pw@host:port/db] [--n N] [--reps R] [--out FILE.md]
+//                       [--only LIBRARY]
+//
+// --only runs one library (its name as in the table, e.g. tessera), for
+// profiling. Each timed workload also prints the client's CPU time per
+// operation (user + system, getrusage) on stderr, `cpu: WORKLOAD / LIBRARY:
+// X us/op`: wall times here are shared with the server and other load, the
+// client's CPU is what a driver change moves.
 //
 // Without --url the URL comes from TESSERA_TEST_MYSQL_URL; with neither the
 // program says so and exits 77 (CTest's "skipped"). Prints one markdown
@@ -18,12 +25,15 @@
 // one DDL below (Tessera with execute_raw, not push_schema, whose mapping
 // of the model would differ: LONGTEXT name). The table is dropped at exit.
 #include <mysql.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -936,6 +946,45 @@ std::uint64_t with_verdict(std::uint64_t sum, std::uint64_t bad, const std::stri
   return sum + bad * 0x9e3779b97f4a7c15ull;
 }
 
+// This process's CPU time (user + system), in seconds.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
+// The CPU time (user + system, seconds) of the server process whose pid is
+// in TESSERA_BENCH_SERVER_PID (a server on this machine), or -1.
+double server_cpu_seconds() {
+  static const char* pid = std::getenv("TESSERA_BENCH_SERVER_PID");
+  if (pid == nullptr) return -1;
+  std::ifstream f(std::string("/proc/") + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; fields >> field && i <= 15; ++i)  // utime, stime: fields 14 and 15
+    if (i >= 14) ticks += std::stod(field);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Wall seconds of `f`; says the client's (and, see server_cpu_seconds, the
+// server's) CPU per operation on stderr.
+template <class F>
+double measured(const std::string& workload, const std::string& library, std::uint64_t ops, F&& f) {
+  const double per_op = 1e6 / static_cast<double>(std::max<std::uint64_t>(ops, 1));
+  const double cpu0 = cpu_seconds(), server0 = server_cpu_seconds();
+  const double s = bench::seconds(std::forward<F>(f));
+  std::cerr << "cpu: " << workload << " / " << library << ": " << (cpu_seconds() - cpu0) * per_op
+            << " us/op client";
+  if (server0 >= 0) std::cerr << ", " << (server_cpu_seconds() - server0) * per_op << " server";
+  std::cerr << ", " << s * per_op << " wall\n";
+  return s;
+}
+
 void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Results& res,
                  std::vector<std::string>& notes) {
   const std::string l = lib.name();
@@ -944,7 +993,7 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
   double s = 0;
   auto timed = [&](Work w, const std::string& workload, std::uint64_t ops, auto&& body) {
     if (!lib.has(w)) return;
-    s = bench::seconds([&] { sum = body(); });
+    s = measured(workload, l, ops, [&] { sum = body(); });
     res.record(workload, l, ops, s, sum);
   };
   lib.connect();
@@ -952,14 +1001,14 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
   if (lib.has(Work::w1)) {
     lib.recreate();
     std::vector<Item> rows = in.rows;  // W1 writes the generated ids back
-    s = bench::seconds([&] { sum = lib.w1_insert(rows); });
+    s = measured(kW1, l, n, [&] { sum = lib.w1_insert(rows); });
     res.record(kW1, l, n, s, with_verdict(sum, verifier.mismatches(rows), kW1 + " / " + l, notes));
     timed(Work::w2, kW2, n, [&] { return lib.w2_find(in.lookup_keys); });
     timed(Work::w2b, kW2b, n, [&] { return lib.w2_batched(in.lookup_keys); });
     timed(Work::w3a, kW3a, n, [&] { return lib.w3_vector(); });
     timed(Work::w3b, kW3b, n, [&] { return lib.w3_cursor(); });
     if (lib.has(Work::w4)) {
-      s = bench::seconds([&] { sum = lib.w4_update(in); });
+      s = measured(kW4, l, in.updates.size(), [&] { sum = lib.w4_update(in); });
       res.record(kW4, l, in.updates.size(), s, sum * 1000003u + verifier.qty_total());
     }
     timed(Work::w5, kW5, in.ranges.size(), [&] { return lib.w5_range(in); });
@@ -972,7 +1021,7 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
     lib.recreate();
     std::vector<Item> rows = in.rows;
     if (lib.has(Work::w1b)) {
-      s = bench::seconds([&] { lib.w1_bulk(rows); });
+      s = measured(kW1b, l, n, [&] { lib.w1_bulk(rows); });
       std::uint64_t by_number = 0;
       for (std::size_t i = 0; i < rows.size(); ++i) {
         Item r = rows[i];
@@ -991,7 +1040,7 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
     if (lib.has(Work::w4b)) {
       Updates ups = in.unique_updates;
       for (auto& u : ups) u.first = rows.at(static_cast<std::size_t>(u.first) - 1).id;
-      s = bench::seconds([&] { sum = lib.w4_bulk(ups); });
+      s = measured(kW4b, l, ups.size(), [&] { sum = lib.w4_bulk(ups); });
       res.record(kW4b, l, ups.size(), s, sum * 1000003u + verifier.qty_total());
     }
   }
@@ -1000,7 +1049,8 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
 
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
-            << " [--url mysql://user:pw@host:port/db] [--n N] [--reps R] [--out FILE.md]\n";
+            << " [--url mysql://user:pw@host:port/db] [--n N] [--reps R] [--out FILE.md]"
+               " [--only LIBRARY]\n";
   std::exit(64);
 }
 
@@ -1009,7 +1059,7 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
 int main(int argc, char** argv) {
   std::int64_t n = 100000;
   int reps = 3;
-  std::string out_path, url;
+  std::string out_path, url, only;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) usage(argv[0]);
@@ -1021,6 +1071,8 @@ int main(int argc, char** argv) {
       out_path = argv[++i];
     else if (a == "--url")
       url = argv[++i];
+    else if (a == "--only")
+      only = argv[++i];
     else
       usage(argv[0]);
   }
@@ -1054,6 +1106,10 @@ int main(int argc, char** argv) {
 #ifdef TESSERA_BENCH_HAVE_SOCI
     libs.push_back(std::make_unique<Soci>(u));
 #endif
+    if (!only.empty()) {
+      std::erase_if(libs, [&](const auto& lib) { return lib->name() != only; });
+      if (libs.empty()) usage(argv[0]);
+    }
 
     report << "## MariaDB benchmark\n\n"
            << "- rows N = " << n << ", W4 updates = " << updates

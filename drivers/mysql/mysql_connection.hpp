@@ -95,6 +95,9 @@ class MysqlConnection final : public Connection, private Session {
 
   Result<ExecResponse> insert_batches(const op::Insert& ins);
   Result<StatementLease> insert_statement(const ast::Insert& shape, std::size_t rows);
+  // Rows per multi-row INSERT of `columns` columns: kInsertBatchRows, or
+  // fewer where the bind limit says so (before the packet limit).
+  std::size_t rows_per_batch(std::size_t columns) const;
   // The most rows of `ins` from `start` that fit a batch: the bind limit,
   // then max_allowed_packet.
   std::size_t batch_rows(const op::Insert& ins, std::size_t start, std::size_t limit) const;

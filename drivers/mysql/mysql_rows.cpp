@@ -67,43 +67,32 @@ bool variable_length(ColumnKind k) {
 
 }  // namespace
 
-Result<std::unique_ptr<MysqlRows>> MysqlRows::open(StatementLease lease, Session* session) {
-  std::unique_ptr<MysqlRows> rows(new MysqlRows(std::move(lease), session));
-  if (Status s = rows->bind_columns(); !s) return std::move(s).error();
-  return rows;
+bool ResultBinding::matches(const MYSQL_FIELD* fields, unsigned n) const {
+  if (columns.size() != n) return false;
+  enum_field_types type = MYSQL_TYPE_NULL;
+  for (unsigned i = 0; i < n; ++i)
+    if (columns[i].kind != kind_of(fields[i], type)) return false;
+  return true;
 }
 
-MysqlRows::~MysqlRows() { end_stream(); }
-
-void MysqlRows::end_stream() noexcept {
-  if (!streaming_ && lease_.get() == nullptr) return;
-  lease_.release();
-  streaming_ = false;
-  session_->stream_finished(this);
-}
-
-Status MysqlRows::bind_columns() {
-  MYSQL_STMT* stmt = lease_.get();
-  MYSQL_RES* meta = mysql_stmt_result_metadata(stmt);
-  if (meta == nullptr) return session_->statement_failed(stmt, lease_.sql());
-  const unsigned n = mysql_num_fields(meta);
-  const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
-  kinds_.resize(n);
-  columns_.resize(n);
-  binds_.assign(n, MYSQL_BIND{});
+void ResultBinding::build(const MYSQL_FIELD* fields, unsigned n) {
+  columns.clear();
+  columns.resize(n);
+  binds.assign(n, MYSQL_BIND{});
   for (unsigned i = 0; i < n; ++i) {
     enum_field_types type = MYSQL_TYPE_NULL;
-    kinds_[i] = kind_of(fields[i], type);
-    Column& c = columns_[i];
-    MYSQL_BIND& b = binds_[i];
+    Column& c = columns[i];
+    c.kind = kind_of(fields[i], type);
+    MYSQL_BIND& b = binds[i];
     b.buffer_type = type;
     b.is_null = &c.null;
     b.length = &c.length;
     b.error = &c.truncated;
-    b.is_unsigned = kinds_[i] == ColumnKind::unsigned_integer;
-    if (variable_length(kinds_[i])) {
+    b.is_unsigned = c.kind == ColumnKind::unsigned_integer;
+    if (variable_length(c.kind)) {
       c.buffer.resize(
-          std::min<unsigned long>(std::max<unsigned long>(fields[i].length, 1), kInitialBuffer));
+          std::min<unsigned long>(std::max<unsigned long>(fields[i].length, 1), kInitialBound));
+      c.data = c.buffer.data();
       b.buffer = c.buffer.data();
       b.buffer_length = c.buffer.size();
     } else {
@@ -111,58 +100,127 @@ Status MysqlRows::bind_columns() {
       b.buffer_length = sizeof c.fixed;
     }
   }
+}
+
+void ResultBinding::trim() noexcept {
+  if (!has_long_value) return;
+  for (Column& c : columns)
+    if (!c.long_value.empty()) {
+      std::vector<char>().swap(c.long_value);
+      c.data = c.buffer.data();
+    }
+  has_long_value = false;
+}
+
+Result<std::unique_ptr<MysqlRows>> MysqlRows::open(StatementLease lease, Session* session) {
+  std::unique_ptr<MysqlRows> rows(new MysqlRows(std::move(lease), session));
+  if (Status s = rows->bind_columns(); !s) return std::move(s).error();
+  return rows;
+}
+
+MysqlRows::~MysqlRows() { end_result(); }
+
+void MysqlRows::end_result() noexcept {
+  if (lease_.get() != nullptr) {
+    if (binding_ != nullptr) binding_->trim();
+    binding_ = nullptr;
+    lease_.release();
+  }
+  if (streaming_) {
+    streaming_ = false;
+    session_->stream_finished(this);
+  }
+}
+
+Status MysqlRows::bind_columns() {
+  MYSQL_STMT* stmt = lease_.get();
+  // mysql_stmt_result_metadata copies no fields: it wraps the statement's
+  // own, which each execution updates, in a MYSQL_RES.
+  MYSQL_RES* meta = mysql_stmt_result_metadata(stmt);
+  if (meta == nullptr) return session_->statement_failed(stmt, lease_.sql());
+  const unsigned n = mysql_num_fields(meta);
+  const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
+  ResultBinding& b = lease_.binding();
+  if (!b.matches(fields, n)) b.build(fields, n);
   mysql_free_result(meta);
-  if (mysql_stmt_bind_result(stmt, binds_.data()) != 0)
-    return session_->statement_failed(stmt, lease_.sql());
+  binding_ = &b;
+  column_count_ = n;
+  // The library keeps its copy of the binds across executions, except
+  // where an execution brings more than one result (CALL): it then makes
+  // new, empty binds for it.
+  if (!b.bound || mysql_stmt_more_results(stmt)) {
+    if (mysql_stmt_bind_result(stmt, b.binds.data()) != 0)
+      return session_->statement_failed(stmt, lease_.sql());
+    b.bound = true;
+  }
   return {};
 }
 
-// Reads the rest of each value the bound buffer was too short for, and
-// grows the buffer for the rows to come.
-Status MysqlRows::fetch_truncated() {
+// Reads each value that its bound buffer was too short for whole into the
+// column's long_value, and grows the bound buffer (up to kMaxBound) for the
+// rows to come.
+Status MysqlRows::fetch_long_values() {
   MYSQL_STMT* stmt = lease_.get();
-  for (std::size_t i = 0; i < columns_.size(); ++i) {
-    Column& c = columns_[i];
-    if (!c.truncated || c.null || !variable_length(kinds_[i])) continue;
+  bool grown = false;
+  for (std::size_t i = 0; i < binding_->columns.size(); ++i) {
+    ResultBinding::Column& c = binding_->columns[i];
+    if (!c.truncated || c.null || !variable_length(c.kind)) continue;
     const unsigned long have = static_cast<unsigned long>(c.buffer.size());
-    c.buffer.resize(c.length);
+    c.long_value.resize(c.length);
+    std::memcpy(c.long_value.data(), c.buffer.data(), have);
     MYSQL_BIND b{};
-    b.buffer_type = binds_[i].buffer_type;
-    b.buffer = c.buffer.data() + have;
+    b.buffer_type = binding_->binds[i].buffer_type;
+    b.buffer = c.long_value.data() + have;
     b.buffer_length = c.length - have;
     unsigned long length = 0;
     b.length = &length;
     if (mysql_stmt_fetch_column(stmt, &b, static_cast<unsigned>(i), have) != 0)
       return session_->statement_failed(stmt, lease_.sql());
-    binds_[i].buffer = c.buffer.data();
-    binds_[i].buffer_length = c.buffer.size();
+    c.data = c.long_value.data();
     c.truncated = 0;
-    rebind_ = true;
+    binding_->has_long_value = true;
+    if (have < ResultBinding::kMaxBound) {
+      c.buffer.resize(std::min<unsigned long>(c.length, ResultBinding::kMaxBound));
+      binding_->binds[i].buffer = c.buffer.data();
+      binding_->binds[i].buffer_length = c.buffer.size();
+      grown = true;
+    }
+  }
+  // Bound at once, not before the next fetch: whoever fetches next (this
+  // Rows, or the lease discarding the rest) must not write into the
+  // buffers the resize freed. Binding replaces the library's positions of
+  // the current row's values, which mysql_stmt_fetch_column needed above
+  // and nothing needs after.
+  if (grown) {
+    binding_->bound = false;
+    if (mysql_stmt_bind_result(stmt, binding_->binds.data()) != 0)
+      return session_->statement_failed(stmt, lease_.sql());
+    binding_->bound = true;
   }
   return {};
 }
 
-Result<bool> MysqlRows::fetch() {
+MysqlRows::Fetched MysqlRows::fetch() {
   MYSQL_STMT* stmt = lease_.get();
-  if (rebind_) {
-    if (mysql_stmt_bind_result(stmt, binds_.data()) != 0)
-      return session_->statement_failed(stmt, lease_.sql());
-    rebind_ = false;
-  }
+  if (binding_->has_long_value) binding_->trim();
   const int rc = mysql_stmt_fetch(stmt);
-  if (rc == MYSQL_NO_DATA) return false;
-  if (rc == 1) return session_->statement_failed(stmt, lease_.sql());
-  if (rc == MYSQL_DATA_TRUNCATED)
-    if (Status s = fetch_truncated(); !s) return std::move(s).error();
-  return true;
+  if (rc == 0) return Fetched::row;
+  if (rc == MYSQL_NO_DATA) return Fetched::end;
+  if (rc == MYSQL_DATA_TRUNCATED) {
+    Status s = fetch_long_values();
+    if (s) return Fetched::row;
+    failure_ = std::move(s).error();
+  } else {
+    failure_ = session_->statement_failed(stmt, lease_.sql());
+  }
+  return Fetched::failed;
 }
 
 Result<bool> MysqlRows::next() {
-  error_.reset();
-  if (failure_) return *failure_;
-  if (done_) return false;
-  if (!streaming_) {
-    if (row_ < stored_.size()) {
+  if (error_) error_.reset();
+  if (done_) return failure_ ? Result<bool>(*failure_) : Result<bool>(false);
+  if (copied_) {
+    if (row_ < copied_rows_) {
       ++row_;
       return true;
     }
@@ -170,72 +228,118 @@ Result<bool> MysqlRows::next() {
     on_row_ = false;
     return false;
   }
-  auto r = fetch();
-  if (!r || !*r) {
-    done_ = true;
-    on_row_ = false;
-    end_stream();
-    if (!r) failure_ = r.error();
-    return r;
+  const Fetched f = fetch();
+  if (f == Fetched::row) {
+    on_row_ = true;
+    return true;
   }
-  on_row_ = true;
-  return true;
+  done_ = true;
+  on_row_ = false;
+  end_result();
+  if (f == Fetched::failed) return *failure_;
+  return false;
 }
 
-std::vector<MysqlRows::StoredCell> MysqlRows::copy_current() const {
-  std::vector<StoredCell> row(columns_.size());
-  for (std::size_t i = 0; i < columns_.size(); ++i) {
+void MysqlRows::copy_current() {
+  for (std::size_t i = 0; i < column_count_; ++i) {
     const Cell c = cell(i);
-    StoredCell& s = row[i];
+    CopiedCell& s = cells_.emplace_back();
     s.null = c.null;
+    s.size = 0;
+    s.integer = 0;
     if (c.null) continue;
-    s.integer = c.integer;
-    s.real = c.real;
-    if (c.time) s.time = *c.time;
-    s.bytes.assign(c.bytes.data(), c.bytes.size());
+    switch (c.kind) {
+      case ColumnKind::integer:
+      case ColumnKind::unsigned_integer: s.integer = c.integer; break;
+      case ColumnKind::float32:
+      case ColumnKind::float64: s.real = c.real; break;
+      case ColumnKind::datetime:
+      case ColumnKind::date:
+      case ColumnKind::time:
+        s.offset = times_.size();
+        times_.push_back(*c.time);
+        break;
+      default:
+        s.offset = bytes_.size();
+        s.size = static_cast<std::uint32_t>(c.bytes.size());
+        bytes_.append(c.bytes);
+        break;
+    }
   }
-  return row;
+  ++copied_rows_;
 }
 
 Status MysqlRows::buffer_rest() {
-  if (!streaming_) return {};
+  if (copied_) return {};
+  if (lease_.get() == nullptr) {  // already at the end
+    copied_ = true;
+    return {};
+  }
+  copied_kinds_.resize(column_count_);
+  for (std::size_t i = 0; i < column_count_; ++i) copied_kinds_[i] = binding_->columns[i].kind;
   if (on_row_) {
-    stored_.push_back(copy_current());
+    copy_current();
     row_ = 1;
   }
   for (;;) {
-    auto r = fetch();
-    if (!r) {
-      failure_ = r.error();
-      end_stream();
-      return std::move(r).error();
+    const Fetched f = fetch();
+    if (f == Fetched::failed) {
+      end_result();
+      return *failure_;
     }
-    if (!*r) break;
-    stored_.push_back(copy_current());
+    if (f == Fetched::end) break;
+    copy_current();
   }
-  streaming_ = false;  // from here cell() reads stored_
-  end_stream();
+  copied_ = true;  // from here cell() reads the copies
+  end_result();
   return {};
 }
 
 void MysqlRows::append(MysqlRows& other) {
-  for (auto& row : other.stored_) stored_.push_back(std::move(row));
-  other.stored_.clear();
+  const std::size_t bytes_base = bytes_.size(), times_base = times_.size();
+  const std::size_t first = cells_.size();
+  cells_.insert(cells_.end(), other.cells_.begin(), other.cells_.end());
+  for (std::size_t i = first; i < cells_.size(); ++i) {
+    CopiedCell& s = cells_[i];
+    if (s.null) continue;
+    switch (copied_kinds_[(i - first) % column_count_]) {
+      case ColumnKind::datetime:
+      case ColumnKind::date:
+      case ColumnKind::time: s.offset += times_base; break;
+      case ColumnKind::decimal:
+      case ColumnKind::text:
+      case ColumnKind::binary: s.offset += bytes_base; break;
+      default: break;
+    }
+  }
+  bytes_ += other.bytes_;
+  times_.insert(times_.end(), other.times_.begin(), other.times_.end());
+  copied_rows_ += other.copied_rows_;
+  other.cells_.clear();
+  other.bytes_.clear();
+  other.times_.clear();
+  other.copied_rows_ = 0;
 }
 
 MysqlRows::Cell MysqlRows::cell(std::size_t col) const {
-  Cell c{true, kinds_[col], 0, 0, nullptr, {}};
-  if (!streaming_) {
-    const StoredCell& s = stored_[row_ - 1][col];
-    c.null = s.null;
-    c.integer = s.integer;
-    c.real = s.real;
-    c.time = &s.time;
-    c.bytes = s.bytes;
+  if (copied_) {
+    const CopiedCell& s = cells_[(row_ - 1) * column_count_ + col];
+    Cell c{s.null, copied_kinds_[col], 0, 0, nullptr, {}};
+    if (s.null) return c;
+    switch (c.kind) {
+      case ColumnKind::integer:
+      case ColumnKind::unsigned_integer: c.integer = s.integer; break;
+      case ColumnKind::float32:
+      case ColumnKind::float64: c.real = s.real; break;
+      case ColumnKind::datetime:
+      case ColumnKind::date:
+      case ColumnKind::time: c.time = &times_[s.offset]; break;
+      default: c.bytes = std::string_view(bytes_).substr(s.offset, s.size); break;
+    }
     return c;
   }
-  const Column& k = columns_[col];
-  c.null = k.null != 0;
+  const ResultBinding::Column& k = binding_->columns[col];
+  Cell c{k.null != 0, k.kind, 0, 0, nullptr, {}};
   if (c.null) return c;
   switch (c.kind) {
     case ColumnKind::integer:
@@ -245,9 +349,7 @@ MysqlRows::Cell MysqlRows::cell(std::size_t col) const {
     case ColumnKind::datetime:
     case ColumnKind::date:
     case ColumnKind::time: c.time = &k.fixed.time; break;
-    default:
-      c.bytes = std::string_view(k.buffer.data(), std::min<std::size_t>(k.length, k.buffer.size()));
-      break;
+    default: c.bytes = std::string_view(k.data, k.length); break;
   }
   return c;
 }
@@ -256,12 +358,19 @@ void MysqlRows::mismatch(std::size_t col, std::string_view wanted) {
   if (error_) return;
   error_ = driver_error(ErrorKind::invalid_value,
                         "column " + std::to_string(col) + " holds a " +
-                            std::string(kind_name(kinds_[col])) + " value that cannot be read as " +
-                            std::string(wanted),
+                            std::string(kind_name(cell(col).kind)) +
+                            " value that cannot be read as " + std::string(wanted),
                         lease_.get() ? std::string_view(lease_.sql()) : std::string_view());
 }
 
-bool MysqlRows::is_null(std::size_t col) { return cell(col).null; }
+// Each getter first tries the common case, a column of the wanted kind in
+// the binding, and leaves the rest to a separate function (kept out of line
+// so that the common case needs no stack frame).
+
+bool MysqlRows::is_null(std::size_t col) {
+  if (const auto* k = live(col)) return k->null != 0;
+  return cell(col).null;
+}
 
 bool MysqlRows::get_bool(std::size_t col) {
   const Cell c = cell(col);
@@ -272,6 +381,12 @@ bool MysqlRows::get_bool(std::size_t col) {
 }
 
 std::int64_t MysqlRows::get_int64(std::size_t col) {
+  if (const auto* k = live(col); k != nullptr && k->kind == ColumnKind::integer)
+    return k->null ? 0 : k->fixed.integer;
+  return int64_slow(col);
+}
+
+std::int64_t MysqlRows::int64_slow(std::size_t col) {
   const Cell c = cell(col);
   if (c.null) return 0;
   switch (c.kind) {
@@ -299,6 +414,12 @@ std::int64_t MysqlRows::get_int64(std::size_t col) {
 }
 
 double MysqlRows::get_double(std::size_t col) {
+  if (const auto* k = live(col); k != nullptr && k->kind == ColumnKind::float64)
+    return k->null ? 0 : k->fixed.f64;
+  return double_slow(col);
+}
+
+double MysqlRows::double_slow(std::size_t col) {
   const Cell c = cell(col);
   if (c.null) return 0;
   switch (c.kind) {
@@ -319,6 +440,12 @@ double MysqlRows::get_double(std::size_t col) {
 }
 
 std::string_view MysqlRows::get_text(std::size_t col) {
+  if (const auto* k = live(col); k != nullptr && k->kind == ColumnKind::text)
+    return k->null ? std::string_view() : std::string_view(k->data, k->length);
+  return text_slow(col);
+}
+
+std::string_view MysqlRows::text_slow(std::size_t col) {
   const Cell c = cell(col);
   if (c.null) return {};
   if (c.kind == ColumnKind::text || c.kind == ColumnKind::binary || c.kind == ColumnKind::decimal)
@@ -327,6 +454,12 @@ std::string_view MysqlRows::get_text(std::size_t col) {
 }
 
 std::span<const std::byte> MysqlRows::get_bytes(std::size_t col) {
+  if (const auto* k = live(col); k != nullptr && k->kind == ColumnKind::binary && !k->null)
+    return {reinterpret_cast<const std::byte*>(k->data), k->length};
+  return bytes_slow(col);
+}
+
+std::span<const std::byte> MysqlRows::bytes_slow(std::size_t col) {
   const Cell c = cell(col);
   if (c.null) return {};
   if (c.kind == ColumnKind::text || c.kind == ColumnKind::binary)

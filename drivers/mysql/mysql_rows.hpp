@@ -2,17 +2,19 @@
 //
 // A query's rows stream: the statement's result is unbuffered (no
 // mysql_stmt_store_result), one mysql_stmt_fetch per next(), so memory stays
-// at one row whatever the result's size. The protocol allows one unread
-// result per connection; if the connection must run another statement while
-// Rows still streams (a query inside a transaction while a cursor of the
-// same transaction is open), the connection first asks the Rows to buffer
-// the rest of its result in memory (buffer_rest()).
+// at one row whatever the result's size. (Storing the whole result when the
+// engine reads it all, op::QuerySql::reads_all, measured no faster.) The
+// protocol allows one unread result per connection; if the connection must
+// run another statement while Rows still streams (a query inside a
+// transaction while a cursor of the same transaction is open), the
+// connection first asks the Rows to copy the rest of its result into memory
+// (buffer_rest()).
 //
-// Variable-length columns are fetched into a per-column buffer that grows
-// when the library reports MYSQL_DATA_TRUNCATED (the rest of the value is
-// read with mysql_stmt_fetch_column and the column rebound for the next
-// rows). Getters convert only where no information is lost; anything else
-// records a conversion error of kind invalid_value and returns a zero value.
+// Values are decoded into the statement's ResultBinding: buffers bound once
+// per prepared statement and reused by its later executions, so a row
+// costs no allocation. Getters convert only where no information is lost;
+// anything else records a conversion error of kind invalid_value and
+// returns a zero value.
 #pragma once
 
 #include <mysql.h>
@@ -58,15 +60,60 @@ enum class ColumnKind : std::uint8_t {
   time,  // TIME: no Tessera type reads it
 };
 
+// The result columns of one prepared statement: their kinds, the buffers
+// the library decodes each row into, and the MYSQL_BINDs that point at
+// them. Made at the statement's first execution and kept with it (see
+// StatementLease::binding()); remade only when the result's columns change
+// kind (a table altered under a cached statement, `SELECT ?` with a
+// parameter of another type).
+//
+// A variable-length column has a bound buffer of at most kMaxBound bytes,
+// grown to the longest value seen up to that size. A longer value is
+// reported truncated by the library and read whole with
+// mysql_stmt_fetch_column into the column's `long_value`, which is emptied
+// when the Rows ends: memory kept per statement stays bounded.
+struct ResultBinding {
+  static constexpr unsigned long kInitialBound = 256;
+  static constexpr unsigned long kMaxBound = 64 * 1024;
+
+  struct Column {
+    union {
+      long long integer;
+      float f32;
+      double f64;
+      MYSQL_TIME time;
+    } fixed;
+    std::vector<char> buffer;      // bound buffer of a variable-length column
+    std::vector<char> long_value;  // a value longer than `buffer`, this row only
+    const char* data = nullptr;    // the current variable-length value
+    unsigned long length = 0;
+    my_bool null = 0;
+    my_bool truncated = 0;
+    ColumnKind kind = ColumnKind::integer;
+  };
+
+  // True if the columns are those of `fields` (same number, same kinds).
+  bool matches(const MYSQL_FIELD* fields, unsigned n) const;
+  // Makes the columns and buffers for `fields`.
+  void build(const MYSQL_FIELD* fields, unsigned n);
+  // Releases what long values took; bound buffers stay.
+  void trim() noexcept;
+
+  std::vector<Column> columns;
+  std::vector<MYSQL_BIND> binds;
+  bool bound = false;           // the library has `binds` (mysql_stmt_bind_result)
+  bool has_long_value = false;  // some column's long_value holds a value
+};
+
 class MysqlRows final : public Rows {
  public:
-  // Binds the result of the executed statement in `lease`. Errors: the
+  // Streams the result of the executed statement in `lease`. Errors: the
   // library's, from the result metadata.
   static Result<std::unique_ptr<MysqlRows>> open(StatementLease lease, Session* session);
   ~MysqlRows() override;
 
   Result<bool> next() override;
-  std::size_t column_count() const override { return kinds_.size(); }
+  std::size_t column_count() const override { return column_count_; }
   bool is_null(std::size_t col) override;
   bool get_bool(std::size_t col) override;
   std::int64_t get_int64(std::size_t col) override;
@@ -77,33 +124,25 @@ class MysqlRows final : public Rows {
   Date get_date(std::size_t col) override;
   const Error* conversion_error() const override { return error_ ? &*error_ : nullptr; }
 
-  // Reads every unread row into memory and gives the statement back, so the
-  // connection may run another. The current row stays current.
+  // Copies every unread row into memory and gives the statement back, so
+  // the connection may run another. The current row stays current.
   Status buffer_rest();
-  // Appends the (buffered) rows of `other`, which must have the same
-  // columns. Precondition: both are buffered and next() was not called.
+  // Appends the copied rows of `other`, which must have the same columns.
+  // Precondition: both copied everything (buffer_rest) and next() was not
+  // called.
   void append(MysqlRows& other);
-  std::size_t buffered_rows() const { return stored_.size(); }
+  std::size_t buffered_rows() const { return copied_rows_; }
 
  private:
-  struct Column {
+  // A copied value: the number, or where its bytes or time are.
+  struct CopiedCell {
     union {
       long long integer;
-      float f32;
-      double f64;
-      MYSQL_TIME time;
-    } fixed;
-    std::vector<char> buffer;  // variable-length columns
-    unsigned long length = 0;
-    my_bool null = 0;
-    my_bool truncated = 0;
-  };
-  struct StoredCell {
-    bool null = true;
-    long long integer = 0;
-    double real = 0;
-    MYSQL_TIME time{};
-    std::string bytes;
+      double real;
+      std::size_t offset;  // into bytes_ (variable length) or times_ (times)
+    };
+    std::uint32_t size;  // bytes of a variable-length value
+    bool null;
   };
   // One cell, wherever it lives.
   struct Cell {
@@ -117,24 +156,38 @@ class MysqlRows final : public Rows {
 
   MysqlRows(StatementLease lease, Session* session) : lease_(std::move(lease)), session_(session) {}
   Status bind_columns();
-  Result<bool> fetch();
-  Status fetch_truncated();
-  std::vector<StoredCell> copy_current() const;
-  void end_stream() noexcept;
+  enum class Fetched : std::uint8_t { row, end, failed };
+  // One row into the binding; on failure the error is in failure_.
+  Fetched fetch();
+  Status fetch_long_values();
+  void copy_current();
+  void end_result() noexcept;
   Cell cell(std::size_t col) const;
   void mismatch(std::size_t col, std::string_view wanted);
+  [[gnu::noinline]] std::int64_t int64_slow(std::size_t col);
+  [[gnu::noinline]] double double_slow(std::size_t col);
+  [[gnu::noinline]] std::string_view text_slow(std::size_t col);
+  [[gnu::noinline]] std::span<const std::byte> bytes_slow(std::size_t col);
+  // The decoded column, when the current row is in the binding.
+  const ResultBinding::Column* live(std::size_t col) const {
+    return copied_ ? nullptr : &binding_->columns[col];
+  }
 
   StatementLease lease_;
   Session* session_;
-  std::vector<ColumnKind> kinds_;
-  std::vector<Column> columns_;
-  std::vector<MYSQL_BIND> binds_;
-  bool rebind_ = false;
-  bool streaming_ = true;  // false once every row is in stored_
+  ResultBinding* binding_ = nullptr;  // the lease's; valid while the lease is held
+  std::size_t column_count_ = 0;
+  bool streaming_ = true;  // an unread result is on the connection
+  bool copied_ = false;    // rows come from the copies below
   bool done_ = false;
   bool on_row_ = false;  // a current row exists
-  std::vector<std::vector<StoredCell>> stored_;
-  std::size_t row_ = 0;  // 1-based index into stored_ when buffered; 0 before the first
+  // Copied rows (buffer_rest), row-major.
+  std::vector<ColumnKind> copied_kinds_;
+  std::vector<CopiedCell> cells_;
+  std::string bytes_;
+  std::vector<MYSQL_TIME> times_;
+  std::size_t copied_rows_ = 0;
+  std::size_t row_ = 0;  // 1-based index of the current copied row; 0 before the first
   std::optional<Error> failure_;
   std::optional<Error> error_;
 };

@@ -1,12 +1,25 @@
 #include "mysql_statement_cache.hpp"
 
 #include "mysql_errors.hpp"
+#include "mysql_rows.hpp"
 
 namespace tessera::mysql::detail {
 
 StatementLease::StatementLease(StatementLease&& other) noexcept
-    : cache_(other.cache_), entry_(other.entry_), stmt_(other.stmt_) {
+    : cache_(other.cache_),
+      entry_(other.entry_),
+      stmt_(other.stmt_),
+      own_binding_(std::move(other.own_binding_)) {
   other.stmt_ = nullptr;
+}
+
+StatementLease::~StatementLease() { release(); }
+
+ResultBinding& StatementLease::binding() {
+  std::unique_ptr<ResultBinding>& b =
+      entry_ != nullptr ? static_cast<StatementCache::Entry*>(entry_)->binding : own_binding_;
+  if (!b) b = std::make_unique<ResultBinding>();
+  return *b;
 }
 
 StatementLease& StatementLease::operator=(StatementLease&& other) noexcept {
@@ -15,6 +28,7 @@ StatementLease& StatementLease::operator=(StatementLease&& other) noexcept {
     cache_ = other.cache_;
     entry_ = other.entry_;
     stmt_ = other.stmt_;
+    own_binding_ = std::move(other.own_binding_);
     other.stmt_ = nullptr;
   }
   return *this;
@@ -34,6 +48,7 @@ void StatementLease::release() noexcept {
     cache_->give_back(entry_, stmt_);
   }
   stmt_ = nullptr;
+  own_binding_.reset();
 }
 
 void finish_result(MYSQL_STMT* stmt) noexcept {
@@ -59,6 +74,11 @@ Result<MYSQL_STMT*> prepare_statement(MYSQL* db, std::string_view sql) {
   }
   return stmt;
 }
+
+StatementCache::Entry::Entry(std::uint64_t k, MYSQL_STMT* s, std::string text)
+    : key(k), stmt(s), sql(std::move(text)) {}
+
+StatementCache::Entry::~Entry() = default;
 
 StatementCache::StatementCache(MYSQL* db, std::size_t capacity, bool verify_text)
     : db_(db), capacity_(capacity), verify_text_(verify_text) {}
@@ -87,7 +107,7 @@ Result<StatementLease> StatementCache::acquire(std::uint64_t key, std::string_vi
     uncached_sql_ = std::string(sql);
     return StatementLease(this, nullptr, *prepared);
   }
-  lru_.push_front(Entry{key, *prepared, std::string(sql), true});
+  lru_.emplace_front(key, *prepared, std::string(sql));
   index_[key] = lru_.begin();
   return StatementLease(this, &lru_.front(), *prepared);
 }

@@ -6,7 +6,9 @@
 // uncached statement instead. Returning a lease frees the statement's
 // result (reading any unread rows of an unbuffered result, which the
 // protocol requires before the next command). Eviction closes the least
-// recently used statement that is not leased (mysql_stmt_close).
+// recently used statement that is not leased (mysql_stmt_close). Each
+// statement keeps its result binding (ResultBinding, mysql_rows.hpp) for
+// its later executions.
 //
 // Thread safety: none; used by its connection's thread.
 #pragma once
@@ -16,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,6 +28,7 @@
 namespace tessera::mysql::detail {
 
 class StatementCache;
+struct ResultBinding;
 
 // Exclusive use of one prepared statement until destroyed or released.
 class StatementLease {
@@ -34,10 +38,13 @@ class StatementLease {
   StatementLease& operator=(StatementLease&& other) noexcept;
   StatementLease(const StatementLease&) = delete;
   StatementLease& operator=(const StatementLease&) = delete;
-  ~StatementLease() { release(); }
+  ~StatementLease();
 
   MYSQL_STMT* get() const { return stmt_; }
   const std::string& sql() const;
+  // The statement's result binding, made empty at first; it lives as long
+  // as the statement. Precondition: get() != nullptr.
+  ResultBinding& binding();
   // Frees the result and gives the statement back (or closes an uncached
   // one).
   void release() noexcept;
@@ -50,6 +57,7 @@ class StatementLease {
   StatementCache* cache_ = nullptr;
   void* entry_ = nullptr;  // the cache entry, or null for an uncached statement
   MYSQL_STMT* stmt_ = nullptr;
+  std::unique_ptr<ResultBinding> own_binding_;  // an uncached statement's
 };
 
 class StatementCache {
@@ -71,10 +79,13 @@ class StatementCache {
  private:
   friend class StatementLease;
   struct Entry {
+    Entry(std::uint64_t k, MYSQL_STMT* s, std::string text);
+    ~Entry();
     std::uint64_t key;
     MYSQL_STMT* stmt;
     std::string sql;
-    bool leased;
+    bool leased = true;
+    std::unique_ptr<ResultBinding> binding;
   };
   void give_back(void* entry, MYSQL_STMT* stmt) noexcept;
   // Makes room for one entry; false if every entry is leased.
