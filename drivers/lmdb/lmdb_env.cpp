@@ -1,5 +1,6 @@
 #include "lmdb_env.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -50,10 +51,18 @@ Result<Environment*> Environment::acquire(const OpenOptions& options) {
     ++it->second->refs_;
     return it->second;
   }
-  auto* env = new Environment(options);
-  if (auto st = env->open(); !st.ok()) {
+  OpenOptions o = options;
+  Environment* env = nullptr;
+  for (;;) {
+    env = new Environment(o);
+    auto st = env->open();
+    if (st.ok()) break;
     delete env;
-    return std::move(st).error();
+    // An environment written with a larger max_dbs (the default was once
+    // 1024) holds more named databases than asked for: open it with enough.
+    if (st.error().native_code != MDB_DBS_FULL || o.max_dbs >= kMaxDbsLimit)
+      return std::move(st).error();
+    o.max_dbs = std::min(o.max_dbs * 2, kMaxDbsLimit);
   }
   env->refs_ = 1;
   registry().emplace(key, env);
@@ -166,6 +175,23 @@ Result<MDB_txn*> Environment::begin(bool write) {
       if (live_ == 0 && mdb_env_set_mapsize(env_, 0) == 0) continue;
     }
     return make_error(rc, write ? "beginning a write transaction" : "beginning a read transaction");
+  }
+}
+
+Status Environment::renew(MDB_txn* txn) {
+  for (int attempt = 0;; ++attempt) {
+    {
+      std::lock_guard lock(mutex_);
+      ++live_;
+    }
+    const int rc = mdb_txn_renew(txn);
+    if (rc == 0) return {};
+    end(false);
+    if (rc == MDB_MAP_RESIZED && attempt == 0) {
+      std::lock_guard lock(mutex_);
+      if (live_ == 0 && mdb_env_set_mapsize(env_, 0) == 0) continue;
+    }
+    return make_error(rc, "renewing a read transaction");
   }
 }
 

@@ -35,14 +35,21 @@
 
 namespace tessera::lmdb::detail {
 
+// The largest max_dbs an lmdb: URL may ask for.
+inline constexpr unsigned kMaxDbsLimit = 32000;
+
 // What an lmdb: URL asks for, already validated (see lmdb_driver.cpp).
 struct OpenOptions {
   std::string path;                // the environment's directory, absolute
   std::size_t map_size_mb = 1024;  // initial map size; grows on MDB_MAP_FULL
-  unsigned max_dbs = 1024;         // named databases: one per table and per index, plus 1
-  unsigned max_readers = 512;      // concurrent read transactions (streams hold one each)
-  int busy_timeout_ms = 5000;      // longest wait for the writer gate
-  bool sync = true;                // false: MDB_NOSYNC (a crash may lose recent commits)
+  // Named databases: one per table and per index, plus 1. Every nested
+  // transaction (and every read transaction begun afresh) clears an array of
+  // this many entries, so the default is small; an existing environment that
+  // holds more opens with as many as it needs (see Environment::acquire).
+  unsigned max_dbs = 128;
+  unsigned max_readers = 512;  // concurrent read transactions (streams hold one each)
+  int busy_timeout_ms = 5000;  // longest wait for the writer gate
+  bool sync = true;            // false: MDB_NOSYNC (a crash may lose recent commits)
 };
 
 class Environment {
@@ -61,6 +68,10 @@ class Environment {
   // takes the writer gate (timeout after busy_timeout_ms). end() must follow
   // the transaction's commit or abort.
   Result<MDB_txn*> begin(bool write);
+  // Renews a read transaction left by mdb_txn_reset and counts it as
+  // begin(false) does; end(false) must follow its next reset. Errors as
+  // begin's (the transaction stays reset).
+  Status renew(MDB_txn* txn);
   void end(bool write);
 
   // Called after a transaction failed with MDB_MAP_FULL and was aborted:

@@ -96,6 +96,27 @@ Result<std::optional<std::string>> lookup_key(const TableInfo& t,
   return std::optional<std::string>(std::move(k));
 }
 
+void UndoLog::add(MDB_dbi dbi, std::string_view key, std::string_view value, bool had) {
+  entries_.push_back(Entry{dbi, had, bytes_.size(), key.size(), value.size()});
+  bytes_.append(key);
+  bytes_.append(value);
+}
+
+int UndoLog::undo(MDB_txn* txn) {
+  int first = 0;
+  for (auto e = entries_.rbegin(); e != entries_.rend() && first == 0; ++e) {
+    MDB_val k{e->key_size, bytes_.data() + e->key};
+    if (e->had) {
+      MDB_val v{e->value_size, bytes_.data() + e->key + e->key_size};
+      first = mdb_put(txn, e->dbi, &k, &v, 0);
+    } else if (const int rc = mdb_del(txn, e->dbi, &k, nullptr); rc != MDB_NOTFOUND) {
+      first = rc;
+    }
+  }
+  clear();
+  return first;
+}
+
 Result<TableRef> Store::require(std::string_view table) {
   auto t = lookup_(std::string(table));
   if (!t.ok()) return t;
@@ -110,6 +131,42 @@ Result<std::optional<std::string>> Store::get(MDB_dbi dbi, const std::string& ke
   if (rc == MDB_NOTFOUND) return std::optional<std::string>();
   if (rc != 0) return make_error(rc, "mdb_get");
   return std::optional<std::string>(std::string(view(v)));
+}
+
+int Store::save(MDB_dbi dbi, std::string_view key, const std::string* before) {
+  if (before) {
+    undo_->had(dbi, key, *before);
+    return 0;
+  }
+  MDB_val k = val(key), v{};
+  const int rc = mdb_get(txn_, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    undo_->absent(dbi, key);
+  else if (rc == 0)
+    undo_->had(dbi, key, view(v));
+  else
+    return rc;
+  return 0;
+}
+
+int Store::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags,
+               const std::string* before) {
+  const bool fresh = (flags & MDB_NOOVERWRITE) != 0;
+  if (undo_ && !fresh)
+    if (const int rc = save(dbi, key, before); rc != 0) return rc;
+  MDB_val k = val(key), v = val(value);
+  const int rc = mdb_put(txn_, dbi, &k, &v, flags);
+  if (rc == 0 && undo_ && fresh) undo_->absent(dbi, key);
+  return rc;
+}
+
+int Store::del(MDB_dbi dbi, std::string_view key, const std::string* before) {
+  if (undo_ && !before)
+    if (const int rc = save(dbi, key, nullptr); rc != 0) return rc;
+  MDB_val k = val(key);
+  const int rc = mdb_del(txn_, dbi, &k, nullptr);
+  if (rc == 0 && undo_ && before) undo_->had(dbi, key, *before);
+  return rc;
 }
 
 Result<std::optional<Row>> Store::read_row(const TableInfo& t, const std::string& pk) {
@@ -308,14 +365,12 @@ Status Store::write_new(const TableInfo& t, const Row& row) {
   const std::string pk = key_of(t, t.pk, row);
   std::string bytes;
   encode_row(bytes, row);
-  MDB_val k = val(pk), v = val(bytes);
-  int rc = mdb_put(txn_, t.rows, &k, &v, MDB_NOOVERWRITE);
+  int rc = put(t.rows, pk, bytes, MDB_NOOVERWRITE);
   if (rc == MDB_KEYEXIST) return unique_error(t, -1);
   if (rc != 0) return make_error(rc, "writing a row of " + t.schema.name);
   for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
     const std::string ik = index_key(t, ix, row, pk);
-    MDB_val a = val(ik), b = val(pk);
-    rc = mdb_put(txn_, t.indexes[ix], &a, &b, MDB_NOOVERWRITE);
+    rc = put(t.indexes[ix], ik, pk, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return unique_error(t, static_cast<int>(ix));
     if (rc != 0) return make_error(rc, "writing index " + t.schema.indexes[ix].name);
   }
@@ -329,29 +384,23 @@ Status Store::rewrite(const TableInfo& t, const std::string& old_pk, const Row& 
     const std::string before = index_key(t, ix, old, old_pk);
     const std::string after = index_key(t, ix, now, pk);
     if (before == after) continue;
-    MDB_val a = val(before);
-    int rc = mdb_del(txn_, t.indexes[ix], &a, nullptr);
+    int rc = del(t.indexes[ix], before, &old_pk);  // an index entry holds its row's key
     if (rc != 0 && rc != MDB_NOTFOUND) return make_error(rc, "updating index");
-    MDB_val b = val(after), p = val(pk);
-    rc = mdb_put(txn_, t.indexes[ix], &b, &p, MDB_NOOVERWRITE);
+    rc = put(t.indexes[ix], after, pk, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return unique_error(t, static_cast<int>(ix));
     if (rc != 0) return make_error(rc, "updating index " + t.schema.indexes[ix].name);
   }
   std::string bytes;
   encode_row(bytes, now);
-  MDB_val v = val(bytes);
   if (pk != old_pk) {
-    MDB_val a = val(old_pk);
-    if (int rc = mdb_del(txn_, t.rows, &a, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+    if (int rc = del(t.rows, old_pk); rc != 0 && rc != MDB_NOTFOUND)
       return make_error(rc, "moving a row");
-    MDB_val b = val(pk);
-    int rc = mdb_put(txn_, t.rows, &b, &v, MDB_NOOVERWRITE);
+    int rc = put(t.rows, pk, bytes, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return unique_error(t, -1);
     if (rc != 0) return make_error(rc, "moving a row");
     return {};
   }
-  MDB_val k = val(pk);
-  if (int rc = mdb_put(txn_, t.rows, &k, &v, 0); rc != 0)
+  if (int rc = put(t.rows, pk, bytes, 0); rc != 0)
     return make_error(rc, "writing a row of " + t.schema.name);
   return {};
 }
@@ -359,12 +408,10 @@ Status Store::rewrite(const TableInfo& t, const std::string& old_pk, const Row& 
 Status Store::remove(const TableInfo& t, const std::string& pk, const Row& row) {
   for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
     const std::string ik = index_key(t, ix, row, pk);
-    MDB_val a = val(ik);
-    if (int rc = mdb_del(txn_, t.indexes[ix], &a, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+    if (int rc = del(t.indexes[ix], ik, &pk); rc != 0 && rc != MDB_NOTFOUND)
       return make_error(rc, "deleting from index " + t.schema.indexes[ix].name);
   }
-  MDB_val k = val(pk);
-  if (int rc = mdb_del(txn_, t.rows, &k, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+  if (int rc = del(t.rows, pk); rc != 0 && rc != MDB_NOTFOUND)
     return make_error(rc, "deleting a row of " + t.schema.name);
   return {};
 }
@@ -384,8 +431,7 @@ Status Store::write_sequence(const std::string& table, std::int64_t value) {
   const std::string key = sequence_key(table);
   std::string bytes;
   encode_value(bytes, Value(value));
-  MDB_val k = val(key), v = val(bytes);
-  if (int rc = mdb_put(txn_, env_.meta(), &k, &v, 0); rc != 0)
+  if (int rc = put(env_.meta(), key, bytes, 0); rc != 0)
     return make_error(rc, "writing the sequence of " + table);
   return {};
 }

@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lmdb_catalog.hpp"
@@ -48,6 +49,40 @@ Result<std::optional<std::string>> lookup_key(const TableInfo& t,
                                               const std::vector<std::size_t>& positions,
                                               std::span<const Value> values);
 
+// What the writes of one statement replaced, so that a failed statement
+// inside an explicit transaction is undone in place instead of running in a
+// nested LMDB transaction of its own (whose begin and commit cost more than
+// the statement: a per-DBI array, a dirty-page list, and a copy of every
+// page the statement touches). Keys and values live in one buffer: logging a
+// write allocates nothing once the buffers have grown.
+class UndoLog {
+ public:
+  void clear() {
+    entries_.clear();
+    bytes_.clear();
+  }
+  // `key` of `dbi` held no value before this statement's write.
+  void absent(MDB_dbi dbi, std::string_view key) { add(dbi, key, {}, false); }
+  // `key` of `dbi` held `value` before this statement's write.
+  void had(MDB_dbi dbi, std::string_view key, std::string_view value) {
+    add(dbi, key, value, true);
+  }
+  // Puts back every before-image, the latest write first, and clears the
+  // log. 0, or the LMDB error of the first restoring write that failed: the
+  // transaction then holds part of the statement and must be rolled back.
+  int undo(MDB_txn* txn);
+
+ private:
+  struct Entry {
+    MDB_dbi dbi;
+    bool had;
+    std::size_t key, key_size, value_size;  // the value follows the key in bytes_
+  };
+  void add(MDB_dbi dbi, std::string_view key, std::string_view value, bool had);
+  std::vector<Entry> entries_;
+  std::string bytes_;
+};
+
 class Store {
  public:
   // Resolves a table name as the transaction sees it (its overlay first).
@@ -56,8 +91,16 @@ class Store {
   using AllTables = std::function<std::vector<TableRef>()>;
 
   // `ddl` receives catalog changes (may be null when the caller does no DDL).
-  Store(Environment& env, MDB_txn* txn, Lookup lookup, AllTables all, Overlay* ddl)
-      : env_(env), txn_(txn), lookup_(std::move(lookup)), all_(std::move(all)), ddl_(ddl) {}
+  // `undo`, when not null, records the before-image of every row, index and
+  // sequence write (DDL is not recorded: run it in a transaction of its own).
+  Store(Environment& env, MDB_txn* txn, Lookup lookup, AllTables all, Overlay* ddl,
+        UndoLog* undo = nullptr)
+      : env_(env),
+        txn_(txn),
+        lookup_(std::move(lookup)),
+        all_(std::move(all)),
+        ddl_(ddl),
+        undo_(undo) {}
 
   Result<ExecResponse> insert(const op::Insert& op);
   Result<ExecResponse> update(const op::UpdateByKey& op);
@@ -71,6 +114,13 @@ class Store {
 
  private:
   Result<std::optional<std::string>> get(MDB_dbi dbi, const std::string& key);
+  // mdb_put and mdb_del for rows, index entries and sequences, recording in
+  // undo_ (when set) what the key held: absent after a MDB_NOOVERWRITE put
+  // succeeded, else `before` when the caller knows it, else read first.
+  int put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags,
+          const std::string* before = nullptr);
+  int del(MDB_dbi dbi, std::string_view key, const std::string* before = nullptr);
+  int save(MDB_dbi dbi, std::string_view key, const std::string* before);
   Result<std::optional<Row>> read_row(const TableInfo& t, const std::string& pk);
   Status check_row(const TableInfo& t, Row& row);
   Status check_parents(const TableInfo& t, const Row& row, const Row* old);
@@ -89,6 +139,7 @@ class Store {
   Lookup lookup_;
   AllTables all_;
   Overlay* ddl_;
+  UndoLog* undo_;
 };
 
 }  // namespace tessera::lmdb::detail
