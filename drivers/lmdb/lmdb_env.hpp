@@ -47,7 +47,7 @@ struct OpenOptions {
   // this many entries, so the default is small; an existing environment that
   // holds more opens with as many as it needs (see Environment::acquire).
   unsigned max_dbs = 128;
-  unsigned max_readers = 512;  // concurrent read transactions (streams hold one each)
+  unsigned max_readers = 512;  // reader slots: one per connection, one per extra live stream
   int busy_timeout_ms = 5000;  // longest wait for the writer gate
   bool sync = true;            // false: MDB_NOSYNC (a crash may lose recent commits)
 };
