@@ -101,10 +101,24 @@ std::vector<TableRef> LmdbConnection::all_tables() {
   return out;
 }
 
+bool LmdbConnection::may_have_foreign_keys() const {
+  if (env_->has_foreign_keys()) return true;
+  auto any = [](const Overlay& o) {
+    return std::any_of(o.begin(), o.end(), [](const auto& e) {
+      return e.second && !e.second->schema.foreign_keys.empty();
+    });
+  };
+  if (any(top_overlay_) || (statement_overlay_ && any(*statement_overlay_))) return true;
+  return std::any_of(levels_.begin(), levels_.end(),
+                     [&](const Level& l) { return any(l.overlay); });
+}
+
 Store LmdbConnection::store(MDB_txn* txn, Overlay* ddl, UndoLog* undo) {
+  // Child rows are looked for in every table, unless no table can have any.
   return Store(
       *env_, txn, [this](const std::string& t) { return lookup(t); },
-      [this] { return all_tables(); }, ddl, undo);
+      [this] { return may_have_foreign_keys() ? all_tables() : std::vector<TableRef>(); }, ddl,
+      undo);
 }
 
 Result<ColumnMap> LmdbConnection::column_positions(const TableInfo& t,

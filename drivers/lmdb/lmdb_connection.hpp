@@ -99,6 +99,8 @@ class LmdbConnection final : public Connection {
 
   Result<TableRef> lookup(const std::string& table);
   std::vector<TableRef> all_tables();
+  // False when no table this transaction sees declares a foreign key.
+  bool may_have_foreign_keys() const;
   Store store(MDB_txn* txn, Overlay* ddl, UndoLog* undo = nullptr);
   Result<ColumnMap> column_positions(const TableInfo& t, std::span<const std::string> columns);
 

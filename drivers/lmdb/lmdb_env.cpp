@@ -145,8 +145,15 @@ Status Environment::open() {
     if (!info.ok()) return std::move(info).error();
     if (*info) catalog_[n] = *info;
   }
+  count_foreign_keys();
   if (rc = r.commit(); rc != 0) return make_error(rc, where);
   return {};
+}
+
+void Environment::count_foreign_keys() {
+  bool any = false;
+  for (const auto& [name, info] : catalog_) any = any || !info->schema.foreign_keys.empty();
+  foreign_keys_.store(any, std::memory_order_release);
 }
 
 Result<MDB_txn*> Environment::begin(bool write) {
@@ -248,6 +255,7 @@ Result<std::shared_ptr<const TableInfo>> Environment::table(const std::string& n
   if (!info.ok() || !*info) return info;
   if (int rc = r.commit(); rc != 0) return make_error(rc, "opening table " + name);
   catalog_[name] = *info;
+  count_foreign_keys();
   return info;
 }
 
@@ -264,6 +272,7 @@ void Environment::publish(const std::string& name, std::shared_ptr<const TableIn
     catalog_[name] = std::move(info);
   else
     catalog_.erase(name);
+  count_foreign_keys();
 }
 
 }  // namespace tessera::lmdb::detail

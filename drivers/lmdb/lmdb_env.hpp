@@ -21,6 +21,7 @@
 
 #include <lmdb.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -88,6 +89,9 @@ class Environment {
   std::vector<std::shared_ptr<const TableInfo>> tables();
   // Makes a committed change visible: `info` null forgets the table.
   void publish(const std::string& name, std::shared_ptr<const TableInfo> info);
+  // Whether a table in the cache declares a foreign key (else no write
+  // needs to look for child rows).
+  bool has_foreign_keys() const { return foreign_keys_.load(std::memory_order_acquire); }
 
   // Serialises mdb_dbi_open and mdb_drop, which LMDB requires.
   std::mutex& dbi_mutex() { return dbi_mutex_; }
@@ -115,6 +119,8 @@ class Environment {
   std::mutex dbi_mutex_;
   std::mutex catalog_mutex_;
   std::map<std::string, std::shared_ptr<const TableInfo>> catalog_;
+  std::atomic<bool> foreign_keys_{false};  // see has_foreign_keys; set under catalog_mutex_
+  void count_foreign_keys();               // caller holds catalog_mutex_
 };
 
 }  // namespace tessera::lmdb::detail

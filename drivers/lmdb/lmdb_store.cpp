@@ -169,11 +169,13 @@ int Store::del(MDB_dbi dbi, std::string_view key, const std::string* before) {
   return rc;
 }
 
-Result<std::optional<Row>> Store::read_row(const TableInfo& t, const std::string& pk) {
+Result<std::optional<Row>> Store::read_row(const TableInfo& t, const std::string& pk,
+                                           std::string* raw) {
   MDB_val k = val(pk), v{};
   const int rc = mdb_get(txn_, t.rows, &k, &v);
   if (rc == MDB_NOTFOUND) return std::optional<Row>();
   if (rc != 0) return make_error(rc, "reading a row of " + t.schema.name);
+  if (raw) raw->assign(view(v));
   std::vector<Field> fields;
   if (!decode_row(view(v), t.schema.columns.size(), fields))
     return driver_error(ErrorKind::storage, "a row of " + t.schema.name + " is corrupt");
@@ -332,23 +334,25 @@ Status Store::on_parent_change(const TableInfo& parent, const Row& old, const Ro
       const bool deleting = now == nullptr;
       if (deleting && fk.on_delete == ForeignKeyAction::cascade) {
         for (const auto& pk : *pks) {
-          auto row = read_row(*child, pk);
+          std::string raw;
+          auto row = read_old(*child, pk, raw);
           if (!row.ok()) return std::move(row).error();
           if (!*row) continue;
           if (auto st = on_parent_change(*child, **row, nullptr, depth + 1); !st.ok()) return st;
-          if (auto st = remove(*child, pk, **row); !st.ok()) return st;
+          if (auto st = remove(*child, pk, **row, raw); !st.ok()) return st;
         }
         continue;
       }
       if (deleting && fk.on_delete == ForeignKeyAction::set_null) {
         for (const auto& pk : *pks) {
-          auto row = read_row(*child, pk);
+          std::string raw;
+          auto row = read_old(*child, pk, raw);
           if (!row.ok()) return std::move(row).error();
           if (!*row) continue;
           Row changed = **row;
           for (std::size_t c : *fk_cols) changed[c] = Value();
           if (auto st = check_row(*child, changed); !st.ok()) return st;
-          if (auto st = rewrite(*child, pk, **row, changed); !st.ok()) return st;
+          if (auto st = rewrite(*child, pk, **row, changed, raw); !st.ok()) return st;
         }
         continue;
       }
@@ -377,8 +381,10 @@ Status Store::write_new(const TableInfo& t, const Row& row) {
   return {};
 }
 
-Status Store::rewrite(const TableInfo& t, const std::string& old_pk, const Row& old,
-                      const Row& now) {
+Status Store::rewrite(const TableInfo& t, const std::string& old_pk, const Row& old, const Row& now,
+                      const std::string& old_bytes) {
+  // The stored bytes, when read_old kept them (else put/del read them).
+  const std::string* known = undo_ && !old_bytes.empty() ? &old_bytes : nullptr;
   const std::string pk = key_of(t, t.pk, now);
   for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
     const std::string before = index_key(t, ix, old, old_pk);
@@ -393,25 +399,27 @@ Status Store::rewrite(const TableInfo& t, const std::string& old_pk, const Row& 
   std::string bytes;
   encode_row(bytes, now);
   if (pk != old_pk) {
-    if (int rc = del(t.rows, old_pk); rc != 0 && rc != MDB_NOTFOUND)
+    if (int rc = del(t.rows, old_pk, known); rc != 0 && rc != MDB_NOTFOUND)
       return make_error(rc, "moving a row");
     int rc = put(t.rows, pk, bytes, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return unique_error(t, -1);
     if (rc != 0) return make_error(rc, "moving a row");
     return {};
   }
-  if (int rc = put(t.rows, pk, bytes, 0); rc != 0)
+  if (int rc = put(t.rows, pk, bytes, 0, known); rc != 0)
     return make_error(rc, "writing a row of " + t.schema.name);
   return {};
 }
 
-Status Store::remove(const TableInfo& t, const std::string& pk, const Row& row) {
+Status Store::remove(const TableInfo& t, const std::string& pk, const Row& row,
+                     const std::string& old_bytes) {
+  const std::string* known = undo_ && !old_bytes.empty() ? &old_bytes : nullptr;
   for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
     const std::string ik = index_key(t, ix, row, pk);
     if (int rc = del(t.indexes[ix], ik, &pk); rc != 0 && rc != MDB_NOTFOUND)
       return make_error(rc, "deleting from index " + t.schema.indexes[ix].name);
   }
-  if (int rc = del(t.rows, pk); rc != 0 && rc != MDB_NOTFOUND)
+  if (int rc = del(t.rows, pk, known); rc != 0 && rc != MDB_NOTFOUND)
     return make_error(rc, "deleting a row of " + t.schema.name);
   return {};
 }
@@ -513,7 +521,8 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
       }
       if (existing) {
         if (oc.action == ast::OnConflict::Action::do_nothing) continue;
-        auto old = read_row(t, *existing);
+        std::string raw;
+        auto old = read_old(t, *existing, raw);
         if (!old.ok()) return std::move(old).error();
         if (!*old) return driver_error(ErrorKind::storage, "an index entry has no row");
         Row now = **old;
@@ -521,7 +530,7 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
         if (auto s = check_row(t, now); !s.ok()) return std::move(s).error();
         if (auto s = check_parents(t, now, &**old); !s.ok()) return std::move(s).error();
         if (auto s = on_parent_change(t, **old, &now, 0); !s.ok()) return std::move(s).error();
-        if (auto s = rewrite(t, *existing, **old, now); !s.ok()) return std::move(s).error();
+        if (auto s = rewrite(t, *existing, **old, now, raw); !s.ok()) return std::move(s).error();
         ++resp.affected;
         if (!returning.empty()) out.push_back(std::move(now));
         continue;
@@ -562,8 +571,9 @@ Result<ExecResponse> Store::update(const op::UpdateByKey& op) {
   for (const auto& key : op.keys) {
     auto k = lookup_key(t, t.pk, key);
     if (!k.ok()) return std::move(k).error();
-    if (!*k || !seen.insert(**k).second) continue;
-    auto old = read_row(t, **k);
+    if (!*k || (op.keys.size() > 1 && !seen.insert(**k).second)) continue;
+    std::string raw;
+    auto old = read_old(t, **k, raw);
     if (!old.ok()) return std::move(old).error();
     if (!*old) continue;
     Row now = **old;
@@ -571,7 +581,7 @@ Result<ExecResponse> Store::update(const op::UpdateByKey& op) {
     if (auto s = check_row(t, now); !s.ok()) return std::move(s).error();
     if (auto s = check_parents(t, now, &**old); !s.ok()) return std::move(s).error();
     if (auto s = on_parent_change(t, **old, &now, 0); !s.ok()) return std::move(s).error();
-    if (auto s = rewrite(t, **k, **old, now); !s.ok()) return std::move(s).error();
+    if (auto s = rewrite(t, **k, **old, now, raw); !s.ok()) return std::move(s).error();
     ++resp.affected;
   }
   return resp;
@@ -586,11 +596,12 @@ Result<ExecResponse> Store::erase(const op::DeleteByKey& op) {
     auto k = lookup_key(t, t.pk, key);
     if (!k.ok()) return std::move(k).error();
     if (!*k) continue;
-    auto old = read_row(t, **k);
+    std::string raw;
+    auto old = read_old(t, **k, raw);
     if (!old.ok()) return std::move(old).error();
     if (!*old) continue;
     if (auto s = on_parent_change(t, **old, nullptr, 0); !s.ok()) return std::move(s).error();
-    if (auto s = remove(t, **k, **old); !s.ok()) return std::move(s).error();
+    if (auto s = remove(t, **k, **old, raw); !s.ok()) return std::move(s).error();
     ++resp.affected;
   }
   return resp;

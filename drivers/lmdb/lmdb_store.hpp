@@ -121,7 +121,14 @@ class Store {
           const std::string* before = nullptr);
   int del(MDB_dbi dbi, std::string_view key, const std::string* before = nullptr);
   int save(MDB_dbi dbi, std::string_view key, const std::string* before);
-  Result<std::optional<Row>> read_row(const TableInfo& t, const std::string& pk);
+  // The row of `pk`; its stored bytes too when `raw` is not null (the
+  // before-image an undo log needs, without reading the row again).
+  Result<std::optional<Row>> read_row(const TableInfo& t, const std::string& pk,
+                                      std::string* raw = nullptr);
+  // read_row, keeping the bytes when this statement logs before-images.
+  Result<std::optional<Row>> read_old(const TableInfo& t, const std::string& pk, std::string& raw) {
+    return read_row(t, pk, undo_ ? &raw : nullptr);
+  }
   Status check_row(const TableInfo& t, Row& row);
   Status check_parents(const TableInfo& t, const Row& row, const Row* old);
   Status on_parent_change(const TableInfo& parent, const Row& old, const Row* now, int depth);
@@ -129,8 +136,11 @@ class Store {
                                             const std::vector<std::size_t>& fk_cols,
                                             const Row& values);
   Status write_new(const TableInfo& t, const Row& row);
-  Status rewrite(const TableInfo& t, const std::string& old_pk, const Row& old, const Row& now);
-  Status remove(const TableInfo& t, const std::string& pk, const Row& row);
+  // `old_bytes`: the stored row, when known (see read_old).
+  Status rewrite(const TableInfo& t, const std::string& old_pk, const Row& old, const Row& now,
+                 const std::string& old_bytes);
+  Status remove(const TableInfo& t, const std::string& pk, const Row& row,
+                const std::string& old_bytes);
   Result<std::int64_t> read_sequence(const std::string& table);
   Status write_sequence(const std::string& table, std::int64_t value);
 
