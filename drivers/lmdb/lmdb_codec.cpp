@@ -282,6 +282,15 @@ bool decode_field(std::string_view& in, Field& f) {
 }  // namespace
 
 void encode_row(std::string& out, std::span<const Value> row) {
+  // An upper bound (a tag, a varint or 8 bytes; text and bytes add their
+  // size): one allocation for the row.
+  std::size_t size = out.size();
+  for (const Value& v : row) {
+    size += 10;
+    if (v.type() == ValueType::text) size += v.as_text().size();
+    if (v.type() == ValueType::bytes) size += v.as_bytes().size();
+  }
+  out.reserve(size);
   for (const Value& v : row) encode_value(out, v);
 }
 

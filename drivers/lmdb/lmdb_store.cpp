@@ -365,11 +365,16 @@ Status Store::on_parent_change(const TableInfo& parent, const Row& old, const Ro
   return {};
 }
 
-Status Store::write_new(const TableInfo& t, const Row& row) {
+Status Store::write_new(const TableInfo& t, const Row& row, bool last) {
   const std::string pk = key_of(t, t.pk, row);
   std::string bytes;
   encode_row(bytes, row);
-  int rc = put(t.rows, pk, bytes, MDB_NOOVERWRITE);
+  // MDB_APPEND skips the search and splits a full last page by starting a
+  // new one. It answers MDB_KEYEXIST, writing nothing, for a key that is not
+  // the last after all (an update moved a key past the sequence): then the
+  // plain put decides.
+  int rc = last ? put(t.rows, pk, bytes, MDB_NOOVERWRITE | MDB_APPEND) : MDB_KEYEXIST;
+  if (rc == MDB_KEYEXIST) rc = put(t.rows, pk, bytes, MDB_NOOVERWRITE);
   if (rc == MDB_KEYEXIST) return unique_error(t, -1);
   if (rc != 0) return make_error(rc, "writing a row of " + t.schema.name);
   for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
@@ -493,9 +498,11 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
     for (std::size_t c = 0; c < row.size(); ++c)
       if (!provided[c] && t.schema.columns[c].default_value)
         row[c] = *t.schema.columns[c].default_value;
+    bool generated = false;
     if (t.auto_increment >= 0) {
       Value& id = row[static_cast<std::size_t>(t.auto_increment)];
       if (id.is_null()) {
+        generated = true;
         id = Value(++*seq);
         resp.generated_ids.push_back(*seq);
       } else if (auto v = coerce(id, ValueType::int64); v && v->as_int64() > *seq) {
@@ -537,7 +544,10 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
       }
     }
     if (auto s = check_parents(t, row, nullptr); !s.ok()) return std::move(s).error();
-    if (auto s = write_new(t, row); !s.ok()) return std::move(s).error();
+    // A generated key is above every key the sequence has seen: likely the last.
+    const bool last =
+        generated && t.pk.size() == 1 && t.pk[0] == static_cast<std::size_t>(t.auto_increment);
+    if (auto s = write_new(t, row, last); !s.ok()) return std::move(s).error();
     ++resp.affected;
     if (!returning.empty()) out.push_back(std::move(row));
   }

@@ -135,7 +135,8 @@ class Store {
   Result<std::vector<std::string>> children(const TableInfo& child, const ForeignKeyDef& fk,
                                             const std::vector<std::size_t>& fk_cols,
                                             const Row& values);
-  Status write_new(const TableInfo& t, const Row& row);
+  // `last`: the row's key is likely above every stored key (try MDB_APPEND).
+  Status write_new(const TableInfo& t, const Row& row, bool last = false);
   // `old_bytes`: the stored row, when known (see read_old).
   Status rewrite(const TableInfo& t, const std::string& old_pk, const Row& old, const Row& now,
                  const std::string& old_bytes);

@@ -389,3 +389,21 @@ TEST_CASE("lmdb driver: an environment with more databases than max_dbs still op
   const std::vector<std::string> cols{"a", "b"};
   CHECK(read_pairs(c->exec(op::Scan{"pairs5", cols})).empty());
 }
+
+TEST_CASE("lmdb driver: a generated key below a stored one is still written") {
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(fresh_dir("append")));
+  TableSchema t;
+  t.name = "seqs";
+  t.columns = {{"id", ColumnType::int64, false, true}, {"v", ColumnType::text}};
+  t.primary_key = {"id"};
+  REQUIRE(c->push_schema(Schema{{t}}).ok());
+  insert(*c, "seqs", {"v"}, {"a"});  // id 1
+  // An update moves the key past the sequence, which stays at 1.
+  const std::vector<std::vector<Value>> key{{Value(std::int64_t{1})}};
+  const std::vector<std::string> set{"id"};
+  REQUIRE(c->exec(op::UpdateByKey{"seqs", key, set, std::vector<Value>{std::int64_t{9}}}).ok());
+  insert(*c, "seqs", {"v"}, {"b", "c"});  // ids 2 and 3, below 9
+  const std::vector<std::string> cols{"id", "v"};
+  CHECK(read_pairs(c->exec(op::Scan{"seqs", cols})) == Strings{"2:b", "3:c", "9:a"});
+}
