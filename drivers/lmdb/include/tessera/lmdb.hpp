@@ -10,7 +10,9 @@
 //   max_dbs          named databases: one per table and one per index, plus
 //                    1 (default 128; an environment holding more opens with
 //                    as many as it needs)
-//   max_readers      concurrent read transactions (default 512)
+//   max_readers      reader slots (default 512): each connection keeps one
+//                    for its read transaction, plus one per stream still
+//                    open when the connection reads again
 //   busy_timeout_ms  longest wait for the process's write transaction
 //                    (default 5000), then ErrorKind::timeout
 //   sync             "off" for MDB_NOSYNC: faster commits, a system crash may
