@@ -125,11 +125,13 @@ int TableInfo::column(std::string_view name) const {
 
 bool TableInfo::resolve(std::string& why) {
   types.clear();
+  all_columns.clear();
   pk.clear();
   index_columns.clear();
   auto_increment = -1;
   for (std::size_t i = 0; i < schema.columns.size(); ++i) {
     types.push_back(value_type_of(schema.columns[i].type));
+    all_columns.push_back(i);
     if (schema.columns[i].auto_increment) auto_increment = static_cast<int>(i);
   }
   auto positions = [&](const std::vector<std::string>& names, std::vector<std::size_t>& out) {

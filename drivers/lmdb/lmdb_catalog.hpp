@@ -38,6 +38,7 @@ struct TableInfo {
   MDB_dbi rows = 0;
   std::vector<MDB_dbi> indexes;                         // parallel to schema.indexes
   std::vector<ValueType> types;                         // per column
+  std::vector<std::size_t> all_columns;                 // 0..n-1: every column, in order
   std::vector<std::size_t> pk;                          // column positions of the primary key
   std::vector<std::vector<std::size_t>> index_columns;  // per index, column positions
   int auto_increment = -1;                              // column position, or -1

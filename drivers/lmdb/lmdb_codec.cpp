@@ -250,7 +250,7 @@ bool decode_field(std::string_view& in, Field& f) {
   if (in.empty()) return false;
   const auto tag = static_cast<FieldTag>(in.front());
   in.remove_prefix(1);
-  f = Field{};
+  // Only the member the tag names is set: readers look at the tag first.
   f.tag = tag;
   std::uint64_t u = 0;
   switch (tag) {
@@ -282,13 +282,24 @@ bool decode_field(std::string_view& in, Field& f) {
 }  // namespace
 
 void encode_row(std::string& out, std::span<const Value> row) {
+  // An upper bound (a tag, a varint or 8 bytes; text and bytes add their
+  // size): one allocation for the row.
+  std::size_t size = out.size();
+  for (const Value& v : row) {
+    size += 10;
+    if (v.type() == ValueType::text) size += v.as_text().size();
+    if (v.type() == ValueType::bytes) size += v.as_bytes().size();
+  }
+  out.reserve(size);
   for (const Value& v : row) encode_value(out, v);
 }
 
 bool decode_row(std::string_view in, std::size_t columns, std::vector<Field>& out) {
-  out.assign(columns, Field{});
-  for (std::size_t c = 0; c < columns && !in.empty(); ++c)
+  if (out.size() != columns) out.resize(columns);  // a reused vector: no allocation per row
+  std::size_t c = 0;
+  for (; c < columns && !in.empty(); ++c)
     if (!decode_field(in, out[c])) return false;
+  for (; c < columns; ++c) out[c].tag = FieldTag::null;
   return true;
 }
 

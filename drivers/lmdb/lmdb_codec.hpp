@@ -77,8 +77,9 @@ struct Field {
 
 void encode_row(std::string& out, std::span<const Value> row);
 
-// Decodes up to `columns` fields (missing trailing ones are NULL). Returns
-// false on malformed input.
+// Decodes up to `columns` fields (missing trailing ones are NULL) into
+// `out`, reusing its storage; of each Field only the member its tag names
+// is meaningful. Returns false on malformed input.
 bool decode_row(std::string_view in, std::size_t columns, std::vector<Field>& out);
 
 // A field as a Value (copies text and bytes).

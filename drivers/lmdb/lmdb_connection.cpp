@@ -1,5 +1,6 @@
 #include "lmdb_connection.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <new>
@@ -58,6 +59,7 @@ LmdbConnection::LmdbConnection(Environment* env) : env_(env) {
 
 LmdbConnection::~LmdbConnection() {
   end_explicit(false);
+  reader_.reset();  // aborts the idle read transaction, unless rows still hold it
   Environment::release(env_);
 }
 
@@ -99,21 +101,42 @@ std::vector<TableRef> LmdbConnection::all_tables() {
   return out;
 }
 
-Store LmdbConnection::store(MDB_txn* txn, Overlay* ddl) {
-  return Store(
-      *env_, txn, [this](const std::string& t) { return lookup(t); },
-      [this] { return all_tables(); }, ddl);
+bool LmdbConnection::may_have_foreign_keys() const {
+  if (env_->has_foreign_keys()) return true;
+  auto any = [](const Overlay& o) {
+    return std::any_of(o.begin(), o.end(), [](const auto& e) {
+      return e.second && !e.second->schema.foreign_keys.empty();
+    });
+  };
+  if (any(top_overlay_) || (statement_overlay_ && any(*statement_overlay_))) return true;
+  return std::any_of(levels_.begin(), levels_.end(),
+                     [&](const Level& l) { return any(l.overlay); });
 }
 
-Result<std::vector<std::size_t>> LmdbConnection::column_positions(
-    const TableInfo& t, std::span<const std::string> columns) {
-  std::vector<std::size_t> out;
+Store LmdbConnection::store(MDB_txn* txn, Overlay* ddl, UndoLog* undo) {
+  // Child rows are looked for in every table, unless no table can have any.
+  return Store(
+      *env_, txn, [this](const std::string& t) { return lookup(t); },
+      [this] { return may_have_foreign_keys() ? all_tables() : std::vector<TableRef>(); }, ddl,
+      undo);
+}
+
+Result<ColumnMap> LmdbConnection::column_positions(const TableInfo& t,
+                                                   std::span<const std::string> columns) {
+  ColumnMap out;
+  const auto& defs = t.schema.columns;
+  if (columns.size() == defs.size() &&
+      std::equal(columns.begin(), columns.end(), defs.begin(),
+                 [](const std::string& c, const ColumnDef& d) { return c == d.name; })) {
+    out.all = true;
+    return out;
+  }
   for (const auto& c : columns) {
     const int p = t.column(c);
     if (p < 0)
       return driver_error(ErrorKind::invalid_statement,
                           "table '" + t.schema.name + "' has no column '" + c + "'");
-    out.push_back(static_cast<std::size_t>(p));
+    out.positions.push_back(static_cast<std::size_t>(p));
   }
   return out;
 }
@@ -165,20 +188,35 @@ Status LmdbConnection::ensure_write() {
   return {};
 }
 
+Result<std::shared_ptr<TxnBox>> LmdbConnection::begin_read() {
+  if (!reader_->busy.load(std::memory_order_acquire)) {
+    if (reader_->txn) {
+      if (auto st = env_->renew(reader_->txn); !st.ok()) return std::move(st).error();
+    } else {
+      auto txn = env_->begin(false);
+      if (!txn.ok()) return std::move(txn).error();
+      reader_->txn = *txn;
+    }
+    reader_->busy.store(true, std::memory_order_relaxed);
+    return std::make_shared<TxnBox>(*env_, reader_);
+  }
+  auto txn = env_->begin(false);
+  if (!txn.ok()) return std::move(txn).error();
+  return std::make_shared<TxnBox>(*env_, *txn, false, true);
+}
+
 Result<std::shared_ptr<TxnBox>> LmdbConnection::read_box() {
   if (in_tx_) {
     if (!top_) {
-      auto txn = env_->begin(false);
-      if (!txn.ok()) return std::move(txn).error();
-      top_ = std::make_shared<TxnBox>(*env_, *txn, false, true);
+      auto box = begin_read();
+      if (!box.ok()) return box;
+      top_ = std::move(*box);
     }
     for (auto l = levels_.rbegin(); l != levels_.rend(); ++l)
       if (l->box) return l->box;
     return top_;
   }
-  auto txn = env_->begin(false);
-  if (!txn.ok()) return std::move(txn).error();
-  return std::make_shared<TxnBox>(*env_, *txn, false, true);
+  return begin_read();
 }
 
 void LmdbConnection::end_explicit(bool commit_levels) {
@@ -197,6 +235,7 @@ void LmdbConnection::end_explicit(bool commit_levels) {
   top_overlay_.clear();
   in_tx_ = false;
   tx_read_only_ = false;
+  failed_.reset();
 }
 
 Result<ExecResponse> LmdbConnection::exec_transaction(const op::Transaction& t) {
@@ -219,6 +258,12 @@ Result<ExecResponse> LmdbConnection::exec_transaction(const op::Transaction& t) 
       return ExecResponse{};
     case Kind::commit: {
       if (!in_tx_) return driver_error(ErrorKind::invalid_statement, "no transaction is open");
+      if (failed_) {
+        Error e = *failed_;
+        end_explicit(false);
+        e.message += " (rolled back instead of committed)";
+        return e;
+      }
       // Fold every level's catalog changes into the top before committing.
       for (auto& l : levels_) merge(top_overlay_, l.overlay);
       Overlay created;
@@ -274,7 +319,10 @@ Result<ExecResponse> LmdbConnection::exec_transaction(const op::Transaction& t) 
         l.overlay.clear();
         if (j > i) levels_.pop_back();
       }
-      // The savepoint stays, empty, as in SQL.
+      // The savepoint stays, empty, as in SQL. A failed statement ran in a
+      // level at or above it (no savepoint can be taken after one), so the
+      // failed LMDB transaction is gone.
+      failed_.reset();
       if (top_ && top_->write()) {
         auto child = begin_child(innermost());
         if (!child.ok()) return std::move(child).error();
@@ -286,12 +334,20 @@ Result<ExecResponse> LmdbConnection::exec_transaction(const op::Transaction& t) 
   return driver_error(ErrorKind::internal, "unknown transaction operation");
 }
 
+bool LmdbConnection::usable(MDB_txn* txn) const {
+  // Every read of a transaction that LMDB marked failed answers MDB_BAD_TXN.
+  char probe = 0;
+  MDB_val k{1, &probe}, v{};
+  return mdb_get(txn, env_->meta(), &k, &v) != MDB_BAD_TXN;
+}
+
 template <class F>
-Result<ExecResponse> LmdbConnection::write(F&& fn) {
+Result<ExecResponse> LmdbConnection::write(F&& fn, bool ddl) {
   if (in_tx_) {
     if (tx_read_only_)
       return driver_error(ErrorKind::invalid_statement, "write in a read-only transaction");
     if (auto st = ensure_write(); !st.ok()) return std::move(st).error();
+    if (!ddl) return write_in_place(fn);
     auto child = begin_child(innermost());
     if (!child.ok()) return std::move(child).error();
     Overlay ddl;
@@ -333,6 +389,34 @@ Result<ExecResponse> LmdbConnection::write(F&& fn) {
   }
 }
 
+template <class F>
+Result<ExecResponse> LmdbConnection::write_in_place(F& fn) {
+  MDB_txn* txn = innermost();
+  Overlay ddl;
+  statement_overlay_ = &ddl;
+  undo_.clear();
+  Store s = store(txn, &ddl, &undo_);
+  Result<ExecResponse> r = fn(s);
+  statement_overlay_ = nullptr;
+  if (r.ok()) {
+    undo_.clear();
+    merge(innermost_overlay(), ddl);
+    return r;
+  }
+  const int rc = undo_.undo(txn);
+  if (rc != 0 || !usable(txn)) {
+    // LMDB failed the transaction (a full map, too many dirty pages, an I/O
+    // error), or the statement could not be undone: only a rollback (of the
+    // transaction, or to a savepoint begun before this statement) remains.
+    Error e = r.error();
+    if (rc != 0)
+      e.message += "; undoing the statement failed too: " + std::string(mdb_strerror(rc));
+    e.message = "this transaction failed and must be rolled back: " + e.message;
+    failed_ = std::move(e);
+  }
+  return r;
+}
+
 // ------------------------------------------------------------------ reads
 
 Result<ExecResponse> LmdbConnection::get_by_key(const op::GetByKey& op) {
@@ -342,12 +426,23 @@ Result<ExecResponse> LmdbConnection::get_by_key(const op::GetByKey& op) {
     return driver_error(ErrorKind::invalid_statement, "no such table: " + std::string(op.table));
   auto cols = column_positions(**t, op.columns);
   if (!cols.ok()) return std::move(cols).error();
+  // A key asked twice yields its row once: a linear check for a few keys,
+  // a set beyond.
+  constexpr std::size_t kLinear = 8;
   std::vector<std::string> keys;
-  std::set<std::string> seen;  // a key asked twice yields its row once
+  keys.reserve(op.keys.size());
+  std::set<std::string_view> seen;
   for (const auto& k : op.keys) {
     auto enc = lookup_key(**t, (*t)->pk, k);
     if (!enc.ok()) return std::move(enc).error();
-    if (*enc && seen.insert(**enc).second) keys.push_back(std::move(**enc));
+    if (!*enc) continue;
+    if (op.keys.size() <= kLinear) {
+      if (std::find(keys.begin(), keys.end(), **enc) == keys.end())
+        keys.push_back(std::move(**enc));
+    } else if (!seen.contains(**enc)) {
+      keys.push_back(std::move(**enc));
+      seen.insert(keys.back());  // reserved: no reallocation moves the string
+    }
   }
   auto box = read_box();
   if (!box.ok()) return std::move(box).error();
@@ -403,6 +498,13 @@ Result<ExecResponse> LmdbConnection::find_pk(const op::FindPkByIndex& op) {
 // ------------------------------------------------------------------ dispatch
 
 Result<ExecResponse> LmdbConnection::dispatch(const Operation& operation) {
+  if (failed_) {
+    const auto* t = std::get_if<op::Transaction>(&operation);
+    using Kind = op::Transaction::Kind;
+    if (!t ||
+        (t->kind != Kind::rollback && t->kind != Kind::rollback_to && t->kind != Kind::commit))
+      return *failed_;
+  }
   return std::visit(
       [&](const auto& o) -> Result<ExecResponse> {
         using T = std::decay_t<decltype(o)>;
@@ -443,10 +545,12 @@ Result<ExecResponse> LmdbConnection::exec(const Operation& op) {
 
 Status LmdbConnection::push_schema(const Schema& schema) {
   auto r = guarded<ExecResponse>([&] {
-    return write([&](Store& s) -> Result<ExecResponse> {
-      if (auto st = s.push_schema(schema); !st.ok()) return std::move(st).error();
-      return ExecResponse{};
-    });
+    return write(
+        [&](Store& s) -> Result<ExecResponse> {
+          if (auto st = s.push_schema(schema); !st.ok()) return std::move(st).error();
+          return ExecResponse{};
+        },
+        true);
   });
   if (!r.ok()) return std::move(r).error();
   return {};
@@ -454,10 +558,12 @@ Status LmdbConnection::push_schema(const Schema& schema) {
 
 Status LmdbConnection::drop_tables(const std::vector<std::string>& tables) {
   auto r = guarded<ExecResponse>([&] {
-    return write([&](Store& s) -> Result<ExecResponse> {
-      if (auto st = s.drop_tables(tables); !st.ok()) return std::move(st).error();
-      return ExecResponse{};
-    });
+    return write(
+        [&](Store& s) -> Result<ExecResponse> {
+          if (auto st = s.drop_tables(tables); !st.ok()) return std::move(st).error();
+          return ExecResponse{};
+        },
+        true);
   });
   if (!r.ok()) return std::move(r).error();
   return {};

@@ -3,7 +3,9 @@
 //
 // Transactions. Outside an explicit transaction every operation runs in its
 // own LMDB transaction: a read transaction for reads (held by the returned
-// rows while they stream), a write transaction for writes (committed before
+// rows while they stream; the connection keeps one reset between reads and
+// renews it, and begins a fresh one only while rows of an earlier read still
+// hold it), a write transaction for writes (committed before
 // exec returns; on MDB_MAP_FULL aborted, the map doubled when no other
 // transaction of the process is live, and retried, up to 16 times; else the
 // error is ErrorKind::storage and nothing was written).
@@ -12,15 +14,21 @@
 // first, the write transaction must directly follow that snapshot (no commit
 // in between by anyone), else the write fails with serialization_failure:
 // every transaction is therefore serializable. Savepoints are nested LMDB
-// transactions; every write inside an explicit transaction runs in its own
-// nested transaction too, so a failed statement leaves nothing behind and
-// the transaction goes on.
+// transactions. A row write inside an explicit transaction runs directly in
+// the innermost one, recording what it replaces (UndoLog); if it fails, that
+// is put back, so a failed statement leaves nothing behind and the
+// transaction goes on. DDL runs in a nested transaction of its own. If LMDB
+// itself failed the transaction (a full map, too many dirty pages, an I/O
+// error) or the undo failed, every later operation fails with that error
+// until a rollback (of the transaction or to a savepoint), and a commit
+// rolls back.
 //
 // LMDB ties a write transaction to the thread that began it: a transaction
 // (or an operation) must end on the thread that started it.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,12 +72,23 @@ class LmdbConnection final : public Connection {
                                    std::span<const std::string> columns);
   Result<ExecResponse> find_pk(const op::FindPkByIndex& op);
 
-  // Runs `fn(Store&)` as one atomic write (see the class comment).
+  // Runs `fn(Store&)` as one atomic write (see the class comment). `ddl`:
+  // inside an explicit transaction, run it in a nested transaction (DDL is
+  // not undone in place).
   template <class F>
-  Result<ExecResponse> write(F&& fn);
+  Result<ExecResponse> write(F&& fn, bool ddl = false);
+  // A row write inside the explicit transaction's innermost level, undone
+  // in place if it fails (see UndoLog).
+  template <class F>
+  Result<ExecResponse> write_in_place(F& fn);
+  // False when LMDB has marked `txn` failed (only an abort remains).
+  bool usable(MDB_txn* txn) const;
   // The transaction reads run in: the explicit transaction's innermost
-  // level, or a new read transaction.
+  // level, or a new read transaction (see begin_read).
   Result<std::shared_ptr<TxnBox>> read_box();
+  // A top-level read transaction: the connection's reader slot renewed,
+  // or, while rows of an earlier read still hold the slot, a fresh one.
+  Result<std::shared_ptr<TxnBox>> begin_read();
   // Makes the explicit transaction a write transaction with a nested
   // transaction per open savepoint.
   Status ensure_write();
@@ -80,12 +99,14 @@ class LmdbConnection final : public Connection {
 
   Result<TableRef> lookup(const std::string& table);
   std::vector<TableRef> all_tables();
-  Store store(MDB_txn* txn, Overlay* ddl);
-  Result<std::vector<std::size_t>> column_positions(const TableInfo& t,
-                                                    std::span<const std::string> columns);
+  // False when no table this transaction sees declares a foreign key.
+  bool may_have_foreign_keys() const;
+  Store store(MDB_txn* txn, Overlay* ddl, UndoLog* undo = nullptr);
+  Result<ColumnMap> column_positions(const TableInfo& t, std::span<const std::string> columns);
 
   Environment* env_;
   Capability capability_;
+  std::shared_ptr<ReaderSlot> reader_ = std::make_shared<ReaderSlot>();
   bool broken_ = false;
 
   bool in_tx_ = false;
@@ -94,6 +115,10 @@ class LmdbConnection final : public Connection {
   Overlay top_overlay_;
   std::vector<Level> levels_;
   Overlay* statement_overlay_ = nullptr;
+  UndoLog undo_;  // the running statement's before-images
+  // Set when a statement left the transaction failed: every operation but a
+  // rollback (of the transaction, or to a savepoint) answers it.
+  std::optional<Error> failed_;
 };
 
 }  // namespace tessera::lmdb::detail

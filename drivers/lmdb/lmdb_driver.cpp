@@ -3,6 +3,7 @@
 #include <charconv>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "lmdb_connection.hpp"
 #include "lmdb_errors.hpp"
@@ -40,8 +41,8 @@ Result<OpenOptions> parse_url(const Url& url) {
     if (!parse_number<std::size_t>(*v, o.map_size_mb, 1, std::size_t{1} << 30))
       return url_error(url, "map_size_mb must be a positive integer");
   if (auto v = url.param("max_dbs"))
-    if (!parse_number<unsigned>(*v, o.max_dbs, 2, 32000))
-      return url_error(url, "max_dbs must be an integer from 2 to 32000");
+    if (!parse_number<unsigned>(*v, o.max_dbs, 2, kMaxDbsLimit))
+      return url_error(url, "max_dbs must be an integer from 2 to " + std::to_string(kMaxDbsLimit));
   if (auto v = url.param("max_readers"))
     if (!parse_number<unsigned>(*v, o.max_readers, 1, 100000))
       return url_error(url, "max_readers must be a positive integer");

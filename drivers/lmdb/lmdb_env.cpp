@@ -1,5 +1,6 @@
 #include "lmdb_env.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -50,10 +51,18 @@ Result<Environment*> Environment::acquire(const OpenOptions& options) {
     ++it->second->refs_;
     return it->second;
   }
-  auto* env = new Environment(options);
-  if (auto st = env->open(); !st.ok()) {
+  OpenOptions o = options;
+  Environment* env = nullptr;
+  for (;;) {
+    env = new Environment(o);
+    auto st = env->open();
+    if (st.ok()) break;
     delete env;
-    return std::move(st).error();
+    // An environment written with a larger max_dbs (the default was once
+    // 1024) holds more named databases than asked for: open it with enough.
+    if (st.error().native_code != MDB_DBS_FULL || o.max_dbs >= kMaxDbsLimit)
+      return std::move(st).error();
+    o.max_dbs = std::min(o.max_dbs * 2, kMaxDbsLimit);
   }
   env->refs_ = 1;
   registry().emplace(key, env);
@@ -136,8 +145,15 @@ Status Environment::open() {
     if (!info.ok()) return std::move(info).error();
     if (*info) catalog_[n] = *info;
   }
+  count_foreign_keys();
   if (rc = r.commit(); rc != 0) return make_error(rc, where);
   return {};
+}
+
+void Environment::count_foreign_keys() {
+  bool any = false;
+  for (const auto& [name, info] : catalog_) any = any || !info->schema.foreign_keys.empty();
+  foreign_keys_.store(any, std::memory_order_release);
 }
 
 Result<MDB_txn*> Environment::begin(bool write) {
@@ -166,6 +182,23 @@ Result<MDB_txn*> Environment::begin(bool write) {
       if (live_ == 0 && mdb_env_set_mapsize(env_, 0) == 0) continue;
     }
     return make_error(rc, write ? "beginning a write transaction" : "beginning a read transaction");
+  }
+}
+
+Status Environment::renew(MDB_txn* txn) {
+  for (int attempt = 0;; ++attempt) {
+    {
+      std::lock_guard lock(mutex_);
+      ++live_;
+    }
+    const int rc = mdb_txn_renew(txn);
+    if (rc == 0) return {};
+    end(false);
+    if (rc == MDB_MAP_RESIZED && attempt == 0) {
+      std::lock_guard lock(mutex_);
+      if (live_ == 0 && mdb_env_set_mapsize(env_, 0) == 0) continue;
+    }
+    return make_error(rc, "renewing a read transaction");
   }
 }
 
@@ -222,6 +255,7 @@ Result<std::shared_ptr<const TableInfo>> Environment::table(const std::string& n
   if (!info.ok() || !*info) return info;
   if (int rc = r.commit(); rc != 0) return make_error(rc, "opening table " + name);
   catalog_[name] = *info;
+  count_foreign_keys();
   return info;
 }
 
@@ -238,6 +272,7 @@ void Environment::publish(const std::string& name, std::shared_ptr<const TableIn
     catalog_[name] = std::move(info);
   else
     catalog_.erase(name);
+  count_foreign_keys();
 }
 
 }  // namespace tessera::lmdb::detail

@@ -21,6 +21,7 @@
 
 #include <lmdb.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -35,14 +36,21 @@
 
 namespace tessera::lmdb::detail {
 
+// The largest max_dbs an lmdb: URL may ask for.
+inline constexpr unsigned kMaxDbsLimit = 32000;
+
 // What an lmdb: URL asks for, already validated (see lmdb_driver.cpp).
 struct OpenOptions {
   std::string path;                // the environment's directory, absolute
   std::size_t map_size_mb = 1024;  // initial map size; grows on MDB_MAP_FULL
-  unsigned max_dbs = 1024;         // named databases: one per table and per index, plus 1
-  unsigned max_readers = 512;      // concurrent read transactions (streams hold one each)
-  int busy_timeout_ms = 5000;      // longest wait for the writer gate
-  bool sync = true;                // false: MDB_NOSYNC (a crash may lose recent commits)
+  // Named databases: one per table and per index, plus 1. Every nested
+  // transaction (and every read transaction begun afresh) clears an array of
+  // this many entries, so the default is small; an existing environment that
+  // holds more opens with as many as it needs (see Environment::acquire).
+  unsigned max_dbs = 128;
+  unsigned max_readers = 512;  // reader slots: one per connection, one per extra live stream
+  int busy_timeout_ms = 5000;  // longest wait for the writer gate
+  bool sync = true;            // false: MDB_NOSYNC (a crash may lose recent commits)
 };
 
 class Environment {
@@ -61,6 +69,10 @@ class Environment {
   // takes the writer gate (timeout after busy_timeout_ms). end() must follow
   // the transaction's commit or abort.
   Result<MDB_txn*> begin(bool write);
+  // Renews a read transaction left by mdb_txn_reset and counts it as
+  // begin(false) does; end(false) must follow its next reset. Errors as
+  // begin's (the transaction stays reset).
+  Status renew(MDB_txn* txn);
   void end(bool write);
 
   // Called after a transaction failed with MDB_MAP_FULL and was aborted:
@@ -77,6 +89,9 @@ class Environment {
   std::vector<std::shared_ptr<const TableInfo>> tables();
   // Makes a committed change visible: `info` null forgets the table.
   void publish(const std::string& name, std::shared_ptr<const TableInfo> info);
+  // Whether a table in the cache declares a foreign key (else no write
+  // needs to look for child rows).
+  bool has_foreign_keys() const { return foreign_keys_.load(std::memory_order_acquire); }
 
   // Serialises mdb_dbi_open and mdb_drop, which LMDB requires.
   std::mutex& dbi_mutex() { return dbi_mutex_; }
@@ -104,6 +119,8 @@ class Environment {
   std::mutex dbi_mutex_;
   std::mutex catalog_mutex_;
   std::map<std::string, std::shared_ptr<const TableInfo>> catalog_;
+  std::atomic<bool> foreign_keys_{false};  // see has_foreign_keys; set under catalog_mutex_
+  void count_foreign_keys();               // caller holds catalog_mutex_
 };
 
 }  // namespace tessera::lmdb::detail

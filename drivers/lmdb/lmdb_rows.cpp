@@ -33,10 +33,15 @@ std::string encode_prefix(const TableInfo& t, const std::vector<std::size_t>& po
 void TxnBox::finish() {
   done_ = true;
   if (top_) env_.end(write_);
+  if (slot_) slot_->busy.store(false, std::memory_order_release);
 }
 
 int TxnBox::commit() {
   if (done_) return EINVAL;
+  if (slot_) {  // a read transaction commits nothing: reset it for the next read
+    abort();
+    return 0;
+  }
   const int rc = mdb_txn_commit(txn_);
   finish();
   return rc;
@@ -44,7 +49,10 @@ int TxnBox::commit() {
 
 void TxnBox::abort() {
   if (done_) return;
-  mdb_txn_abort(txn_);
+  if (slot_)
+    mdb_txn_reset(txn_);
+  else
+    mdb_txn_abort(txn_);
   finish();
 }
 
@@ -76,9 +84,8 @@ KeyRange key_range(const TableInfo& t, const std::vector<std::size_t>& positions
 // ------------------------------------------------------------------ LmdbRows
 
 std::unique_ptr<LmdbRows> LmdbRows::range(std::shared_ptr<TxnBox> box,
-                                          std::shared_ptr<const TableInfo> t,
-                                          std::vector<std::size_t> columns, MDB_dbi dbi,
-                                          bool via_index, KeyRange range, bool reverse,
+                                          std::shared_ptr<const TableInfo> t, ColumnMap columns,
+                                          MDB_dbi dbi, bool via_index, KeyRange range, bool reverse,
                                           std::int64_t limit) {
   std::unique_ptr<LmdbRows> r(new LmdbRows(std::move(box), std::move(t), std::move(columns)));
   r->via_index_ = via_index;
@@ -93,8 +100,7 @@ std::unique_ptr<LmdbRows> LmdbRows::range(std::shared_ptr<TxnBox> box,
 }
 
 std::unique_ptr<LmdbRows> LmdbRows::keys(std::shared_ptr<TxnBox> box,
-                                         std::shared_ptr<const TableInfo> t,
-                                         std::vector<std::size_t> columns,
+                                         std::shared_ptr<const TableInfo> t, ColumnMap columns,
                                          std::vector<std::string> keys) {
   std::unique_ptr<LmdbRows> r(new LmdbRows(std::move(box), std::move(t), std::move(columns)));
   r->key_mode_ = true;
@@ -192,7 +198,7 @@ void LmdbRows::mismatch(std::size_t c, const char* want) {
   // A getter on a NULL returns the zero value without an error (Rows' contract).
   if (!error_ && field(c).tag != FieldTag::null)
     error_ = driver_error(ErrorKind::invalid_value,
-                          "column '" + table_->schema.columns[columns_[c]].name + "' read as " +
+                          "column '" + table_->schema.columns[(*columns_)[c]].name + "' read as " +
                               want + " but holds another type");
 }
 

@@ -4,6 +4,7 @@
 
 #include <lmdb.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -17,16 +18,38 @@
 
 namespace tessera::lmdb::detail {
 
+// A connection's read transaction kept between reads: reset while idle
+// (it then holds only its reader-table slot, no snapshot), renewed for the
+// next read, so a read pays mdb_txn_renew instead of mdb_txn_begin's
+// allocation. Shared by the connection and the TxnBox renewed from it;
+// whichever lets go last aborts it.
+struct ReaderSlot {
+  MDB_txn* txn = nullptr;  // null until the first read
+  // A TxnBox holds it renewed. Atomic: rows may be released on another
+  // thread than the connection's next read runs on.
+  std::atomic<bool> busy{false};
+  ReaderSlot() = default;
+  ReaderSlot(const ReaderSlot&) = delete;
+  ReaderSlot& operator=(const ReaderSlot&) = delete;
+  ~ReaderSlot() {
+    if (txn) mdb_txn_abort(txn);
+  }
+};
+
 // One live MDB_txn. A top-level transaction is counted by its Environment
 // (and holds the writer gate when it writes) until it ends; a child
-// transaction (savepoint or statement) is ended by its connection before its
-// parent. Rows keep the box alive and check `done` before touching the
-// transaction: a read transaction outlives its connection's use of it when
-// rows still stream from it.
+// transaction (savepoint) is ended by its connection before its parent.
+// Rows keep the box alive and check `done` before touching the transaction:
+// a read transaction outlives its connection's use of it when rows still
+// stream from it. A box on a ReaderSlot resets the transaction when it ends
+// (commit or abort alike) and gives the slot back.
 class TxnBox {
  public:
   TxnBox(Environment& env, MDB_txn* txn, bool write, bool top)
       : env_(env), txn_(txn), write_(write), top_(top) {}
+  // A read transaction on `slot`, already renewed (and counted) by the caller.
+  TxnBox(Environment& env, std::shared_ptr<ReaderSlot> slot)
+      : env_(env), txn_(slot->txn), write_(false), top_(true), slot_(std::move(slot)) {}
   ~TxnBox() { abort(); }
   TxnBox(const TxnBox&) = delete;
   TxnBox& operator=(const TxnBox&) = delete;
@@ -48,6 +71,7 @@ class TxnBox {
   bool write_;
   bool top_;
   bool done_ = false;
+  std::shared_ptr<ReaderSlot> slot_;
 };
 
 // A byte range [lo, hi) of keys; an absent end is open.
@@ -64,6 +88,14 @@ KeyRange key_range(const TableInfo& t, const std::vector<std::size_t>& positions
                    const std::vector<Value>& lower, bool lower_inclusive,
                    const std::vector<Value>& upper, bool upper_inclusive);
 
+// The table positions of the columns a read returns. Usually every column
+// in table order (what core/kv asks for): then the table's own list serves,
+// and nothing is built per read.
+struct ColumnMap {
+  bool all = false;                    // TableInfo::all_columns
+  std::vector<std::size_t> positions;  // otherwise
+};
+
 class LmdbRows final : public Rows {
  public:
   // Rows of `columns` (positions in t) read from the row database.
@@ -71,18 +103,16 @@ class LmdbRows final : public Rows {
   // are primary keys when via_index), ascending or reversed, at most `limit`
   // (-1: all). Key mode: the rows of the encoded primary keys in `keys`.
   static std::unique_ptr<LmdbRows> range(std::shared_ptr<TxnBox> box,
-                                         std::shared_ptr<const TableInfo> t,
-                                         std::vector<std::size_t> columns, MDB_dbi dbi,
-                                         bool via_index, KeyRange range, bool reverse,
+                                         std::shared_ptr<const TableInfo> t, ColumnMap columns,
+                                         MDB_dbi dbi, bool via_index, KeyRange range, bool reverse,
                                          std::int64_t limit);
   static std::unique_ptr<LmdbRows> keys(std::shared_ptr<TxnBox> box,
-                                        std::shared_ptr<const TableInfo> t,
-                                        std::vector<std::size_t> columns,
+                                        std::shared_ptr<const TableInfo> t, ColumnMap columns,
                                         std::vector<std::string> keys);
   ~LmdbRows() override;
 
   Result<bool> next() override;
-  std::size_t column_count() const override { return columns_.size(); }
+  std::size_t column_count() const override { return columns_->size(); }
   bool is_null(std::size_t c) override { return field(c).tag == FieldTag::null; }
   bool get_bool(std::size_t c) override;
   std::int64_t get_int64(std::size_t c) override;
@@ -94,10 +124,12 @@ class LmdbRows final : public Rows {
   const Error* conversion_error() const override { return error_ ? &*error_ : nullptr; }
 
  private:
-  LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t,
-           std::vector<std::size_t> columns)
-      : box_(std::move(box)), table_(std::move(t)), columns_(std::move(columns)) {}
-  const Field& field(std::size_t c) const { return fields_[columns_[c]]; }
+  LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t, ColumnMap columns)
+      : box_(std::move(box)),
+        table_(std::move(t)),
+        own_columns_(std::move(columns.positions)),
+        columns_(columns.all ? &table_->all_columns : &own_columns_) {}
+  const Field& field(std::size_t c) const { return fields_[(*columns_)[c]]; }
   void mismatch(std::size_t c, const char* want);
   Result<bool> finish(Result<bool> r);
   // Positions the cursor on the next key of the range; false at its end.
@@ -106,7 +138,8 @@ class LmdbRows final : public Rows {
 
   std::shared_ptr<TxnBox> box_;
   std::shared_ptr<const TableInfo> table_;
-  std::vector<std::size_t> columns_;
+  std::vector<std::size_t> own_columns_;
+  const std::vector<std::size_t>* columns_;  // own_columns_ or the table's all_columns
   std::vector<Field> fields_;
   std::optional<Error> error_;
   std::optional<Error> failed_;

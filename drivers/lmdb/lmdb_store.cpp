@@ -96,6 +96,27 @@ Result<std::optional<std::string>> lookup_key(const TableInfo& t,
   return std::optional<std::string>(std::move(k));
 }
 
+void UndoLog::add(MDB_dbi dbi, std::string_view key, std::string_view value, bool had) {
+  entries_.push_back(Entry{dbi, had, bytes_.size(), key.size(), value.size()});
+  bytes_.append(key);
+  bytes_.append(value);
+}
+
+int UndoLog::undo(MDB_txn* txn) {
+  int first = 0;
+  for (auto e = entries_.rbegin(); e != entries_.rend() && first == 0; ++e) {
+    MDB_val k{e->key_size, bytes_.data() + e->key};
+    if (e->had) {
+      MDB_val v{e->value_size, bytes_.data() + e->key + e->key_size};
+      first = mdb_put(txn, e->dbi, &k, &v, 0);
+    } else if (const int rc = mdb_del(txn, e->dbi, &k, nullptr); rc != MDB_NOTFOUND) {
+      first = rc;
+    }
+  }
+  clear();
+  return first;
+}
+
 Result<TableRef> Store::require(std::string_view table) {
   auto t = lookup_(std::string(table));
   if (!t.ok()) return t;
@@ -112,11 +133,49 @@ Result<std::optional<std::string>> Store::get(MDB_dbi dbi, const std::string& ke
   return std::optional<std::string>(std::string(view(v)));
 }
 
-Result<std::optional<Row>> Store::read_row(const TableInfo& t, const std::string& pk) {
+int Store::save(MDB_dbi dbi, std::string_view key, const std::string* before) {
+  if (before) {
+    undo_->had(dbi, key, *before);
+    return 0;
+  }
+  MDB_val k = val(key), v{};
+  const int rc = mdb_get(txn_, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    undo_->absent(dbi, key);
+  else if (rc == 0)
+    undo_->had(dbi, key, view(v));
+  else
+    return rc;
+  return 0;
+}
+
+int Store::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags,
+               const std::string* before) {
+  const bool fresh = (flags & MDB_NOOVERWRITE) != 0;
+  if (undo_ && !fresh)
+    if (const int rc = save(dbi, key, before); rc != 0) return rc;
+  MDB_val k = val(key), v = val(value);
+  const int rc = mdb_put(txn_, dbi, &k, &v, flags);
+  if (rc == 0 && undo_ && fresh) undo_->absent(dbi, key);
+  return rc;
+}
+
+int Store::del(MDB_dbi dbi, std::string_view key, const std::string* before) {
+  if (undo_ && !before)
+    if (const int rc = save(dbi, key, nullptr); rc != 0) return rc;
+  MDB_val k = val(key);
+  const int rc = mdb_del(txn_, dbi, &k, nullptr);
+  if (rc == 0 && undo_ && before) undo_->had(dbi, key, *before);
+  return rc;
+}
+
+Result<std::optional<Row>> Store::read_row(const TableInfo& t, const std::string& pk,
+                                           std::string* raw) {
   MDB_val k = val(pk), v{};
   const int rc = mdb_get(txn_, t.rows, &k, &v);
   if (rc == MDB_NOTFOUND) return std::optional<Row>();
   if (rc != 0) return make_error(rc, "reading a row of " + t.schema.name);
+  if (raw) raw->assign(view(v));
   std::vector<Field> fields;
   if (!decode_row(view(v), t.schema.columns.size(), fields))
     return driver_error(ErrorKind::storage, "a row of " + t.schema.name + " is corrupt");
@@ -275,23 +334,25 @@ Status Store::on_parent_change(const TableInfo& parent, const Row& old, const Ro
       const bool deleting = now == nullptr;
       if (deleting && fk.on_delete == ForeignKeyAction::cascade) {
         for (const auto& pk : *pks) {
-          auto row = read_row(*child, pk);
+          std::string raw;
+          auto row = read_old(*child, pk, raw);
           if (!row.ok()) return std::move(row).error();
           if (!*row) continue;
           if (auto st = on_parent_change(*child, **row, nullptr, depth + 1); !st.ok()) return st;
-          if (auto st = remove(*child, pk, **row); !st.ok()) return st;
+          if (auto st = remove(*child, pk, **row, raw); !st.ok()) return st;
         }
         continue;
       }
       if (deleting && fk.on_delete == ForeignKeyAction::set_null) {
         for (const auto& pk : *pks) {
-          auto row = read_row(*child, pk);
+          std::string raw;
+          auto row = read_old(*child, pk, raw);
           if (!row.ok()) return std::move(row).error();
           if (!*row) continue;
           Row changed = **row;
           for (std::size_t c : *fk_cols) changed[c] = Value();
           if (auto st = check_row(*child, changed); !st.ok()) return st;
-          if (auto st = rewrite(*child, pk, **row, changed); !st.ok()) return st;
+          if (auto st = rewrite(*child, pk, **row, changed, raw); !st.ok()) return st;
         }
         continue;
       }
@@ -304,67 +365,66 @@ Status Store::on_parent_change(const TableInfo& parent, const Row& old, const Ro
   return {};
 }
 
-Status Store::write_new(const TableInfo& t, const Row& row) {
+Status Store::write_new(const TableInfo& t, const Row& row, bool last) {
   const std::string pk = key_of(t, t.pk, row);
   std::string bytes;
   encode_row(bytes, row);
-  MDB_val k = val(pk), v = val(bytes);
-  int rc = mdb_put(txn_, t.rows, &k, &v, MDB_NOOVERWRITE);
+  // MDB_APPEND skips the search and splits a full last page by starting a
+  // new one. It answers MDB_KEYEXIST, writing nothing, for a key that is not
+  // the last after all (an update moved a key past the sequence): then the
+  // plain put decides.
+  int rc = last ? put(t.rows, pk, bytes, MDB_NOOVERWRITE | MDB_APPEND) : MDB_KEYEXIST;
+  if (rc == MDB_KEYEXIST) rc = put(t.rows, pk, bytes, MDB_NOOVERWRITE);
   if (rc == MDB_KEYEXIST) return unique_error(t, -1);
   if (rc != 0) return make_error(rc, "writing a row of " + t.schema.name);
   for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
     const std::string ik = index_key(t, ix, row, pk);
-    MDB_val a = val(ik), b = val(pk);
-    rc = mdb_put(txn_, t.indexes[ix], &a, &b, MDB_NOOVERWRITE);
+    rc = put(t.indexes[ix], ik, pk, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return unique_error(t, static_cast<int>(ix));
     if (rc != 0) return make_error(rc, "writing index " + t.schema.indexes[ix].name);
   }
   return {};
 }
 
-Status Store::rewrite(const TableInfo& t, const std::string& old_pk, const Row& old,
-                      const Row& now) {
+Status Store::rewrite(const TableInfo& t, const std::string& old_pk, const Row& old, const Row& now,
+                      const std::string& old_bytes) {
+  // The stored bytes, when read_old kept them (else put/del read them).
+  const std::string* known = undo_ && !old_bytes.empty() ? &old_bytes : nullptr;
   const std::string pk = key_of(t, t.pk, now);
   for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
     const std::string before = index_key(t, ix, old, old_pk);
     const std::string after = index_key(t, ix, now, pk);
     if (before == after) continue;
-    MDB_val a = val(before);
-    int rc = mdb_del(txn_, t.indexes[ix], &a, nullptr);
+    int rc = del(t.indexes[ix], before, &old_pk);  // an index entry holds its row's key
     if (rc != 0 && rc != MDB_NOTFOUND) return make_error(rc, "updating index");
-    MDB_val b = val(after), p = val(pk);
-    rc = mdb_put(txn_, t.indexes[ix], &b, &p, MDB_NOOVERWRITE);
+    rc = put(t.indexes[ix], after, pk, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return unique_error(t, static_cast<int>(ix));
     if (rc != 0) return make_error(rc, "updating index " + t.schema.indexes[ix].name);
   }
   std::string bytes;
   encode_row(bytes, now);
-  MDB_val v = val(bytes);
   if (pk != old_pk) {
-    MDB_val a = val(old_pk);
-    if (int rc = mdb_del(txn_, t.rows, &a, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+    if (int rc = del(t.rows, old_pk, known); rc != 0 && rc != MDB_NOTFOUND)
       return make_error(rc, "moving a row");
-    MDB_val b = val(pk);
-    int rc = mdb_put(txn_, t.rows, &b, &v, MDB_NOOVERWRITE);
+    int rc = put(t.rows, pk, bytes, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return unique_error(t, -1);
     if (rc != 0) return make_error(rc, "moving a row");
     return {};
   }
-  MDB_val k = val(pk);
-  if (int rc = mdb_put(txn_, t.rows, &k, &v, 0); rc != 0)
+  if (int rc = put(t.rows, pk, bytes, 0, known); rc != 0)
     return make_error(rc, "writing a row of " + t.schema.name);
   return {};
 }
 
-Status Store::remove(const TableInfo& t, const std::string& pk, const Row& row) {
+Status Store::remove(const TableInfo& t, const std::string& pk, const Row& row,
+                     const std::string& old_bytes) {
+  const std::string* known = undo_ && !old_bytes.empty() ? &old_bytes : nullptr;
   for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
     const std::string ik = index_key(t, ix, row, pk);
-    MDB_val a = val(ik);
-    if (int rc = mdb_del(txn_, t.indexes[ix], &a, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+    if (int rc = del(t.indexes[ix], ik, &pk); rc != 0 && rc != MDB_NOTFOUND)
       return make_error(rc, "deleting from index " + t.schema.indexes[ix].name);
   }
-  MDB_val k = val(pk);
-  if (int rc = mdb_del(txn_, t.rows, &k, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+  if (int rc = del(t.rows, pk, known); rc != 0 && rc != MDB_NOTFOUND)
     return make_error(rc, "deleting a row of " + t.schema.name);
   return {};
 }
@@ -384,8 +444,7 @@ Status Store::write_sequence(const std::string& table, std::int64_t value) {
   const std::string key = sequence_key(table);
   std::string bytes;
   encode_value(bytes, Value(value));
-  MDB_val k = val(key), v = val(bytes);
-  if (int rc = mdb_put(txn_, env_.meta(), &k, &v, 0); rc != 0)
+  if (int rc = put(env_.meta(), key, bytes, 0); rc != 0)
     return make_error(rc, "writing the sequence of " + table);
   return {};
 }
@@ -439,9 +498,11 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
     for (std::size_t c = 0; c < row.size(); ++c)
       if (!provided[c] && t.schema.columns[c].default_value)
         row[c] = *t.schema.columns[c].default_value;
+    bool generated = false;
     if (t.auto_increment >= 0) {
       Value& id = row[static_cast<std::size_t>(t.auto_increment)];
       if (id.is_null()) {
+        generated = true;
         id = Value(++*seq);
         resp.generated_ids.push_back(*seq);
       } else if (auto v = coerce(id, ValueType::int64); v && v->as_int64() > *seq) {
@@ -467,7 +528,8 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
       }
       if (existing) {
         if (oc.action == ast::OnConflict::Action::do_nothing) continue;
-        auto old = read_row(t, *existing);
+        std::string raw;
+        auto old = read_old(t, *existing, raw);
         if (!old.ok()) return std::move(old).error();
         if (!*old) return driver_error(ErrorKind::storage, "an index entry has no row");
         Row now = **old;
@@ -475,14 +537,17 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
         if (auto s = check_row(t, now); !s.ok()) return std::move(s).error();
         if (auto s = check_parents(t, now, &**old); !s.ok()) return std::move(s).error();
         if (auto s = on_parent_change(t, **old, &now, 0); !s.ok()) return std::move(s).error();
-        if (auto s = rewrite(t, *existing, **old, now); !s.ok()) return std::move(s).error();
+        if (auto s = rewrite(t, *existing, **old, now, raw); !s.ok()) return std::move(s).error();
         ++resp.affected;
         if (!returning.empty()) out.push_back(std::move(now));
         continue;
       }
     }
     if (auto s = check_parents(t, row, nullptr); !s.ok()) return std::move(s).error();
-    if (auto s = write_new(t, row); !s.ok()) return std::move(s).error();
+    // A generated key is above every key the sequence has seen: likely the last.
+    const bool last =
+        generated && t.pk.size() == 1 && t.pk[0] == static_cast<std::size_t>(t.auto_increment);
+    if (auto s = write_new(t, row, last); !s.ok()) return std::move(s).error();
     ++resp.affected;
     if (!returning.empty()) out.push_back(std::move(row));
   }
@@ -516,8 +581,9 @@ Result<ExecResponse> Store::update(const op::UpdateByKey& op) {
   for (const auto& key : op.keys) {
     auto k = lookup_key(t, t.pk, key);
     if (!k.ok()) return std::move(k).error();
-    if (!*k || !seen.insert(**k).second) continue;
-    auto old = read_row(t, **k);
+    if (!*k || (op.keys.size() > 1 && !seen.insert(**k).second)) continue;
+    std::string raw;
+    auto old = read_old(t, **k, raw);
     if (!old.ok()) return std::move(old).error();
     if (!*old) continue;
     Row now = **old;
@@ -525,7 +591,7 @@ Result<ExecResponse> Store::update(const op::UpdateByKey& op) {
     if (auto s = check_row(t, now); !s.ok()) return std::move(s).error();
     if (auto s = check_parents(t, now, &**old); !s.ok()) return std::move(s).error();
     if (auto s = on_parent_change(t, **old, &now, 0); !s.ok()) return std::move(s).error();
-    if (auto s = rewrite(t, **k, **old, now); !s.ok()) return std::move(s).error();
+    if (auto s = rewrite(t, **k, **old, now, raw); !s.ok()) return std::move(s).error();
     ++resp.affected;
   }
   return resp;
@@ -540,11 +606,12 @@ Result<ExecResponse> Store::erase(const op::DeleteByKey& op) {
     auto k = lookup_key(t, t.pk, key);
     if (!k.ok()) return std::move(k).error();
     if (!*k) continue;
-    auto old = read_row(t, **k);
+    std::string raw;
+    auto old = read_old(t, **k, raw);
     if (!old.ok()) return std::move(old).error();
     if (!*old) continue;
     if (auto s = on_parent_change(t, **old, nullptr, 0); !s.ok()) return std::move(s).error();
-    if (auto s = remove(t, **k, **old); !s.ok()) return std::move(s).error();
+    if (auto s = remove(t, **k, **old, raw); !s.ok()) return std::move(s).error();
     ++resp.affected;
   }
   return resp;

@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lmdb_catalog.hpp"
@@ -48,6 +49,40 @@ Result<std::optional<std::string>> lookup_key(const TableInfo& t,
                                               const std::vector<std::size_t>& positions,
                                               std::span<const Value> values);
 
+// What the writes of one statement replaced, so that a failed statement
+// inside an explicit transaction is undone in place instead of running in a
+// nested LMDB transaction of its own (whose begin and commit cost more than
+// the statement: a per-DBI array, a dirty-page list, and a copy of every
+// page the statement touches). Keys and values live in one buffer: logging a
+// write allocates nothing once the buffers have grown.
+class UndoLog {
+ public:
+  void clear() {
+    entries_.clear();
+    bytes_.clear();
+  }
+  // `key` of `dbi` held no value before this statement's write.
+  void absent(MDB_dbi dbi, std::string_view key) { add(dbi, key, {}, false); }
+  // `key` of `dbi` held `value` before this statement's write.
+  void had(MDB_dbi dbi, std::string_view key, std::string_view value) {
+    add(dbi, key, value, true);
+  }
+  // Puts back every before-image, the latest write first, and clears the
+  // log. 0, or the LMDB error of the first restoring write that failed: the
+  // transaction then holds part of the statement and must be rolled back.
+  int undo(MDB_txn* txn);
+
+ private:
+  struct Entry {
+    MDB_dbi dbi;
+    bool had;
+    std::size_t key, key_size, value_size;  // the value follows the key in bytes_
+  };
+  void add(MDB_dbi dbi, std::string_view key, std::string_view value, bool had);
+  std::vector<Entry> entries_;
+  std::string bytes_;
+};
+
 class Store {
  public:
   // Resolves a table name as the transaction sees it (its overlay first).
@@ -56,8 +91,16 @@ class Store {
   using AllTables = std::function<std::vector<TableRef>()>;
 
   // `ddl` receives catalog changes (may be null when the caller does no DDL).
-  Store(Environment& env, MDB_txn* txn, Lookup lookup, AllTables all, Overlay* ddl)
-      : env_(env), txn_(txn), lookup_(std::move(lookup)), all_(std::move(all)), ddl_(ddl) {}
+  // `undo`, when not null, records the before-image of every row, index and
+  // sequence write (DDL is not recorded: run it in a transaction of its own).
+  Store(Environment& env, MDB_txn* txn, Lookup lookup, AllTables all, Overlay* ddl,
+        UndoLog* undo = nullptr)
+      : env_(env),
+        txn_(txn),
+        lookup_(std::move(lookup)),
+        all_(std::move(all)),
+        ddl_(ddl),
+        undo_(undo) {}
 
   Result<ExecResponse> insert(const op::Insert& op);
   Result<ExecResponse> update(const op::UpdateByKey& op);
@@ -71,16 +114,34 @@ class Store {
 
  private:
   Result<std::optional<std::string>> get(MDB_dbi dbi, const std::string& key);
-  Result<std::optional<Row>> read_row(const TableInfo& t, const std::string& pk);
+  // mdb_put and mdb_del for rows, index entries and sequences, recording in
+  // undo_ (when set) what the key held: absent after a MDB_NOOVERWRITE put
+  // succeeded, else `before` when the caller knows it, else read first.
+  int put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags,
+          const std::string* before = nullptr);
+  int del(MDB_dbi dbi, std::string_view key, const std::string* before = nullptr);
+  int save(MDB_dbi dbi, std::string_view key, const std::string* before);
+  // The row of `pk`; its stored bytes too when `raw` is not null (the
+  // before-image an undo log needs, without reading the row again).
+  Result<std::optional<Row>> read_row(const TableInfo& t, const std::string& pk,
+                                      std::string* raw = nullptr);
+  // read_row, keeping the bytes when this statement logs before-images.
+  Result<std::optional<Row>> read_old(const TableInfo& t, const std::string& pk, std::string& raw) {
+    return read_row(t, pk, undo_ ? &raw : nullptr);
+  }
   Status check_row(const TableInfo& t, Row& row);
   Status check_parents(const TableInfo& t, const Row& row, const Row* old);
   Status on_parent_change(const TableInfo& parent, const Row& old, const Row* now, int depth);
   Result<std::vector<std::string>> children(const TableInfo& child, const ForeignKeyDef& fk,
                                             const std::vector<std::size_t>& fk_cols,
                                             const Row& values);
-  Status write_new(const TableInfo& t, const Row& row);
-  Status rewrite(const TableInfo& t, const std::string& old_pk, const Row& old, const Row& now);
-  Status remove(const TableInfo& t, const std::string& pk, const Row& row);
+  // `last`: the row's key is likely above every stored key (try MDB_APPEND).
+  Status write_new(const TableInfo& t, const Row& row, bool last = false);
+  // `old_bytes`: the stored row, when known (see read_old).
+  Status rewrite(const TableInfo& t, const std::string& old_pk, const Row& old, const Row& now,
+                 const std::string& old_bytes);
+  Status remove(const TableInfo& t, const std::string& pk, const Row& row,
+                const std::string& old_bytes);
   Result<std::int64_t> read_sequence(const std::string& table);
   Status write_sequence(const std::string& table, std::int64_t value);
 
@@ -89,6 +150,7 @@ class Store {
   Lookup lookup_;
   AllTables all_;
   Overlay* ddl_;
+  UndoLog* undo_;
 };
 
 }  // namespace tessera::lmdb::detail

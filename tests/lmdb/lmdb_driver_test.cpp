@@ -244,3 +244,166 @@ TEST_CASE("lmdb driver: a full map with a live reader fails cleanly with storage
   REQUIRE_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
   CHECK(again->affected == 5000);
 }
+
+TEST_CASE("lmdb driver: a failed write inside a transaction is undone in place") {
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(fresh_dir("undo")));
+  TableSchema t;
+  t.name = "uniq";
+  t.columns = {{"id", ColumnType::int64}, {"u", ColumnType::int64}, {"n", ColumnType::int64}};
+  t.primary_key = {"id"};
+  t.indexes = {{"ix_uniq_n", {"n"}, false}, {"ux_uniq_u", {"u"}, true}};
+  REQUIRE(c->push_schema(Schema{{t}}).ok());
+  const auto i = [](std::int64_t v) { return Value(v); };
+  insert(*c, "uniq", {"id", "u", "n"}, {i(1), i(10), i(100), i(2), i(20), i(200)});
+  const std::vector<std::string> cols{"id", "u", "n"};
+  auto all = [&] {
+    std::vector<std::string> out;
+    for (const char* index : {"", "ix_uniq_n", "ux_uniq_u"}) {
+      op::QueryPk q;
+      q.table = "uniq";
+      q.index = index;
+      q.columns = cols;
+      auto r = c->exec(q);
+      REQUIRE(r.ok());
+      std::string s;
+      while (*r->rows->next())
+        s += std::to_string(r->rows->get_int64(0)) + "/" + std::to_string(r->rows->get_int64(1)) +
+             "/" + std::to_string(r->rows->get_int64(2)) + " ";
+      out.push_back(s);
+    }
+    return out;
+  };
+  REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::start}).ok());
+  insert(*c, "uniq", {"id", "u", "n"}, {i(3), i(30), i(300)});
+  const auto before = all();
+
+  // The second row collides on the unique index after the first was written.
+  ast::Insert ins;
+  ins.table = "uniq";
+  ins.columns = {"id", "u", "n"};
+  ins.row_count = 2;
+  const std::vector<Value> rows{i(4), i(40), i(400), i(5), i(10), i(500)};
+  auto r = c->exec(op::Insert{&ins, rows});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::unique_violation);
+  CHECK(all() == before);
+
+  // An update that moves index n, then collides on u, for the second key.
+  const std::vector<std::vector<Value>> keys{{i(1)}, {i(2)}};
+  const std::vector<std::string> set{"n", "u"};
+  auto u = c->exec(op::UpdateByKey{"uniq", keys, set, std::vector<Value>{i(7), i(77)}});
+  REQUIRE_FALSE(u.ok());
+  CHECK(u.error().kind == ErrorKind::unique_violation);
+  CHECK(all() == before);
+
+  // The transaction goes on and commits what succeeded.
+  const std::vector<std::vector<Value>> key2{{i(2)}}, key1{{i(1)}};
+  auto ok = c->exec(op::UpdateByKey{"uniq", key2, set, std::vector<Value>{i(7), i(77)}});
+  REQUIRE(ok.ok());
+  CHECK(ok->affected == 1);
+  auto del = c->exec(op::DeleteByKey{"uniq", key1});
+  REQUIRE(del.ok());
+  REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::commit}).ok());
+  CHECK(all() ==
+        std::vector<std::string>{"2/77/7 3/30/300 ", "2/77/7 3/30/300 ", "3/30/300 2/77/7 "});
+}
+
+TEST_CASE("lmdb driver: reads reuse the connection's read transaction") {
+  const std::string dir = fresh_dir("reuse");
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(dir));
+  auto w = connect(*d, url_of(dir));
+  REQUIRE(c->push_schema(Schema{{pairs_table()}}).ok());
+  insert(*w, "pairs", {"a", "b"}, {std::int64_t{1}, "x", std::int64_t{2}, "y"});
+  const std::vector<std::string> cols{"a", "b"};
+  // Rows of one read still stream while the next reads run.
+  auto first = c->exec(op::Scan{"pairs", cols});
+  REQUIRE(first.ok());
+  REQUIRE(*first->rows->next());
+  insert(*w, "pairs", {"a", "b"}, {std::int64_t{3}, "z"});
+  CHECK(read_pairs(c->exec(op::Scan{"pairs", cols})) == Strings{"1:x", "2:y", "3:z"});
+  REQUIRE(*first->rows->next());
+  CHECK(first->rows->get_int64(0) == 2);
+  CHECK_FALSE(*first->rows->next());  // its own snapshot
+  first = Error();
+  // Each read sees every commit before it.
+  for (std::int64_t k = 4; k < 8; ++k) {
+    insert(*w, "pairs", {"a", "b"}, {k, "k"});
+    const std::vector<std::vector<Value>> key{{Value(k), Value("k")}};
+    CHECK(read_pairs(c->exec(op::GetByKey{"pairs", key, cols})) ==
+          Strings{std::to_string(k) + ":k"});
+  }
+  // A read-only transaction takes the same transaction.
+  REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::start, Isolation::database_default, true})
+              .ok());
+  CHECK(read_pairs(c->exec(op::Scan{"pairs", cols})).size() == 7);
+  REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::commit}).ok());
+}
+
+TEST_CASE("lmdb driver: a full map inside a transaction leaves only a rollback") {
+  const std::string dir = fresh_dir("fullmap-tx");
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(dir, "?map_size_mb=1"));
+  REQUIRE(c->push_schema(Schema{{pairs_table()}}).ok());
+  insert(*c, "pairs", {"a", "b"}, {std::int64_t{0}, "kept"});
+  REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::start}).ok());
+  insert(*c, "pairs", {"a", "b"}, {std::int64_t{1}, "x"});
+  std::vector<Value> values;
+  for (std::int64_t i = 10; i < 5010; ++i) {
+    values.push_back(i);
+    values.push_back(std::string(400, 'q'));
+  }
+  ast::Insert ins;
+  ins.table = "pairs";
+  ins.columns = {"a", "b"};
+  ins.row_count = 5000;
+  auto r = c->exec(op::Insert{&ins, values});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::storage);
+  const std::vector<std::string> cols{"a", "b"};
+  auto after = c->exec(op::Scan{"pairs", cols});
+  REQUIRE_FALSE(after.ok());
+  CHECK(after.error().kind == ErrorKind::storage);
+  auto commit = c->exec(op::Transaction{op::Transaction::Kind::commit});
+  REQUIRE_FALSE(commit.ok());  // rolled back instead
+  CHECK(read_pairs(c->exec(op::Scan{"pairs", cols})) == Strings{"0:kept"});
+  insert(*c, "pairs", {"a", "b"}, {std::int64_t{1}, "x"});  // the connection goes on
+}
+
+TEST_CASE("lmdb driver: an environment with more databases than max_dbs still opens") {
+  const std::string dir = fresh_dir("maxdbs");
+  auto d = lmdb::make_driver();
+  Schema s;
+  for (int i = 0; i < 6; ++i) {
+    TableSchema t = pairs_table();
+    t.name = "pairs" + std::to_string(i);
+    t.indexes[0].name = "ix_" + t.name;
+    s.tables.push_back(t);
+  }
+  {
+    auto c = connect(*d, url_of(dir, "?max_dbs=32"));
+    REQUIRE(c->push_schema(s).ok());  // 13 named databases
+  }
+  auto c = connect(*d, url_of(dir, "?max_dbs=4"));
+  const std::vector<std::string> cols{"a", "b"};
+  CHECK(read_pairs(c->exec(op::Scan{"pairs5", cols})).empty());
+}
+
+TEST_CASE("lmdb driver: a generated key below a stored one is still written") {
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(fresh_dir("append")));
+  TableSchema t;
+  t.name = "seqs";
+  t.columns = {{"id", ColumnType::int64, false, true}, {"v", ColumnType::text}};
+  t.primary_key = {"id"};
+  REQUIRE(c->push_schema(Schema{{t}}).ok());
+  insert(*c, "seqs", {"v"}, {"a"});  // id 1
+  // An update moves the key past the sequence, which stays at 1.
+  const std::vector<std::vector<Value>> key{{Value(std::int64_t{1})}};
+  const std::vector<std::string> set{"id"};
+  REQUIRE(c->exec(op::UpdateByKey{"seqs", key, set, std::vector<Value>{std::int64_t{9}}}).ok());
+  insert(*c, "seqs", {"v"}, {"b", "c"});  // ids 2 and 3, below 9
+  const std::vector<std::string> cols{"id", "v"};
+  CHECK(read_pairs(c->exec(op::Scan{"seqs", cols})) == Strings{"2:b", "3:c", "9:a"});
+}

@@ -7,9 +7,12 @@
 // data.mdb and lock.mdb). Query options:
 //   map_size_mb      initial map size in MiB (default 1024); the map doubles
 //                    when full, if no other transaction of the process is live
-//   max_dbs          named databases: one per table and one per index
-//                    (default 1024)
-//   max_readers      concurrent read transactions (default 512)
+//   max_dbs          named databases: one per table and one per index, plus
+//                    1 (default 128; an environment holding more opens with
+//                    as many as it needs)
+//   max_readers      reader slots (default 512): each connection keeps one
+//                    for its read transaction, plus one per stream still
+//                    open when the connection reads again
 //   busy_timeout_ms  longest wait for the process's write transaction
 //                    (default 5000), then ErrorKind::timeout
 //   sync             "off" for MDB_NOSYNC: faster commits, a system crash may
