@@ -51,11 +51,7 @@
 #endif
 
 #include "bench_common.hpp"
-
-namespace bench {
-TESSERA_MODEL(Item, "items", (id, tessera::primary_key, tessera::auto_increment), (name),
-              (qty, tessera::index), (price), (created_at));
-}  // namespace bench
+#include "bench_tessera.hpp"
 
 namespace {
 
@@ -623,58 +619,20 @@ class Tessera final : public Library {
   }
 
   std::uint64_t w1_insert(std::vector<Item>& rows) override {
-    auto tx = db_->transaction();
-    tx.insert_many(rows);
-    tx.commit();
-    std::uint64_t sum = 0;
-    for (const auto& r : rows) sum += bench::row_sum(r);
-    return sum;
+    return bench::tessera_run::insert_many(*db_, rows);
   }
   std::uint64_t w2_find(const std::vector<std::int64_t>& keys) override {
-    std::uint64_t sum = 0;
-    for (auto k : keys)
-      if (auto r = db_->find<Item>(k)) sum += bench::row_sum(*r);
-    return sum;
+    return bench::tessera_run::find_each(*db_, keys);
   }
   // The keys in chunks, one IN (...) query each; the rows found are mapped
   // back to every lookup of the chunk (keys repeat).
   std::uint64_t w2_batched(const std::vector<std::int64_t>& keys) override {
-    using tessera::col;
-    std::uint64_t sum = 0;
-    std::unordered_map<std::int64_t, std::uint64_t> found;
-    std::vector<std::int64_t> chunk;
-    for (std::size_t start = 0; start < keys.size(); start += kFindBatch) {
-      const std::size_t n = std::min(kFindBatch, keys.size() - start);
-      chunk.assign(keys.begin() + static_cast<std::ptrdiff_t>(start),
-                   keys.begin() + static_cast<std::ptrdiff_t>(start + n));
-      found.clear();
-      for (const auto& r : db_->fetch_all(tessera::select<Item>().where(col(&Item::id).in(chunk))))
-        found.emplace(r.id, bench::row_sum(r));
-      for (auto k : chunk)
-        if (auto it = found.find(k); it != found.end()) sum += it->second;
-    }
-    return sum;
+    return bench::tessera_run::find_batched(*db_, keys, kFindBatch);
   }
-  std::uint64_t w3_vector() override {
-    const auto out = db_->fetch_all(tessera::select<Item>());
-    std::uint64_t sum = 0;
-    for (const auto& r : out) sum += bench::row_sum(r);
-    return sum;
-  }
-  std::uint64_t w3_cursor() override {
-    std::uint64_t sum = 0;
-    for (const Item& r : db_->cursor(tessera::select<Item>())) sum += bench::row_sum(r);
-    return sum;
-  }
-  // Update by key of the model (one cached shape per column set), as in
-  // sqlite_bench.cpp.
+  std::uint64_t w3_vector() override { return bench::tessera_run::scan_vector(*db_); }
+  std::uint64_t w3_cursor() override { return bench::tessera_run::scan_cursor(*db_); }
   std::uint64_t w4_update(const Inputs& in) override {
-    std::uint64_t changed = 0;
-    auto tx = db_->transaction();
-    for (auto [id, qty] : in.updates)
-      changed += tx.update(Item{.id = id, .qty = qty}, tessera::only(&Item::qty)) ? 1 : 0;
-    tx.commit();
-    return changed;
+    return bench::tessera_run::update_each(*db_, in);
   }
   std::uint64_t w4_bulk(const Updates& ups) override {
     std::vector<Item> rows(ups.size());
@@ -687,18 +645,7 @@ class Tessera final : public Library {
     tx.commit();
     return changed;
   }
-  std::uint64_t w5_range(const Inputs& in) override {
-    using tessera::col;
-    std::uint64_t sum = 0;
-    for (auto [lo, hi] : in.ranges) {
-      const auto page = db_->fetch_all(tessera::select<Item>()
-                                           .where(col(&Item::qty).between(lo, hi))
-                                           .order_by(col(&Item::price).desc())
-                                           .limit(bench::kRangeLimit));
-      for (const auto& r : page) sum += bench::row_sum(r);
-    }
-    return sum;
-  }
+  std::uint64_t w5_range(const Inputs& in) override { return bench::tessera_run::range(*db_, in); }
 
  private:
   std::string url_;

@@ -41,11 +41,7 @@
 #endif
 
 #include "bench_common.hpp"
-
-namespace bench {
-TESSERA_MODEL(Item, "items", (id, tessera::primary_key, tessera::auto_increment), (name),
-              (qty, tessera::index), (price), (created_at));
-}  // namespace bench
+#include "bench_tessera.hpp"
 
 namespace {
 
@@ -587,58 +583,22 @@ class Tessera final : public Library {
   }
 
   std::optional<std::uint64_t> w1_insert(std::vector<Item>& rows) override {
-    auto tx = db_->transaction();
-    tx.insert_many(rows);
-    tx.commit();
-    std::uint64_t sum = 0;
-    for (const auto& r : rows) sum += bench::row_sum(r);
-    return sum;
+    return bench::tessera_run::insert_many(*db_, rows);
   }
   std::optional<std::uint64_t> w2_find(const std::vector<std::int64_t>& keys) override {
-    std::uint64_t sum = 0;
-    for (auto k : keys)
-      if (auto r = db_->find<Item>(k)) sum += bench::row_sum(*r);
-    return sum;
+    return bench::tessera_run::find_each(*db_, keys);
   }
-  // IN (...) over chunks of keys; each lookup (duplicate keys too) counts
-  // the row it maps to.
   std::optional<std::uint64_t> w2b_batched(const std::vector<std::int64_t>& keys) override {
-    using tessera::col;
-    std::uint64_t sum = 0;
-    std::vector<std::int64_t> chunk;
-    std::unordered_map<std::int64_t, std::uint64_t> found;
-    for (std::size_t start = 0; start < keys.size(); start += kChunk) {
-      const std::size_t end = std::min(keys.size(), start + kChunk);
-      chunk.assign(keys.begin() + static_cast<std::ptrdiff_t>(start),
-                   keys.begin() + static_cast<std::ptrdiff_t>(end));
-      found.clear();
-      for (const auto& r : db_->fetch_all(tessera::select<Item>().where(col(&Item::id).in(chunk))))
-        found[r.id] = bench::row_sum(r);
-      for (auto k : chunk)
-        if (auto it = found.find(k); it != found.end()) sum += it->second;
-    }
-    return sum;
+    return bench::tessera_run::find_batched(*db_, keys, kChunk);
   }
   std::optional<std::uint64_t> w3_vector() override {
-    const auto out = db_->fetch_all(tessera::select<Item>());
-    std::uint64_t sum = 0;
-    for (const auto& r : out) sum += bench::row_sum(r);
-    return sum;
+    return bench::tessera_run::scan_vector(*db_);
   }
   std::optional<std::uint64_t> w3_cursor() override {
-    std::uint64_t sum = 0;
-    for (const Item& r : db_->cursor(tessera::select<Item>())) sum += bench::row_sum(r);
-    return sum;
+    return bench::tessera_run::scan_cursor(*db_);
   }
-  // Update by key of the model (one cached shape per column set), as in
-  // sqlite_bench.cpp.
   std::optional<std::uint64_t> w4_update(const Inputs& in) override {
-    std::uint64_t changed = 0;
-    auto tx = db_->transaction();
-    for (auto [id, qty] : in.updates)
-      changed += tx.update(Item{.id = id, .qty = qty}, tessera::only(&Item::qty)) ? 1 : 0;
-    tx.commit();
-    return changed;
+    return bench::tessera_run::update_each(*db_, in);
   }
   // update_many sets each key once per batch (a CASE over the batch's
   // keys), so a key updated twice goes in once with its last value. It
@@ -656,16 +616,7 @@ class Tessera final : public Library {
     return found == rows.size() ? in.updates.size() : found;
   }
   std::optional<std::uint64_t> w5_range(const Inputs& in) override {
-    using tessera::col;
-    std::uint64_t sum = 0;
-    for (auto [lo, hi] : in.ranges) {
-      const auto page = db_->fetch_all(tessera::select<Item>()
-                                           .where(col(&Item::qty).between(lo, hi))
-                                           .order_by(col(&Item::price).desc())
-                                           .limit(bench::kRangeLimit));
-      for (const auto& r : page) sum += bench::row_sum(r);
-    }
-    return sum;
+    return bench::tessera_run::range(*db_, in);
   }
 
  private:

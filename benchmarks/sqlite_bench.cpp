@@ -46,11 +46,7 @@ extern "C" backend_factory const* factory_sqlite3();
 #endif
 
 #include "bench_common.hpp"
-
-namespace bench {
-TESSERA_MODEL(Item, "items", (id, tessera::primary_key, tessera::auto_increment), (name),
-              (qty, tessera::index), (price), (created_at));
-}  // namespace bench
+#include "bench_tessera.hpp"
 
 namespace {
 
@@ -275,39 +271,15 @@ class Tessera final : public Library {
   void close() override { db_.reset(); }
 
   std::uint64_t w1_insert(std::vector<Item>& rows) override {
-    auto tx = db_->transaction();
-    tx.insert_many(rows);
-    tx.commit();
-    std::uint64_t sum = 0;
-    for (const auto& r : rows) sum += bench::row_sum(r);
-    return sum;
+    return bench::tessera_run::insert_many(*db_, rows);
   }
   std::uint64_t w2_find(const std::vector<std::int64_t>& keys) override {
-    std::uint64_t sum = 0;
-    for (auto k : keys)
-      if (auto r = db_->find<Item>(k)) sum += bench::row_sum(*r);
-    return sum;
+    return bench::tessera_run::find_each(*db_, keys);
   }
   // fetch_all(id IN chunk) per 500 lookup keys, the rows mapped back to the
   // keys (a key repeated in the chunk gets the same row each time).
   std::uint64_t w2_batched(const std::vector<std::int64_t>& keys) override {
-    using tessera::col;
-    constexpr std::size_t kChunk = 500;
-    std::uint64_t sum = 0;
-    std::vector<std::int64_t> chunk;
-    for (std::size_t start = 0; start < keys.size(); start += kChunk) {
-      const std::size_t end = std::min(keys.size(), start + kChunk);
-      chunk.assign(keys.begin() + static_cast<std::ptrdiff_t>(start),
-                   keys.begin() + static_cast<std::ptrdiff_t>(end));
-      auto rows = db_->fetch_all(tessera::select<Item>().where(col(&Item::id).in(chunk)));
-      std::sort(rows.begin(), rows.end(), [](const Item& a, const Item& b) { return a.id < b.id; });
-      for (const auto k : chunk) {
-        auto it = std::lower_bound(rows.begin(), rows.end(), k,
-                                   [](const Item& r, std::int64_t key) { return r.id < key; });
-        if (it != rows.end() && it->id == k) sum += bench::row_sum(*it);
-      }
-    }
-    return sum;
+    return bench::tessera_run::find_batched(*db_, keys, 500);
   }
   // update_many(rows, only(qty)) in one transaction. It sets one value per
   // key (one CASE per batch), so the update list is first reduced to each
@@ -333,44 +305,16 @@ class Tessera final : public Library {
     tx.commit();
     return found + (in.updates.size() - rows.size());
   }
-  std::uint64_t w3_vector() override {
-    const auto out = db_->fetch_all(tessera::select<Item>());
-    std::uint64_t sum = 0;
-    for (const auto& r : out) sum += bench::row_sum(r);
-    return sum;
-  }
-  std::uint64_t w3_cursor() override {
-    std::uint64_t sum = 0;
-    for (const Item& r : db_->cursor(tessera::select<Item>())) sum += bench::row_sum(r);
-    return sum;
-  }
-  // Update by key of the model (a cached shape per column set); the DSL's
-  // execute(update<Item>().set(..).where(..)) costs ~27% more instructions
-  // per statement (tessera_bench_point --workload update_dsl).
+  std::uint64_t w3_vector() override { return bench::tessera_run::scan_vector(*db_); }
+  std::uint64_t w3_cursor() override { return bench::tessera_run::scan_cursor(*db_); }
   std::uint64_t w4_update(const Inputs& in) override {
-    std::uint64_t changed = 0;
-    auto tx = db_->transaction();
-    for (auto [id, qty] : in.updates)
-      changed += tx.update(Item{.id = id, .qty = qty}, tessera::only(&Item::qty)) ? 1 : 0;
-    tx.commit();
-    return changed;
+    return bench::tessera_run::update_each(*db_, in);
   }
   std::uint64_t qty_total() override {
     auto r = db_->query<std::tuple<std::int64_t>>("SELECT sum(qty) FROM items");
     return static_cast<std::uint64_t>(std::get<0>(r.at(0)));
   }
-  std::uint64_t w5_range(const Inputs& in) override {
-    using tessera::col;
-    std::uint64_t sum = 0;
-    for (auto [lo, hi] : in.ranges) {
-      const auto page = db_->fetch_all(tessera::select<Item>()
-                                           .where(col(&Item::qty).between(lo, hi))
-                                           .order_by(col(&Item::price).desc())
-                                           .limit(bench::kRangeLimit));
-      for (const auto& r : page) sum += bench::row_sum(r);
-    }
-    return sum;
-  }
+  std::uint64_t w5_range(const Inputs& in) override { return bench::tessera_run::range(*db_, in); }
 
  private:
   std::optional<tessera::Db> db_;

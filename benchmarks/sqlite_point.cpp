@@ -35,11 +35,7 @@
 #endif
 
 #include "bench_common.hpp"
-
-namespace bench {
-TESSERA_MODEL(Item, "items", (id, tessera::primary_key, tessera::auto_increment), (name),
-              (qty, tessera::index), (price), (created_at));
-}  // namespace bench
+#include "bench_tessera.hpp"
 
 namespace {
 
