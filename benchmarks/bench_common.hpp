@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <random>
@@ -308,5 +309,28 @@ inline std::string compiler() {
 }
 
 inline unsigned cpus() { return std::thread::hardware_concurrency(); }
+
+// Ends a benchmark's main(): prints the report, writes it to `out_path`
+// (when given) and returns the exit status: 1 when the file cannot be
+// written, 2 when the checksums disagreed (`ok` false; `mismatches` goes to
+// stderr), else 0. `notes` (peers' wrong results) go to stderr either way.
+inline int finish(const std::string& report, const std::string& out_path, bool ok,
+                  const std::string& mismatches, const std::string& notes = {}) {
+  std::cout << report;
+  if (!out_path.empty()) {
+    std::ofstream f(out_path);
+    f << report;
+    if (!f) {
+      std::cerr << "error: cannot write " << out_path << '\n';
+      return 1;
+    }
+  }
+  if (!notes.empty()) std::cerr << notes;
+  if (!ok) {
+    std::cerr << mismatches;
+    return 2;
+  }
+  return 0;
+}
 
 }  // namespace bench

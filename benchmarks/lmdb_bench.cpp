@@ -570,18 +570,5 @@ int main(int argc, char** argv) {
   report << "- load average at end " << bench::load_average() << "\n";
   if (!ok) report << "\n**CHECKSUM MISMATCH**\n\n" << mismatches;
 
-  std::cout << report.str();
-  if (!out_path.empty()) {
-    std::ofstream f(out_path);
-    f << report.str();
-    if (!f) {
-      std::cerr << "error: cannot write " << out_path << '\n';
-      return 1;
-    }
-  }
-  if (!ok) {
-    std::cerr << mismatches;
-    return 2;
-  }
-  return 0;
+  return bench::finish(report.str(), out_path, ok, mismatches);
 }

@@ -1101,19 +1101,5 @@ int main(int argc, char** argv) {
   if (!peer_notes.empty()) report << "\n**Peer library checksum mismatch**\n\n" << peer_notes;
   if (!ok) report << "\n**CHECKSUM MISMATCH**\n\n" << mismatches;
 
-  std::cout << report.str();
-  if (!out_path.empty()) {
-    std::ofstream f(out_path);
-    f << report.str();
-    if (!f) {
-      std::cerr << "error: cannot write " << out_path << '\n';
-      return 1;
-    }
-  }
-  if (!peer_notes.empty()) std::cerr << peer_notes;
-  if (!ok) {
-    std::cerr << mismatches;
-    return 2;
-  }
-  return 0;
+  return bench::finish(report.str(), out_path, ok, mismatches, peer_notes);
 }
