@@ -1,5 +1,7 @@
 #include "tessera/detail/engine.hpp"
 
+#include <time.h>
+
 #include <array>
 #include <cmath>
 #include <condition_variable>
@@ -49,6 +51,13 @@ struct Engine::Impl {
 
   ~Impl() { delete hot.exchange(nullptr); }
 
+  // Idle for longer than validate_after_idle (0: always), so pinged before
+  // reuse. Times may come from the coarse clock (see timestamp()).
+  bool stale(const PooledConnection& pc, Clock::time_point now) const {
+    return options.validate_after_idle.count() == 0 ||
+           now - pc.last_used > options.validate_after_idle;
+  }
+
   // The plan cache, keyed by shape. Plans live as long as the engine, so
   // executions and the fast slots hold plain pointers to them.
   std::mutex plan_mutex;
@@ -77,6 +86,22 @@ struct Engine::Impl {
     return pc;
   }
 };
+
+// The time an execution starts or ends. Precise (steady_clock) when someone
+// reads the duration (an operation hook, debug logging); otherwise the
+// coarse monotonic clock (4 ms resolution here, 6 ns a read instead of 23),
+// which is enough to flag statements slower than Options::slow_statement
+// (200 ms by default) and to age idle connections. Both clocks count from
+// the same origin (CLOCK_MONOTONIC on Linux).
+namespace {
+Clock::time_point timestamp(const Options& options) {
+  if (options.on_operation || logger().should_log(spdlog::level::debug)) return Clock::now();
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
+}  // namespace
 
 // ---------------------------------------------------------------- Lease
 
@@ -128,7 +153,7 @@ void Execution::check_row() const {
 
 void Execution::finish() {
   if (!engine_) return;
-  const auto end = Clock::now();
+  const auto end = timestamp(engine_->impl_->options);
   engine_->report(*this, nullptr, end);
   engine_ = nullptr;
   response_ = ExecResponse();  // the rows first: they may use the connection
@@ -186,8 +211,7 @@ Lease Engine::acquire(Clock::time_point now) {
   Impl& s = *impl_;
   if (PooledConnection* p = s.hot.exchange(nullptr)) {
     std::unique_ptr<PooledConnection> pc(p);
-    if (now - pc->last_used <= s.options.validate_after_idle && pc->connection->is_valid())
-      return Lease(this, std::move(pc));
+    if (!s.stale(*pc, now) && pc->connection->is_valid()) return Lease(this, std::move(pc));
     // Idle too long or broken: the loop below pings or discards it.
     std::lock_guard lock(s.pool_mutex);
     s.idle.push_back(std::move(pc));
@@ -198,7 +222,7 @@ Lease Engine::acquire(Clock::time_point now) {
     if (!s.idle.empty()) {
       auto pc = std::move(s.idle.back());
       s.idle.pop_back();
-      const bool stale = now - pc->last_used > s.options.validate_after_idle;
+      const bool stale = s.stale(*pc, now);
       lock.unlock();
       bool usable = pc->connection->is_valid();
       if (usable && stale) usable = pc->connection->ping().ok();
@@ -395,7 +419,7 @@ Execution Engine::run(Connection* pinned, const StaticShape& shape, std::span<co
 void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema,
                    bool reads_all) {
   e.plan_ = plan;
-  e.start_ = Clock::now();
+  e.start_ = timestamp(impl_->options);
   if (!pinned) e.lease_ = acquire(e.start_);
   e.connection_ = pinned ? pinned : &e.lease_.connection();
   e.engine_ = this;

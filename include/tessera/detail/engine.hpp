@@ -39,7 +39,8 @@ struct Options {
   // ErrorKind::pool_timeout. Default: 5 s.
   std::chrono::milliseconds acquire_timeout{5000};
   // An idle connection older than this is pinged before reuse and replaced
-  // if the ping fails. Default: 30 s.
+  // if the ping fails (measured with a clock of a few milliseconds'
+  // resolution; 0 pings before every reuse). Default: 30 s.
   std::chrono::milliseconds validate_after_idle{30000};
   // A plugin file to load for this URL instead of searching. Default: none.
   std::optional<std::filesystem::path> plugin;
