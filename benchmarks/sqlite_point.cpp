@@ -10,7 +10,8 @@
 // W: find (W2, the default: K lookups by key), insert (W1: N rows in one
 // transaction), scan (W3a: all rows into a vector), update (W4: K updates
 // by key in one transaction: Tessera's update(row, only(...)); update_dsl:
-// Tessera's execute(update<T>().set(...).where(...))). Instructions per operation = the "totals:"
+// Tessera's execute(update<T>().set(...).where(...)); range (W5: K/10 queries
+// qty BETWEEN ? AND ? ORDER BY price DESC LIMIT 20). Instructions per operation = the "totals:"
 // of F / the operation count the program prints. scripts/bench.sh runs it for every library and
 // writes the table; without valgrind the program only prints its checksum.
 #include <sqlite3.h>
@@ -48,8 +49,11 @@ constexpr const char* kInsert = "INSERT INTO items(name, qty, price, created_at)
 constexpr const char* kFind = "SELECT id, name, qty, price, created_at FROM items WHERE id = ?1";
 constexpr const char* kScan = "SELECT id, name, qty, price, created_at FROM items";
 constexpr const char* kUpdate = "UPDATE items SET qty = ?1 WHERE id = ?2";
+constexpr const char* kRange =
+    "SELECT id, name, qty, price, created_at FROM items WHERE qty BETWEEN ?1 AND ?2 "
+    "ORDER BY price DESC LIMIT ?3";
 
-enum class Workload { find, insert, scan, update, update_dsl };
+enum class Workload { find, insert, scan, update, update_dsl, range };
 
 // Runs `body` with callgrind collecting (a no-op outside valgrind).
 template <class F>
@@ -146,6 +150,25 @@ std::uint64_t run_raw(Workload w, const bench::Inputs& in) {
     sqlite3_finalize(st);
     return sum;
   }
+  if (w == Workload::range) {
+    sqlite3_stmt* st = d.prepare(kRange);
+    const std::uint64_t sum = counted([&] {
+      std::uint64_t s = 0;
+      std::vector<Item> page;
+      for (auto [lo, hi] : in.ranges) {
+        page.clear();
+        sqlite3_bind_int(st, 1, lo);
+        sqlite3_bind_int(st, 2, hi);
+        sqlite3_bind_int64(st, 3, bench::kRangeLimit);
+        while (sqlite3_step(st) == SQLITE_ROW) read_item(st, page.emplace_back());
+        sqlite3_reset(st);
+        for (const auto& r : page) s += bench::row_sum(r);
+      }
+      return s;
+    });
+    sqlite3_finalize(st);
+    return sum;
+  }
   // update and update_dsl: the same statement.
   sqlite3_stmt* st = d.prepare(kUpdate);
   const std::uint64_t sum = counted([&] {
@@ -202,6 +225,10 @@ std::uint64_t run_tessera(Workload w, const bench::Inputs& in) {
       for (const auto& r : out) s += bench::row_sum(r);
       return s;
     });
+  }
+  if (w == Workload::range) {
+    (void)bench::tessera_run::range(db, bench::Inputs{});
+    return counted([&] { return bench::tessera_run::range(db, in); });
   }
   if (w == Workload::update) {
     (void)db.update(Item{.id = -1}, tessera::only(&Item::qty));
@@ -269,10 +296,10 @@ std::uint64_t run_sqlitecpp(Workload w, const bench::Inputs& in) {
 #endif
 
 [[noreturn]] void usage(const char* argv0) {
-  std::cerr
-      << "usage: " << argv0
-      << " --lib raw|tessera|sqlitecpp [--workload find|insert|scan|update|update_dsl] [--rows N]"
-         " [--lookups K]\n";
+  std::cerr << "usage: " << argv0
+            << " --lib raw|tessera|sqlitecpp [--workload find|insert|scan|update|update_dsl|range] "
+               "[--rows N]"
+               " [--lookups K]\n";
   std::exit(64);
 }
 
@@ -308,10 +335,12 @@ int main(int argc, char** argv) {
     w = Workload::update;
   else if (workload == "update_dsl")
     w = Workload::update_dsl;
+  else if (workload == "range")
+    w = Workload::range;
   else
     usage(argv[0]);
   const auto k = static_cast<std::size_t>(lookups);
-  bench::Inputs in = bench::make_inputs(rows, k, 0);
+  bench::Inputs in = bench::make_inputs(rows, k, k / 10);
   // As many lookup keys as asked for (make_inputs draws N).
   while (in.lookup_keys.size() < k)
     in.lookup_keys.push_back(
@@ -324,6 +353,7 @@ int main(int argc, char** argv) {
     case Workload::scan: ops = static_cast<std::uint64_t>(rows); break;
     case Workload::update:
     case Workload::update_dsl: ops = in.updates.size(); break;
+    case Workload::range: ops = in.ranges.size(); break;
   }
   std::uint64_t sum = 0;
   try {

@@ -118,13 +118,14 @@ callgrind_section() {
     echo "- in-memory table of $rows rows; find: $k lookups by random key; insert: $rows rows in"
     echo "  one transaction; scan: all rows into a vector; update: $((k / 4)) updates by key in"
     echo "  one transaction (Tessera: update(row, only(&Item::qty))); update_dsl: the same through"
-    echo "  execute(update<Item>().set(..).where(..)); valgrind $(valgrind --version | sed 's/valgrind-//')"
+    echo "  execute(update<Item>().set(..).where(..)); range: $((k / 10)) x qty BETWEEN ? AND ? ORDER"
+    echo "  BY price DESC LIMIT 20; valgrind $(valgrind --version | sed 's/valgrind-//')"
     echo
     echo "| workload | raw sqlite3 | tessera | tessera / raw | SQLiteCpp | SQLiteCpp / raw |"
     echo "|---|---:|---:|---:|---:|---:|"
   } >"$out"
   local w lib ops total raw per line
-  for w in find insert scan update update_dsl; do
+  for w in find insert scan update update_dsl range; do
     line="| $w |"
     raw=""
     for lib in raw tessera sqlitecpp; do
