@@ -6,8 +6,10 @@
 # instructions per operation under callgrind (SQLite); peak memory of the
 # lazy cursor against a vector over ROWS rows.
 #
-#   scripts/bench.sh [--n N] [--reps R] [--rss ROWS] [--only sqlite|postgresql|mysql|lmdb|callgrind]
-#                    (defaults: N 100000, R 3, ROWS 1000000; --only repeats)
+#   scripts/bench.sh [--n N] [--reps R] [--rss ROWS] [--out FILE]
+#                    [--only sqlite|postgresql|mysql|lmdb|callgrind]...
+#   (defaults: N 100000, R 3, ROWS 1000000, FILE benchmarks/results/latest.md;
+#   --only repeats; with --only, give --out to keep latest.md whole)
 #
 # Installs what it needs (Debian packages, as root: the servers, SOCI,
 # libpqxx, valgrind), builds a Release tree in build-bench (BUILD_DIR), starts
@@ -25,14 +27,16 @@ jobs="${JOBS:-2}"
 n=100000
 reps=3
 rss_rows=1000000
+report=benchmarks/results/latest.md
 only=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --n) n="$2"; shift 2 ;;
     --reps) reps="$2"; shift 2 ;;
     --rss) rss_rows="$2"; shift 2 ;;
+    --out) report="$2"; shift 2 ;;
     --only) only+=("$2"); shift 2 ;;
-    *) echo "usage: $0 [--n N] [--reps R] [--rss ROWS] [--only BACKEND]..." >&2; exit 64 ;;
+    *) echo "usage: $0 [--n N] [--reps R] [--rss ROWS] [--out FILE] [--only BACKEND]..." >&2; exit 64 ;;
   esac
 done
 wanted() {
@@ -161,8 +165,7 @@ if wanted callgrind; then
   fi
 fi
 
-mkdir -p benchmarks/results
-report=benchmarks/results/latest.md
+mkdir -p "$(dirname "$report")"
 {
   echo "# Tessera benchmarks"
   echo
