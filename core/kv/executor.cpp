@@ -1,6 +1,8 @@
 #include "core/kv/executor.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "core/kv/evaluate.hpp"
@@ -12,31 +14,64 @@ namespace {
 
 using Row = std::vector<Value>;
 
-// Column positions of a table, for evaluating expressions on full rows.
+// Column positions and types of a table, for evaluating expressions on full
+// rows. Immutable once built; layout_for() shares one per schema.
 class RowLayout {
  public:
-  explicit RowLayout(const TableSchema& t) : table_(t) {
+  explicit RowLayout(const TableSchema& t) : table_(t.name) {
+    names_.reserve(t.columns.size());
+    types_.reserve(t.columns.size());
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
-      index_[t.columns[i].name] = i;
+      index_.emplace(t.columns[i].name, i);
       names_.push_back(t.columns[i].name);
+      types_.push_back(value_type_of(t.columns[i].type));
     }
+  }
+  // True when `t` has this layout's table name, column names and types.
+  bool describes(const TableSchema& t) const {
+    if (t.name != table_ || t.columns.size() != names_.size()) return false;
+    for (std::size_t i = 0; i < names_.size(); ++i)
+      if (t.columns[i].name != names_[i] || value_type_of(t.columns[i].type) != types_[i])
+        return false;
+    return true;
   }
   const std::vector<std::string>& names() const { return names_; }
   Result<std::size_t> position(const std::string& column) const {
     auto it = index_.find(column);
     if (it == index_.end())
       return Error(ErrorKind::invalid_statement,
-                   "table '" + table_.name + "' has no column '" + column + "'");
+                   "table '" + table_ + "' has no column '" + column + "'");
     return it->second;
   }
-  ValueType type(std::size_t i) const { return value_type_of(table_.columns[i].type); }
+  ValueType type(std::size_t i) const { return types_[i]; }
   std::size_t size() const { return names_.size(); }
 
  private:
-  const TableSchema& table_;
+  std::string table_;
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<std::string> names_;
+  std::vector<ValueType> types_;
 };
+
+// The layout of `t`, built on first use and then shared: the engine keeps
+// each TableSchema for its own lifetime and passes the same object for every
+// statement on the table, so the cache is keyed by address. An address can
+// be reused by another schema after an engine is destroyed, hence the
+// describes() check on every hit (a few string compares, no allocation).
+// The returned layout stays valid for as long as the caller holds it, even if
+// the cache replaces or drops its entry. Thread-safe.
+std::shared_ptr<const RowLayout> layout_for(const TableSchema& t) {
+  // Bounds the memory held for schemas that no longer exist.
+  constexpr std::size_t kMaxCached = 256;
+  static std::mutex mutex;
+  static std::unordered_map<const TableSchema*, std::shared_ptr<const RowLayout>> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(&t); it != cache.end() && it->second->describes(t)) return it->second;
+  auto layout = std::make_shared<const RowLayout>(t);
+  if (cache.size() >= kMaxCached) cache.clear();
+  cache.insert_or_assign(&t, layout);
+  return layout;
+}
 
 bool matches(const ast::Expr* where, std::span<const Value> params, const RowLayout& layout,
              const Row& row) {
@@ -146,11 +181,11 @@ Result<std::unique_ptr<Source>> read_access(Connection& c, const TableSchema& t,
 // Streams matching rows from the store, projecting `columns`.
 class FilterRows final : public Rows {
  public:
-  FilterRows(std::unique_ptr<Source> source, RowLayout layout, const ast::Expr* where,
-             std::span<const Value> params, std::vector<std::size_t> projection,
-             std::int64_t offset, std::int64_t limit)
-      : source_(std::move(source)),
-        layout_(std::move(layout)),
+  FilterRows(std::shared_ptr<const RowLayout> layout, std::unique_ptr<Source> source,
+             const ast::Expr* where, std::span<const Value> params,
+             std::vector<std::size_t> projection, std::int64_t offset, std::int64_t limit)
+      : layout_(std::move(layout)),
+        source_(std::move(source)),
         where_(where),
         params_(params),
         projection_(std::move(projection)),
@@ -165,10 +200,10 @@ class FilterRows final : public Rows {
       if (!n.ok()) return n;
       if (!*n) return false;
       row_.clear();
-      for (std::size_t i = 0; i < layout_.size(); ++i)
-        row_.push_back(in.get_value(i, layout_.type(i)));
+      for (std::size_t i = 0; i < layout_->size(); ++i)
+        row_.push_back(in.get_value(i, layout_->type(i)));
       if (const Error* e = in.conversion_error()) return *e;
-      if (!matches(where_, params_, layout_, row_)) continue;
+      if (!matches(where_, params_, *layout_, row_)) continue;
       if (skip_ > 0) {
         --skip_;
         continue;
@@ -198,8 +233,10 @@ class FilterRows final : public Rows {
     return r;
   }
 
+  // Declared first, destroyed last: the source's operation names its columns
+  // through spans into the layout.
+  std::shared_ptr<const RowLayout> layout_;
   std::unique_ptr<Source> source_;
-  RowLayout layout_;
   const ast::Expr* where_;
   std::span<const Value> params_;
   std::vector<std::size_t> projection_;
@@ -211,7 +248,8 @@ class FilterRows final : public Rows {
 
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
                                     std::span<const Value> params, const TableSchema& t) {
-  RowLayout layout(t);
+  const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
+  const RowLayout& layout = *shared_layout;
   const ast::Expr* where = s.has_where ? &s.where : nullptr;
   auto access = plan_access(t, where, params, c.capability());
   if (!access.ok()) return std::move(access).error();
@@ -234,7 +272,7 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   ExecResponse resp;
   const std::int64_t off = std::max<std::int64_t>(*offset, 0);
   if (s.projection == ast::Select::Projection::columns && s.order_by.empty()) {
-    resp.rows = std::make_unique<FilterRows>(std::move(*source), std::move(layout), where, params,
+    resp.rows = std::make_unique<FilterRows>(shared_layout, std::move(*source), where, params,
                                              std::move(projection), off, *limit);
     return resp;
   }
@@ -282,7 +320,8 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
 // The primary keys of the rows matching `where`.
 Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, const ast::Expr* where,
                                        std::span<const Value> params) {
-  RowLayout layout(t);
+  const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
+  const RowLayout& layout = *shared_layout;
   auto access = plan_access(t, where, params, c.capability());
   if (!access.ok()) return std::move(access).error();
   auto source = read_access(c, t, std::move(*access), layout);
