@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "core/kv/evaluate.hpp"
@@ -340,6 +341,54 @@ Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, cons
   return keys;
 }
 
+// The primary key `where` names when it is exactly one equality per
+// primary-key column (`column = parameter`, joined by AND, nothing else) and
+// every such parameter is non-NULL and already of its column's type;
+// otherwise nullopt. Such a filter matches the row with that key and no
+// other, so an update or delete can go straight to UpdateByKey/DeleteByKey:
+// the driver skips a missing key, counts the rows it changed, and checks the
+// constraints, as it does for the keys matching_keys() finds. The type test
+// keeps the driver's key coercion an identity, so key equality and the
+// filter's equality agree; float64 keys are left to the general path, since
+// evaluation and key encoding may disagree on NaN and -0.0.
+std::optional<Row> exact_key(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
+                             std::span<const Value> params) {
+  using Kind = ast::Expr::Kind;
+  if (!where || t.primary_key.empty()) return std::nullopt;
+  std::span<const ast::Expr> terms(where, 1);
+  if (where->kind == Kind::and_) terms = where->children;
+  if (terms.size() != t.primary_key.size()) return std::nullopt;
+  Row key(t.primary_key.size());  // NULL until bound; bound values are never NULL
+  for (const ast::Expr& e : terms) {
+    if (e.kind != Kind::eq || e.children.size() != 2 || e.children[0].kind != Kind::column ||
+        e.children[1].kind != Kind::param || e.children[1].param >= params.size())
+      return std::nullopt;
+    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
+    if (k == t.primary_key.end()) return std::nullopt;
+    Value& slot = key[static_cast<std::size_t>(k - t.primary_key.begin())];
+    if (!slot.is_null()) return std::nullopt;  // the same key column twice
+    auto p = layout.position(*k);
+    if (!p.ok()) return std::nullopt;
+    const Value& v = params[e.children[1].param];
+    const ValueType type = layout.type(*p);
+    if (v.is_null() || v.type() != type || type == ValueType::float64) return std::nullopt;
+    slot = v;
+  }
+  return key;
+}
+
+// The keys an update or delete applies to: the exact key of `where` when it
+// has one (see exact_key), else the keys of the rows read and matched.
+Result<std::vector<Row>> target_keys(Connection& c, const TableSchema& t, const ast::Expr* where,
+                                     std::span<const Value> params) {
+  if (auto key = exact_key(t, *layout_for(t), where, params)) {
+    std::vector<Row> keys;
+    keys.push_back(std::move(*key));
+    return keys;
+  }
+  return matching_keys(c, t, where, params);
+}
+
 }  // namespace
 
 Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
@@ -347,7 +396,7 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
   if (const auto* s = std::get_if<ast::Select>(&statement))
     return execute_select(c, *s, params, table);
   if (const auto* u = std::get_if<ast::Update>(&statement)) {
-    auto keys = matching_keys(c, table, u->has_where ? &u->where : nullptr, params);
+    auto keys = target_keys(c, table, u->has_where ? &u->where : nullptr, params);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
     std::vector<std::string> columns;
@@ -362,7 +411,7 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
     return c.exec(op::UpdateByKey{table.name, *keys, columns, values});
   }
   if (const auto* d = std::get_if<ast::Delete>(&statement)) {
-    auto keys = matching_keys(c, table, d->has_where ? &d->where : nullptr, params);
+    auto keys = target_keys(c, table, d->has_where ? &d->where : nullptr, params);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
     return c.exec(op::DeleteByKey{table.name, *keys});

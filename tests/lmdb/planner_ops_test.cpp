@@ -137,6 +137,32 @@ TEST_CASE("kv planner: operations emitted for each filter, and the same rows as 
   log.clear();
   CHECK(p.kv.execute(tessera::delete_from<Order>().where(col(&Order::customer) == 4)) == 5);
   CHECK(log == std::vector<std::string>{"QueryPk", "DeleteByKey"});
+
+  // Exactly the full key: straight to the driver, which counts only the rows
+  // that exist; anything more still reads and filters first.
+  const auto full_key = col(&Order::customer) == 2 && col(&Order::number) == 3;
+  log.clear();
+  CHECK(p.kv.execute(tessera::update<Order>().set(&Order::qty, 7).where(full_key)) == 1);
+  CHECK(log == std::vector<std::string>{"UpdateByKey"});
+  log.clear();
+  CHECK(p.kv.execute(tessera::update<Order>()
+                         .set(&Order::qty, 7)
+                         .where(col(&Order::customer) == 2 && col(&Order::number) == 99)) == 0);
+  CHECK(log == std::vector<std::string>{"UpdateByKey"});
+  log.clear();
+  CHECK(p.kv.execute(tessera::update<Order>()
+                         .set(&Order::qty, 8)
+                         .where(full_key && col(&Order::qty) == 100)) == 0);
+  CHECK(log == std::vector<std::string>{"GetByKey"});
+  CHECK(p.kv.fetch_all(tessera::select<Order>().where(full_key)).at(0).qty == 7);
+  log.clear();
+  CHECK(p.kv.execute(tessera::delete_from<Order>().where(full_key)) == 1);
+  CHECK(log == std::vector<std::string>{"DeleteByKey"});
+  log.clear();
+  CHECK(p.kv.execute(tessera::delete_from<Order>().where(full_key)) == 0);
+  CHECK(log == std::vector<std::string>{"DeleteByKey"});
+  std::vector<Order> back{{2, 3, "bolt", "C23", 6, std::nullopt}};  // as it was
+  p.kv.insert_many(back);
   log.clear();
   auto page = p.kv.fetch_page(tessera::select<Order>().order_by(col(&Order::qty).desc()), 1, 4);
   CHECK(page.total == 15);
