@@ -278,22 +278,66 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
     return resp;
   }
 
-  // Count, exists, or ordered: hold the matches.
-  std::vector<Row> all;
-  if (auto st = read_all(*(*source)->rows, layout, all); !st.ok()) return std::move(st).error();
+  // Count, exists, or ordered: hold the matches. Ordered with a LIMIT, only
+  // the first offset + limit of them in that order: a bounded heap ranked by
+  // (sort key, arrival), which keeps what std::stable_sort of every match
+  // would, equal keys in the order the store returned them.
+  std::vector<std::pair<std::size_t, bool>> keys;  // column, descending
+  for (const auto& o : s.order_by) keys.emplace_back(*layout.position(o.column), o.descending);
+  auto order = [&](const Row& a, const Row& b) {
+    for (const auto& [i, desc] : keys) {
+      const int cmp = compare(a[i], b[i]);
+      if (cmp != 0) return desc ? -cmp : cmp;
+    }
+    return 0;
+  };
+  struct Ranked {
+    Row row;
+    std::size_t arrival;
+  };
+  auto before = [&](const Ranked& a, const Ranked& b) {
+    const int cmp = order(a.row, b.row);
+    return cmp != 0 ? cmp < 0 : a.arrival < b.arrival;
+  };
+  const bool bounded =
+      !keys.empty() && *limit >= 0 && s.projection == ast::Select::Projection::columns;
+  const std::size_t keep = static_cast<std::size_t>(off) + static_cast<std::size_t>(*limit);
+  std::vector<Ranked> top;  // bounded: a max-heap under `before`, its front ranked last
   std::vector<Row> hits;
-  for (auto& r : all)
-    if (matches(where, params, layout, r)) hits.push_back(std::move(r));
-  if (!s.order_by.empty()) {
-    std::vector<std::pair<std::size_t, bool>> keys;
-    for (const auto& o : s.order_by) keys.emplace_back(*layout.position(o.column), o.descending);
-    std::stable_sort(hits.begin(), hits.end(), [&](const Row& a, const Row& b) {
-      for (const auto& [i, desc] : keys) {
-        const int cmp = compare(a[i], b[i]);
-        if (cmp != 0) return desc ? cmp > 0 : cmp < 0;
-      }
-      return false;
-    });
+  Rows& in = *(*source)->rows;
+  Row row;
+  for (std::size_t arrival = 0;; ++arrival) {
+    auto n = in.next();
+    if (!n.ok()) return std::move(n).error();
+    if (!*n) break;
+    row.clear();
+    row.reserve(layout.size());
+    for (std::size_t i = 0; i < layout.size(); ++i) row.push_back(in.get_value(i, layout.type(i)));
+    if (const Error* e = in.conversion_error()) return *e;
+    if (!matches(where, params, layout, row)) continue;
+    if (!bounded) {
+      hits.push_back(std::move(row));
+      row = Row();
+    } else if (top.size() < keep) {
+      top.push_back(Ranked{std::move(row), arrival});
+      std::push_heap(top.begin(), top.end(), before);
+      row = Row();
+    } else if (keep > 0 && order(row, top.front().row) < 0) {
+      // Arrived after every kept row: it displaces the last only if its key
+      // ranks strictly before.
+      std::pop_heap(top.begin(), top.end(), before);
+      std::swap(top.back().row, row);  // the displaced row's storage is reused
+      top.back().arrival = arrival;
+      std::push_heap(top.begin(), top.end(), before);
+    }
+  }
+  if (bounded) {
+    std::sort_heap(top.begin(), top.end(), before);
+    hits.reserve(top.size());
+    for (auto& r : top) hits.push_back(std::move(r.row));
+  } else if (!keys.empty()) {
+    std::stable_sort(hits.begin(), hits.end(),
+                     [&](const Row& a, const Row& b) { return order(a, b) < 0; });
   }
   const std::size_t begin = std::min(hits.size(), static_cast<std::size_t>(off));
   std::size_t end = hits.size();

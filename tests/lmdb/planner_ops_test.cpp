@@ -167,4 +167,19 @@ TEST_CASE("kv planner: operations emitted for each filter, and the same rows as 
   auto page = p.kv.fetch_page(tessera::select<Order>().order_by(col(&Order::qty).desc()), 1, 4);
   CHECK(page.total == 15);
   CHECK(page.items.size() == 4);
+
+  // ORDER BY with LIMIT keeps only offset + limit rows while reading; every
+  // page must still be the slice of the whole ordered result, ties (qty
+  // repeats) in the same order.
+  const auto by_qty = tessera::select<Order>().order_by(col(&Order::qty).desc());
+  const auto all = keys(p.kv.fetch_all(by_qty));
+  REQUIRE(all.size() == 15);
+  for (std::int64_t off = 0; off <= 16; off += 3)
+    for (std::int64_t lim : {0, 1, 4, 20}) {
+      CAPTURE(off);
+      CAPTURE(lim);
+      const auto b = all.begin() + std::min<std::int64_t>(off, 15);
+      const auto e = all.begin() + std::min<std::int64_t>(off + lim, 15);
+      CHECK(keys(p.kv.fetch_all(by_qty.limit(lim).offset(off))) == decltype(all)(b, e));
+    }
 }
