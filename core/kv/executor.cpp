@@ -74,16 +74,45 @@ std::shared_ptr<const RowLayout> layout_for(const TableSchema& t) {
   return layout;
 }
 
-bool matches(const ast::Expr* where, std::span<const Value> params, const RowLayout& layout,
-             const Row& row) {
-  if (!where) return true;
-  static const Value null_value;
-  auto reader = [&](const std::string& c) -> const Value& {
-    auto p = layout.position(c);
-    return p.ok() ? row[*p] : null_value;
-  };
-  return evaluate(*where, params, reader) == Truth::true_;
-}
+// A statement's filter, its column references resolved to row positions
+// once (by the address of each column node's name, which evaluate() passes
+// back to the reader), so testing a row does no name lookup. A column the
+// table lacks reads as NULL. Holds `where`, `params` and `layout` by
+// reference: they must outlive it.
+class Filter {
+ public:
+  Filter(const ast::Expr* where, std::span<const Value> params, const RowLayout& layout)
+      : where_(where), params_(params), layout_(&layout) {
+    if (where) resolve(*where);
+  }
+
+  // True when the filter is absent or evaluates to true on `row`.
+  bool matches(const Row& row) const {
+    if (!where_) return true;
+    static const Value null_value;
+    auto reader = [&](const std::string& c) -> const Value& {
+      for (const auto& [name, position] : columns_)
+        if (name == &c) return row[position];
+      auto p = layout_->position(c);  // not a node of where_: not expected
+      return p.ok() ? row[*p] : null_value;
+    };
+    return evaluate(*where_, params_, reader) == Truth::true_;
+  }
+
+ private:
+  void resolve(const ast::Expr& e) {
+    if (e.kind == ast::Expr::Kind::column) {
+      if (auto p = layout_->position(e.column); p.ok()) columns_.emplace_back(&e.column, *p);
+      return;
+    }
+    for (const auto& c : e.children) resolve(c);
+  }
+
+  const ast::Expr* where_;
+  std::span<const Value> params_;
+  const RowLayout* layout_;
+  std::vector<std::pair<const std::string*, std::size_t>> columns_;
+};
 
 Result<std::int64_t> param_int(std::int32_t index, std::span<const Value> params) {
   if (index < 0) return std::int64_t{-1};
@@ -187,8 +216,7 @@ class FilterRows final : public Rows {
              std::vector<std::size_t> projection, std::int64_t offset, std::int64_t limit)
       : layout_(std::move(layout)),
         source_(std::move(source)),
-        where_(where),
-        params_(params),
+        filter_(where, params, *layout_),
         projection_(std::move(projection)),
         skip_(offset),
         left_(limit) {}
@@ -204,7 +232,7 @@ class FilterRows final : public Rows {
       for (std::size_t i = 0; i < layout_->size(); ++i)
         row_.push_back(in.get_value(i, layout_->type(i)));
       if (const Error* e = in.conversion_error()) return *e;
-      if (!matches(where_, params_, *layout_, row_)) continue;
+      if (!filter_.matches(row_)) continue;
       if (skip_ > 0) {
         --skip_;
         continue;
@@ -238,8 +266,7 @@ class FilterRows final : public Rows {
   // through spans into the layout.
   std::shared_ptr<const RowLayout> layout_;
   std::unique_ptr<Source> source_;
-  const ast::Expr* where_;
-  std::span<const Value> params_;
+  Filter filter_;
   std::vector<std::size_t> projection_;
   std::int64_t skip_;
   std::int64_t left_;  // -1: unlimited
@@ -304,6 +331,7 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   const std::size_t keep = static_cast<std::size_t>(off) + static_cast<std::size_t>(*limit);
   std::vector<Ranked> top;  // bounded: a max-heap under `before`, its front ranked last
   std::vector<Row> hits;
+  const Filter filter(where, params, layout);
   Rows& in = *(*source)->rows;
   Row row;
   for (std::size_t arrival = 0;; ++arrival) {
@@ -314,7 +342,7 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
     row.reserve(layout.size());
     for (std::size_t i = 0; i < layout.size(); ++i) row.push_back(in.get_value(i, layout.type(i)));
     if (const Error* e = in.conversion_error()) return *e;
-    if (!matches(where, params, layout, row)) continue;
+    if (!filter.matches(row)) continue;
     if (!bounded) {
       hits.push_back(std::move(row));
       row = Row();
@@ -373,11 +401,12 @@ Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, cons
   if (!source.ok()) return std::move(source).error();
   std::vector<Row> all;
   if (auto st = read_all(*(*source)->rows, layout, all); !st.ok()) return std::move(st).error();
+  const Filter filter(where, params, layout);
   std::vector<std::size_t> pk;
   for (const auto& k : t.primary_key) pk.push_back(*layout.position(k));
   std::vector<Row> keys;
   for (const auto& r : all) {
-    if (!matches(where, params, layout, r)) continue;
+    if (!filter.matches(r)) continue;
     Row k;
     for (std::size_t p : pk) k.push_back(r[p]);
     keys.push_back(std::move(k));
