@@ -86,7 +86,13 @@ class Filter {
     if (where) resolve(*where);
   }
 
-  // True when the filter is absent or evaluates to true on `row`.
+  // Sets needed[i] for every row position the filter reads.
+  void mark_columns(std::vector<bool>& needed) const {
+    for (const auto& c : columns_) needed[c.second] = true;
+  }
+
+  // True when the filter is absent or evaluates to true on `row` (of which
+  // only the positions mark_columns() names are read).
   bool matches(const Row& row) const {
     if (!where_) return true;
     static const Value null_value;
@@ -332,27 +338,43 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   std::vector<Ranked> top;  // bounded: a max-heap under `before`, its front ranked last
   std::vector<Row> hits;
   const Filter filter(where, params, layout);
+  // The columns the filter and the ordering read come first; the rest of a
+  // row is read only once it is kept (count and exists never need them).
+  std::vector<std::size_t> first, rest;
+  {
+    std::vector<bool> needed(layout.size());
+    filter.mark_columns(needed);
+    for (const auto& [i, desc] : keys) needed[i] = true;
+    for (std::size_t i = 0; i < layout.size(); ++i) (needed[i] ? first : rest).push_back(i);
+  }
+  const bool whole = s.projection == ast::Select::Projection::columns;
   Rows& in = *(*source)->rows;
   Row row;
   for (std::size_t arrival = 0;; ++arrival) {
     auto n = in.next();
     if (!n.ok()) return std::move(n).error();
     if (!*n) break;
-    row.clear();
-    row.reserve(layout.size());
-    for (std::size_t i = 0; i < layout.size(); ++i) row.push_back(in.get_value(i, layout.type(i)));
+    // Slots of `rest` may hold a rejected row's values until read below.
+    row.resize(layout.size());
+    for (std::size_t i : first) row[i] = in.get_value(i, layout.type(i));
     if (const Error* e = in.conversion_error()) return *e;
     if (!filter.matches(row)) continue;
+    // Bounded and full: the row arrived after every kept one, so it displaces
+    // the last only if its key ranks strictly before.
+    const bool displaces = bounded && top.size() >= keep;
+    if (displaces && (keep == 0 || order(row, top.front().row) >= 0)) continue;
+    if (whole) {
+      for (std::size_t i : rest) row[i] = in.get_value(i, layout.type(i));
+      if (const Error* e = in.conversion_error()) return *e;
+    }
     if (!bounded) {
       hits.push_back(std::move(row));
       row = Row();
-    } else if (top.size() < keep) {
+    } else if (!displaces) {
       top.push_back(Ranked{std::move(row), arrival});
       std::push_heap(top.begin(), top.end(), before);
       row = Row();
-    } else if (keep > 0 && order(row, top.front().row) < 0) {
-      // Arrived after every kept row: it displaces the last only if its key
-      // ranks strictly before.
+    } else {
       std::pop_heap(top.begin(), top.end(), before);
       std::swap(top.back().row, row);  // the displaced row's storage is reused
       top.back().arrival = arrival;
