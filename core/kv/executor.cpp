@@ -1,6 +1,7 @@
 #include "core/kv/executor.hpp"
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -88,7 +89,8 @@ class Filter {
 
   // Sets needed[i] for every row position the filter reads.
   void mark_columns(std::vector<bool>& needed) const {
-    for (const auto& c : columns_) needed[c.second] = true;
+    if (overflow_) std::fill(needed.begin(), needed.end(), true);
+    for (std::size_t i = 0; i < count_; ++i) needed[columns_[i].second] = true;
   }
 
   // True when the filter is absent or evaluates to true on `row` (of which
@@ -97,9 +99,9 @@ class Filter {
     if (!where_) return true;
     static const Value null_value;
     auto reader = [&](const std::string& c) -> const Value& {
-      for (const auto& [name, position] : columns_)
-        if (name == &c) return row[position];
-      auto p = layout_->position(c);  // not a node of where_: not expected
+      for (std::size_t i = 0; i < count_; ++i)
+        if (columns_[i].first == &c) return row[columns_[i].second];
+      auto p = layout_->position(c);  // beyond kMaxColumns
       return p.ok() ? row[*p] : null_value;
     };
     return evaluate(*where_, params_, reader) == Truth::true_;
@@ -108,7 +110,11 @@ class Filter {
  private:
   void resolve(const ast::Expr& e) {
     if (e.kind == ast::Expr::Kind::column) {
-      if (auto p = layout_->position(e.column); p.ok()) columns_.emplace_back(&e.column, *p);
+      if (count_ == columns_.size()) {
+        overflow_ = true;
+      } else if (auto p = layout_->position(e.column); p.ok()) {
+        columns_[count_++] = {&e.column, *p};
+      }
       return;
     }
     for (const auto& c : e.children) resolve(c);
@@ -117,7 +123,11 @@ class Filter {
   const ast::Expr* where_;
   std::span<const Value> params_;
   const RowLayout* layout_;
-  std::vector<std::pair<const std::string*, std::size_t>> columns_;
+  // Inline, as most filters name few columns: no allocation per statement.
+  static constexpr std::size_t kMaxColumns = 8;
+  std::array<std::pair<const std::string*, std::size_t>, kMaxColumns> columns_{};
+  std::size_t count_ = 0;
+  bool overflow_ = false;  // column nodes beyond kMaxColumns: looked up per read
 };
 
 Result<std::int64_t> param_int(std::int32_t index, std::span<const Value> params) {
