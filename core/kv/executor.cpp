@@ -224,7 +224,9 @@ Result<std::unique_ptr<Source>> read_access(Connection& c, const TableSchema& t,
   return src;
 }
 
-// Streams matching rows from the store, projecting `columns`.
+// Streams matching rows from the store, projecting `columns`. Only the
+// columns the filter reads are copied out of the store's rows; the getters
+// read the store's current row directly, through the projection.
 class FilterRows final : public Rows {
  public:
   FilterRows(std::shared_ptr<const RowLayout> layout, std::unique_ptr<Source> source,
@@ -235,18 +237,22 @@ class FilterRows final : public Rows {
         filter_(where, params, *layout_),
         projection_(std::move(projection)),
         skip_(offset),
-        left_(limit) {}
+        left_(limit),
+        row_(layout_->size()) {
+    std::vector<bool> needed(layout_->size());
+    filter_.mark_columns(needed);
+    for (std::size_t i = 0; i < needed.size(); ++i)
+      if (needed[i]) filtered_.push_back(i);
+  }
 
   Result<bool> next() override {
     if (left_ == 0) return false;
+    Rows& in = *source_->rows;
     for (;;) {
-      Rows& in = *source_->rows;
       auto n = in.next();
       if (!n.ok()) return n;
       if (!*n) return false;
-      row_.clear();
-      for (std::size_t i = 0; i < layout_->size(); ++i)
-        row_.push_back(in.get_value(i, layout_->type(i)));
+      for (std::size_t i : filtered_) row_[i] = in.get_value(i, layout_->type(i));
       if (const Error* e = in.conversion_error()) return *e;
       if (!filter_.matches(row_)) continue;
       if (skip_ > 0) {
@@ -254,29 +260,24 @@ class FilterRows final : public Rows {
         continue;
       }
       if (left_ > 0) --left_;
-      out_ = ValueRows(projection_.size(), {project()});
-      (void)out_.next();
       return true;
     }
   }
   std::size_t column_count() const override { return projection_.size(); }
-  bool is_null(std::size_t c) override { return out_.is_null(c); }
-  bool get_bool(std::size_t c) override { return out_.get_bool(c); }
-  std::int64_t get_int64(std::size_t c) override { return out_.get_int64(c); }
-  double get_double(std::size_t c) override { return out_.get_double(c); }
-  std::string_view get_text(std::size_t c) override { return out_.get_text(c); }
-  std::span<const std::byte> get_bytes(std::size_t c) override { return out_.get_bytes(c); }
-  Timestamp get_timestamp(std::size_t c) override { return out_.get_timestamp(c); }
-  Date get_date(std::size_t c) override { return out_.get_date(c); }
-  const Error* conversion_error() const override { return out_.conversion_error(); }
+  bool is_null(std::size_t c) override { return in().is_null(projection_[c]); }
+  bool get_bool(std::size_t c) override { return in().get_bool(projection_[c]); }
+  std::int64_t get_int64(std::size_t c) override { return in().get_int64(projection_[c]); }
+  double get_double(std::size_t c) override { return in().get_double(projection_[c]); }
+  std::string_view get_text(std::size_t c) override { return in().get_text(projection_[c]); }
+  std::span<const std::byte> get_bytes(std::size_t c) override {
+    return in().get_bytes(projection_[c]);
+  }
+  Timestamp get_timestamp(std::size_t c) override { return in().get_timestamp(projection_[c]); }
+  Date get_date(std::size_t c) override { return in().get_date(projection_[c]); }
+  const Error* conversion_error() const override { return source_->rows->conversion_error(); }
 
  private:
-  Row project() {
-    Row r;
-    r.reserve(projection_.size());
-    for (std::size_t p : projection_) r.push_back(row_[p]);
-    return r;
-  }
+  Rows& in() { return *source_->rows; }
 
   // Declared first, destroyed last: the source's operation names its columns
   // through spans into the layout.
@@ -285,9 +286,9 @@ class FilterRows final : public Rows {
   Filter filter_;
   std::vector<std::size_t> projection_;
   std::int64_t skip_;
-  std::int64_t left_;  // -1: unlimited
-  Row row_;
-  ValueRows out_{0, {}};
+  std::int64_t left_;                  // -1: unlimited
+  std::vector<std::size_t> filtered_;  // the positions the filter reads
+  Row row_;                            // the current row at `filtered_`; other slots NULL
 };
 
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
