@@ -291,6 +291,45 @@ class FilterRows final : public Rows {
   Row row_;                            // the current row at `filtered_`; other slots NULL
 };
 
+// True when `where` only binds primary-key columns to keys: one conjunct
+// per key column (`column = parameter` or `column IN (parameters)`, joined by
+// AND, nothing else), every parameter non-NULL and already of its column's
+// type (not float64). A GetByKey planned from it returns exactly the rows the
+// filter selects, so they need no evaluation (for an IN list of n keys that
+// was n comparisons per row). The type test keeps the driver's key coercion
+// an identity, so key equality and the filter's equality agree; float64 is
+// left out as evaluation and key encoding may disagree on NaN and -0.0.
+bool key_lookup_only(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
+                     std::span<const Value> params) {
+  using Kind = ast::Expr::Kind;
+  if (!where || t.primary_key.empty()) return false;
+  std::span<const ast::Expr> terms(where, 1);
+  if (where->kind == Kind::and_) terms = where->children;
+  if (terms.size() != t.primary_key.size()) return false;
+  std::uint64_t bound = 0;  // bit i: key column i has its conjunct
+  if (t.primary_key.size() > 64) return false;
+  for (const ast::Expr& e : terms) {
+    if ((e.kind != Kind::eq && e.kind != Kind::in) || e.children.size() < 2 ||
+        (e.kind == Kind::eq && e.children.size() != 2) || e.children[0].kind != Kind::column)
+      return false;
+    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
+    if (k == t.primary_key.end()) return false;
+    const auto bit = std::uint64_t{1} << static_cast<std::size_t>(k - t.primary_key.begin());
+    if (bound & bit) return false;
+    bound |= bit;
+    auto p = layout.position(*k);
+    if (!p.ok()) return false;
+    const ValueType type = layout.type(*p);
+    if (type == ValueType::float64) return false;
+    for (std::size_t i = 1; i < e.children.size(); ++i) {
+      const ast::Expr& v = e.children[i];
+      if (v.kind != Kind::param || v.param >= params.size()) return false;
+      if (params[v.param].is_null() || params[v.param].type() != type) return false;
+    }
+  }
+  return true;
+}
+
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
                                     std::span<const Value> params, const TableSchema& t) {
   const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
@@ -298,6 +337,8 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   const ast::Expr* where = s.has_where ? &s.where : nullptr;
   auto access = plan_access(t, where, params, c.capability());
   if (!access.ok()) return std::move(access).error();
+  if (access->kind == Access::Kind::get_by_key && key_lookup_only(t, layout, where, params))
+    where = nullptr;  // the store returns exactly the matching rows
   auto limit = param_int(s.limit_param, params);
   if (!limit.ok()) return std::move(limit).error();
   auto offset = param_int(s.offset_param, params);
