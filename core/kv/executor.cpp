@@ -291,6 +291,44 @@ class FilterRows final : public Rows {
   Row row_;                            // the current row at `filtered_`; other slots NULL
 };
 
+// The primary key `where` names when it is exactly one equality per
+// primary-key column (`column = parameter`, joined by AND, nothing else) and
+// every such parameter is non-NULL and already of its column's type;
+// otherwise nullopt. Such a filter matches the row with that key and no
+// other, so a select reads it with one GetByKey and no planning or
+// evaluation, and an update or delete goes straight to UpdateByKey /
+// DeleteByKey: the driver skips a missing key, counts the rows it changed,
+// and checks the constraints, as it does for the keys matching_keys()
+// finds. The type test
+// keeps the driver's key coercion an identity, so key equality and the
+// filter's equality agree; float64 keys are left to the general path, since
+// evaluation and key encoding may disagree on NaN and -0.0.
+std::optional<Row> exact_key(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
+                             std::span<const Value> params) {
+  using Kind = ast::Expr::Kind;
+  if (!where || t.primary_key.empty()) return std::nullopt;
+  std::span<const ast::Expr> terms(where, 1);
+  if (where->kind == Kind::and_) terms = where->children;
+  if (terms.size() != t.primary_key.size()) return std::nullopt;
+  Row key(t.primary_key.size());  // NULL until bound; bound values are never NULL
+  for (const ast::Expr& e : terms) {
+    if (e.kind != Kind::eq || e.children.size() != 2 || e.children[0].kind != Kind::column ||
+        e.children[1].kind != Kind::param || e.children[1].param >= params.size())
+      return std::nullopt;
+    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
+    if (k == t.primary_key.end()) return std::nullopt;
+    Value& slot = key[static_cast<std::size_t>(k - t.primary_key.begin())];
+    if (!slot.is_null()) return std::nullopt;  // the same key column twice
+    auto p = layout.position(*k);
+    if (!p.ok()) return std::nullopt;
+    const Value& v = params[e.children[1].param];
+    const ValueType type = layout.type(*p);
+    if (v.is_null() || v.type() != type || type == ValueType::float64) return std::nullopt;
+    slot = v;
+  }
+  return key;
+}
+
 // True when `where` only binds primary-key columns to keys: one conjunct
 // per key column (`column = parameter` or `column IN (parameters)`, joined by
 // AND, nothing else), every parameter non-NULL and already of its column's
@@ -335,15 +373,25 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
   const RowLayout& layout = *shared_layout;
   const ast::Expr* where = s.has_where ? &s.where : nullptr;
-  auto access = plan_access(t, where, params, c.capability());
-  if (!access.ok()) return std::move(access).error();
-  if (access->kind == Access::Kind::get_by_key && key_lookup_only(t, layout, where, params))
-    where = nullptr;  // the store returns exactly the matching rows
+  Access access;
+  if (auto key = exact_key(t, layout, where, params)) {
+    // What plan_access() would choose (cost 1), without its general analysis.
+    access.kind = Access::Kind::get_by_key;
+    access.keys.push_back(std::move(*key));
+    access.cost = 1;
+    where = nullptr;  // the store returns exactly the matching row
+  } else {
+    auto planned = plan_access(t, where, params, c.capability());
+    if (!planned.ok()) return std::move(planned).error();
+    access = std::move(*planned);
+    if (access.kind == Access::Kind::get_by_key && key_lookup_only(t, layout, where, params))
+      where = nullptr;  // the store returns exactly the matching rows
+  }
   auto limit = param_int(s.limit_param, params);
   if (!limit.ok()) return std::move(limit).error();
   auto offset = param_int(s.offset_param, params);
   if (!offset.ok()) return std::move(offset).error();
-  auto source = read_access(c, t, std::move(*access), layout);
+  auto source = read_access(c, t, std::move(access), layout);
   if (!source.ok()) return std::move(source).error();
 
   std::vector<std::size_t> projection;
@@ -486,42 +534,6 @@ Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, cons
     keys.push_back(std::move(k));
   }
   return keys;
-}
-
-// The primary key `where` names when it is exactly one equality per
-// primary-key column (`column = parameter`, joined by AND, nothing else) and
-// every such parameter is non-NULL and already of its column's type;
-// otherwise nullopt. Such a filter matches the row with that key and no
-// other, so an update or delete can go straight to UpdateByKey/DeleteByKey:
-// the driver skips a missing key, counts the rows it changed, and checks the
-// constraints, as it does for the keys matching_keys() finds. The type test
-// keeps the driver's key coercion an identity, so key equality and the
-// filter's equality agree; float64 keys are left to the general path, since
-// evaluation and key encoding may disagree on NaN and -0.0.
-std::optional<Row> exact_key(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
-                             std::span<const Value> params) {
-  using Kind = ast::Expr::Kind;
-  if (!where || t.primary_key.empty()) return std::nullopt;
-  std::span<const ast::Expr> terms(where, 1);
-  if (where->kind == Kind::and_) terms = where->children;
-  if (terms.size() != t.primary_key.size()) return std::nullopt;
-  Row key(t.primary_key.size());  // NULL until bound; bound values are never NULL
-  for (const ast::Expr& e : terms) {
-    if (e.kind != Kind::eq || e.children.size() != 2 || e.children[0].kind != Kind::column ||
-        e.children[1].kind != Kind::param || e.children[1].param >= params.size())
-      return std::nullopt;
-    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
-    if (k == t.primary_key.end()) return std::nullopt;
-    Value& slot = key[static_cast<std::size_t>(k - t.primary_key.begin())];
-    if (!slot.is_null()) return std::nullopt;  // the same key column twice
-    auto p = layout.position(*k);
-    if (!p.ok()) return std::nullopt;
-    const Value& v = params[e.children[1].param];
-    const ValueType type = layout.type(*p);
-    if (v.is_null() || v.type() != type || type == ValueType::float64) return std::nullopt;
-    slot = v;
-  }
-  return key;
 }
 
 // The keys an update or delete applies to: the exact key of `where` when it
