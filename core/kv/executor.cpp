@@ -1,6 +1,10 @@
 #include "core/kv/executor.hpp"
 
 #include <algorithm>
+#include <array>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "core/kv/evaluate.hpp"
@@ -12,42 +16,119 @@ namespace {
 
 using Row = std::vector<Value>;
 
-// Column positions of a table, for evaluating expressions on full rows.
+// Column positions and types of a table, for evaluating expressions on full
+// rows. Immutable once built; layout_for() shares one per schema.
 class RowLayout {
  public:
-  explicit RowLayout(const TableSchema& t) : table_(t) {
+  explicit RowLayout(const TableSchema& t) : table_(t.name) {
+    names_.reserve(t.columns.size());
+    types_.reserve(t.columns.size());
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
-      index_[t.columns[i].name] = i;
+      index_.emplace(t.columns[i].name, i);
       names_.push_back(t.columns[i].name);
+      types_.push_back(value_type_of(t.columns[i].type));
     }
+  }
+  // True when `t` has this layout's table name, column names and types.
+  bool describes(const TableSchema& t) const {
+    if (t.name != table_ || t.columns.size() != names_.size()) return false;
+    for (std::size_t i = 0; i < names_.size(); ++i)
+      if (t.columns[i].name != names_[i] || value_type_of(t.columns[i].type) != types_[i])
+        return false;
+    return true;
   }
   const std::vector<std::string>& names() const { return names_; }
   Result<std::size_t> position(const std::string& column) const {
     auto it = index_.find(column);
     if (it == index_.end())
       return Error(ErrorKind::invalid_statement,
-                   "table '" + table_.name + "' has no column '" + column + "'");
+                   "table '" + table_ + "' has no column '" + column + "'");
     return it->second;
   }
-  ValueType type(std::size_t i) const { return value_type_of(table_.columns[i].type); }
+  ValueType type(std::size_t i) const { return types_[i]; }
   std::size_t size() const { return names_.size(); }
 
  private:
-  const TableSchema& table_;
+  std::string table_;
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<std::string> names_;
+  std::vector<ValueType> types_;
 };
 
-bool matches(const ast::Expr* where, std::span<const Value> params, const RowLayout& layout,
-             const Row& row) {
-  if (!where) return true;
-  static const Value null_value;
-  auto reader = [&](const std::string& c) -> const Value& {
-    auto p = layout.position(c);
-    return p.ok() ? row[*p] : null_value;
-  };
-  return evaluate(*where, params, reader) == Truth::true_;
+// The layout of `t`, built on first use and then shared: the engine keeps
+// each TableSchema for its own lifetime and passes the same object for every
+// statement on the table, so the cache is keyed by address. An address can
+// be reused by another schema after an engine is destroyed, hence the
+// describes() check on every hit (a few string compares, no allocation).
+// The returned layout stays valid for as long as the caller holds it, even if
+// the cache replaces or drops its entry. Thread-safe.
+std::shared_ptr<const RowLayout> layout_for(const TableSchema& t) {
+  // Bounds the memory held for schemas that no longer exist.
+  constexpr std::size_t kMaxCached = 256;
+  static std::mutex mutex;
+  static std::unordered_map<const TableSchema*, std::shared_ptr<const RowLayout>> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(&t); it != cache.end() && it->second->describes(t)) return it->second;
+  auto layout = std::make_shared<const RowLayout>(t);
+  if (cache.size() >= kMaxCached) cache.clear();
+  cache.insert_or_assign(&t, layout);
+  return layout;
 }
+
+// A statement's filter, its column references resolved to row positions
+// once (by the address of each column node's name, which evaluate() passes
+// back to the reader), so testing a row does no name lookup. A column the
+// table lacks reads as NULL. Holds `where`, `params` and `layout` by
+// reference: they must outlive it.
+class Filter {
+ public:
+  Filter(const ast::Expr* where, std::span<const Value> params, const RowLayout& layout)
+      : where_(where), params_(params), layout_(&layout) {
+    if (where) resolve(*where);
+  }
+
+  // Sets needed[i] for every row position the filter reads.
+  void mark_columns(std::vector<bool>& needed) const {
+    if (overflow_) std::fill(needed.begin(), needed.end(), true);
+    for (std::size_t i = 0; i < count_; ++i) needed[columns_[i].second] = true;
+  }
+
+  // True when the filter is absent or evaluates to true on `row` (of which
+  // only the positions mark_columns() names are read).
+  bool matches(const Row& row) const {
+    if (!where_) return true;
+    static const Value null_value;
+    auto reader = [&](const std::string& c) -> const Value& {
+      for (std::size_t i = 0; i < count_; ++i)
+        if (columns_[i].first == &c) return row[columns_[i].second];
+      auto p = layout_->position(c);  // beyond kMaxColumns
+      return p.ok() ? row[*p] : null_value;
+    };
+    return evaluate(*where_, params_, reader) == Truth::true_;
+  }
+
+ private:
+  void resolve(const ast::Expr& e) {
+    if (e.kind == ast::Expr::Kind::column) {
+      if (count_ == columns_.size()) {
+        overflow_ = true;
+      } else if (auto p = layout_->position(e.column); p.ok()) {
+        columns_[count_++] = {&e.column, *p};
+      }
+      return;
+    }
+    for (const auto& c : e.children) resolve(c);
+  }
+
+  const ast::Expr* where_;
+  std::span<const Value> params_;
+  const RowLayout* layout_;
+  // Inline, as most filters name few columns: no allocation per statement.
+  static constexpr std::size_t kMaxColumns = 8;
+  std::array<std::pair<const std::string*, std::size_t>, kMaxColumns> columns_{};
+  std::size_t count_ = 0;
+  bool overflow_ = false;  // column nodes beyond kMaxColumns: looked up per read
+};
 
 Result<std::int64_t> param_int(std::int32_t index, std::span<const Value> params) {
   if (index < 0) return std::int64_t{-1};
@@ -143,83 +224,174 @@ Result<std::unique_ptr<Source>> read_access(Connection& c, const TableSchema& t,
   return src;
 }
 
-// Streams matching rows from the store, projecting `columns`.
+// Streams matching rows from the store, projecting `columns`. Only the
+// columns the filter reads are copied out of the store's rows; the getters
+// read the store's current row directly, through the projection.
 class FilterRows final : public Rows {
  public:
-  FilterRows(std::unique_ptr<Source> source, RowLayout layout, const ast::Expr* where,
-             std::span<const Value> params, std::vector<std::size_t> projection,
-             std::int64_t offset, std::int64_t limit)
-      : source_(std::move(source)),
-        layout_(std::move(layout)),
-        where_(where),
-        params_(params),
+  FilterRows(std::shared_ptr<const RowLayout> layout, std::unique_ptr<Source> source,
+             const ast::Expr* where, std::span<const Value> params,
+             std::vector<std::size_t> projection, std::int64_t offset, std::int64_t limit)
+      : layout_(std::move(layout)),
+        source_(std::move(source)),
+        filter_(where, params, *layout_),
         projection_(std::move(projection)),
         skip_(offset),
-        left_(limit) {}
+        left_(limit),
+        row_(layout_->size()) {
+    std::vector<bool> needed(layout_->size());
+    filter_.mark_columns(needed);
+    for (std::size_t i = 0; i < needed.size(); ++i)
+      if (needed[i]) filtered_.push_back(i);
+  }
 
   Result<bool> next() override {
     if (left_ == 0) return false;
+    Rows& in = *source_->rows;
     for (;;) {
-      Rows& in = *source_->rows;
       auto n = in.next();
       if (!n.ok()) return n;
       if (!*n) return false;
-      row_.clear();
-      for (std::size_t i = 0; i < layout_.size(); ++i)
-        row_.push_back(in.get_value(i, layout_.type(i)));
+      for (std::size_t i : filtered_) row_[i] = in.get_value(i, layout_->type(i));
       if (const Error* e = in.conversion_error()) return *e;
-      if (!matches(where_, params_, layout_, row_)) continue;
+      if (!filter_.matches(row_)) continue;
       if (skip_ > 0) {
         --skip_;
         continue;
       }
       if (left_ > 0) --left_;
-      out_ = ValueRows(projection_.size(), {project()});
-      (void)out_.next();
       return true;
     }
   }
   std::size_t column_count() const override { return projection_.size(); }
-  bool is_null(std::size_t c) override { return out_.is_null(c); }
-  bool get_bool(std::size_t c) override { return out_.get_bool(c); }
-  std::int64_t get_int64(std::size_t c) override { return out_.get_int64(c); }
-  double get_double(std::size_t c) override { return out_.get_double(c); }
-  std::string_view get_text(std::size_t c) override { return out_.get_text(c); }
-  std::span<const std::byte> get_bytes(std::size_t c) override { return out_.get_bytes(c); }
-  Timestamp get_timestamp(std::size_t c) override { return out_.get_timestamp(c); }
-  Date get_date(std::size_t c) override { return out_.get_date(c); }
-  const Error* conversion_error() const override { return out_.conversion_error(); }
+  bool is_null(std::size_t c) override { return in().is_null(projection_[c]); }
+  bool get_bool(std::size_t c) override { return in().get_bool(projection_[c]); }
+  std::int64_t get_int64(std::size_t c) override { return in().get_int64(projection_[c]); }
+  double get_double(std::size_t c) override { return in().get_double(projection_[c]); }
+  std::string_view get_text(std::size_t c) override { return in().get_text(projection_[c]); }
+  std::span<const std::byte> get_bytes(std::size_t c) override {
+    return in().get_bytes(projection_[c]);
+  }
+  Timestamp get_timestamp(std::size_t c) override { return in().get_timestamp(projection_[c]); }
+  Date get_date(std::size_t c) override { return in().get_date(projection_[c]); }
+  const Error* conversion_error() const override { return source_->rows->conversion_error(); }
 
  private:
-  Row project() {
-    Row r;
-    r.reserve(projection_.size());
-    for (std::size_t p : projection_) r.push_back(row_[p]);
-    return r;
-  }
+  Rows& in() { return *source_->rows; }
 
+  // Declared first, destroyed last: the source's operation names its columns
+  // through spans into the layout.
+  std::shared_ptr<const RowLayout> layout_;
   std::unique_ptr<Source> source_;
-  RowLayout layout_;
-  const ast::Expr* where_;
-  std::span<const Value> params_;
+  Filter filter_;
   std::vector<std::size_t> projection_;
   std::int64_t skip_;
-  std::int64_t left_;  // -1: unlimited
-  Row row_;
-  ValueRows out_{0, {}};
+  std::int64_t left_;                  // -1: unlimited
+  std::vector<std::size_t> filtered_;  // the positions the filter reads
+  Row row_;                            // the current row at `filtered_`; other slots NULL
 };
+
+// The primary key `where` names when it is exactly one equality per
+// primary-key column (`column = parameter`, joined by AND, nothing else) and
+// every such parameter is non-NULL and already of its column's type;
+// otherwise nullopt. Such a filter matches the row with that key and no
+// other, so a select reads it with one GetByKey and no planning or
+// evaluation, and an update or delete goes straight to UpdateByKey /
+// DeleteByKey: the driver skips a missing key, counts the rows it changed,
+// and checks the constraints, as it does for the keys matching_keys()
+// finds. The type test
+// keeps the driver's key coercion an identity, so key equality and the
+// filter's equality agree; float64 keys are left to the general path, since
+// evaluation and key encoding may disagree on NaN and -0.0.
+std::optional<Row> exact_key(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
+                             std::span<const Value> params) {
+  using Kind = ast::Expr::Kind;
+  if (!where || t.primary_key.empty()) return std::nullopt;
+  std::span<const ast::Expr> terms(where, 1);
+  if (where->kind == Kind::and_) terms = where->children;
+  if (terms.size() != t.primary_key.size()) return std::nullopt;
+  Row key(t.primary_key.size());  // NULL until bound; bound values are never NULL
+  for (const ast::Expr& e : terms) {
+    if (e.kind != Kind::eq || e.children.size() != 2 || e.children[0].kind != Kind::column ||
+        e.children[1].kind != Kind::param || e.children[1].param >= params.size())
+      return std::nullopt;
+    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
+    if (k == t.primary_key.end()) return std::nullopt;
+    Value& slot = key[static_cast<std::size_t>(k - t.primary_key.begin())];
+    if (!slot.is_null()) return std::nullopt;  // the same key column twice
+    auto p = layout.position(*k);
+    if (!p.ok()) return std::nullopt;
+    const Value& v = params[e.children[1].param];
+    const ValueType type = layout.type(*p);
+    if (v.is_null() || v.type() != type || type == ValueType::float64) return std::nullopt;
+    slot = v;
+  }
+  return key;
+}
+
+// True when `where` only binds primary-key columns to keys: one conjunct
+// per key column (`column = parameter` or `column IN (parameters)`, joined by
+// AND, nothing else), every parameter non-NULL and already of its column's
+// type (not float64). A GetByKey planned from it returns exactly the rows the
+// filter selects, so they need no evaluation (for an IN list of n keys that
+// was n comparisons per row). The type test keeps the driver's key coercion
+// an identity, so key equality and the filter's equality agree; float64 is
+// left out as evaluation and key encoding may disagree on NaN and -0.0.
+bool key_lookup_only(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
+                     std::span<const Value> params) {
+  using Kind = ast::Expr::Kind;
+  if (!where || t.primary_key.empty()) return false;
+  std::span<const ast::Expr> terms(where, 1);
+  if (where->kind == Kind::and_) terms = where->children;
+  if (terms.size() != t.primary_key.size()) return false;
+  std::uint64_t bound = 0;  // bit i: key column i has its conjunct
+  if (t.primary_key.size() > 64) return false;
+  for (const ast::Expr& e : terms) {
+    if ((e.kind != Kind::eq && e.kind != Kind::in) || e.children.size() < 2 ||
+        (e.kind == Kind::eq && e.children.size() != 2) || e.children[0].kind != Kind::column)
+      return false;
+    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
+    if (k == t.primary_key.end()) return false;
+    const auto bit = std::uint64_t{1} << static_cast<std::size_t>(k - t.primary_key.begin());
+    if (bound & bit) return false;
+    bound |= bit;
+    auto p = layout.position(*k);
+    if (!p.ok()) return false;
+    const ValueType type = layout.type(*p);
+    if (type == ValueType::float64) return false;
+    for (std::size_t i = 1; i < e.children.size(); ++i) {
+      const ast::Expr& v = e.children[i];
+      if (v.kind != Kind::param || v.param >= params.size()) return false;
+      if (params[v.param].is_null() || params[v.param].type() != type) return false;
+    }
+  }
+  return true;
+}
 
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
                                     std::span<const Value> params, const TableSchema& t) {
-  RowLayout layout(t);
+  const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
+  const RowLayout& layout = *shared_layout;
   const ast::Expr* where = s.has_where ? &s.where : nullptr;
-  auto access = plan_access(t, where, params, c.capability());
-  if (!access.ok()) return std::move(access).error();
+  Access access;
+  if (auto key = exact_key(t, layout, where, params)) {
+    // What plan_access() would choose (cost 1), without its general analysis.
+    access.kind = Access::Kind::get_by_key;
+    access.keys.push_back(std::move(*key));
+    access.cost = 1;
+    where = nullptr;  // the store returns exactly the matching row
+  } else {
+    auto planned = plan_access(t, where, params, c.capability());
+    if (!planned.ok()) return std::move(planned).error();
+    access = std::move(*planned);
+    if (access.kind == Access::Kind::get_by_key && key_lookup_only(t, layout, where, params))
+      where = nullptr;  // the store returns exactly the matching rows
+  }
   auto limit = param_int(s.limit_param, params);
   if (!limit.ok()) return std::move(limit).error();
   auto offset = param_int(s.offset_param, params);
   if (!offset.ok()) return std::move(offset).error();
-  auto source = read_access(c, t, std::move(*access), layout);
+  auto source = read_access(c, t, std::move(access), layout);
   if (!source.ok()) return std::move(source).error();
 
   std::vector<std::size_t> projection;
@@ -234,27 +406,88 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   ExecResponse resp;
   const std::int64_t off = std::max<std::int64_t>(*offset, 0);
   if (s.projection == ast::Select::Projection::columns && s.order_by.empty()) {
-    resp.rows = std::make_unique<FilterRows>(std::move(*source), std::move(layout), where, params,
+    resp.rows = std::make_unique<FilterRows>(shared_layout, std::move(*source), where, params,
                                              std::move(projection), off, *limit);
     return resp;
   }
 
-  // Count, exists, or ordered: hold the matches.
-  std::vector<Row> all;
-  if (auto st = read_all(*(*source)->rows, layout, all); !st.ok()) return std::move(st).error();
+  // Count, exists, or ordered: hold the matches. Ordered with a LIMIT, only
+  // the first offset + limit of them in that order: a bounded heap ranked by
+  // (sort key, arrival), which keeps what std::stable_sort of every match
+  // would, equal keys in the order the store returned them.
+  std::vector<std::pair<std::size_t, bool>> keys;  // column, descending
+  for (const auto& o : s.order_by) keys.emplace_back(*layout.position(o.column), o.descending);
+  auto order = [&](const Row& a, const Row& b) {
+    for (const auto& [i, desc] : keys) {
+      const int cmp = compare(a[i], b[i]);
+      if (cmp != 0) return desc ? -cmp : cmp;
+    }
+    return 0;
+  };
+  struct Ranked {
+    Row row;
+    std::size_t arrival;
+  };
+  auto before = [&](const Ranked& a, const Ranked& b) {
+    const int cmp = order(a.row, b.row);
+    return cmp != 0 ? cmp < 0 : a.arrival < b.arrival;
+  };
+  const bool bounded =
+      !keys.empty() && *limit >= 0 && s.projection == ast::Select::Projection::columns;
+  const std::size_t keep = static_cast<std::size_t>(off) + static_cast<std::size_t>(*limit);
+  std::vector<Ranked> top;  // bounded: a max-heap under `before`, its front ranked last
   std::vector<Row> hits;
-  for (auto& r : all)
-    if (matches(where, params, layout, r)) hits.push_back(std::move(r));
-  if (!s.order_by.empty()) {
-    std::vector<std::pair<std::size_t, bool>> keys;
-    for (const auto& o : s.order_by) keys.emplace_back(*layout.position(o.column), o.descending);
-    std::stable_sort(hits.begin(), hits.end(), [&](const Row& a, const Row& b) {
-      for (const auto& [i, desc] : keys) {
-        const int cmp = compare(a[i], b[i]);
-        if (cmp != 0) return desc ? cmp > 0 : cmp < 0;
-      }
-      return false;
-    });
+  const Filter filter(where, params, layout);
+  // The columns the filter and the ordering read come first; the rest of a
+  // row is read only once it is kept (count and exists never need them).
+  std::vector<std::size_t> first, rest;
+  {
+    std::vector<bool> needed(layout.size());
+    filter.mark_columns(needed);
+    for (const auto& [i, desc] : keys) needed[i] = true;
+    for (std::size_t i = 0; i < layout.size(); ++i) (needed[i] ? first : rest).push_back(i);
+  }
+  const bool whole = s.projection == ast::Select::Projection::columns;
+  Rows& in = *(*source)->rows;
+  Row row;
+  for (std::size_t arrival = 0;; ++arrival) {
+    auto n = in.next();
+    if (!n.ok()) return std::move(n).error();
+    if (!*n) break;
+    // Slots of `rest` may hold a rejected row's values until read below.
+    row.resize(layout.size());
+    for (std::size_t i : first) row[i] = in.get_value(i, layout.type(i));
+    if (const Error* e = in.conversion_error()) return *e;
+    if (!filter.matches(row)) continue;
+    // Bounded and full: the row arrived after every kept one, so it displaces
+    // the last only if its key ranks strictly before.
+    const bool displaces = bounded && top.size() >= keep;
+    if (displaces && (keep == 0 || order(row, top.front().row) >= 0)) continue;
+    if (whole) {
+      for (std::size_t i : rest) row[i] = in.get_value(i, layout.type(i));
+      if (const Error* e = in.conversion_error()) return *e;
+    }
+    if (!bounded) {
+      hits.push_back(std::move(row));
+      row = Row();
+    } else if (!displaces) {
+      top.push_back(Ranked{std::move(row), arrival});
+      std::push_heap(top.begin(), top.end(), before);
+      row = Row();
+    } else {
+      std::pop_heap(top.begin(), top.end(), before);
+      std::swap(top.back().row, row);  // the displaced row's storage is reused
+      top.back().arrival = arrival;
+      std::push_heap(top.begin(), top.end(), before);
+    }
+  }
+  if (bounded) {
+    std::sort_heap(top.begin(), top.end(), before);
+    hits.reserve(top.size());
+    for (auto& r : top) hits.push_back(std::move(r.row));
+  } else if (!keys.empty()) {
+    std::stable_sort(hits.begin(), hits.end(),
+                     [&](const Row& a, const Row& b) { return order(a, b) < 0; });
   }
   const std::size_t begin = std::min(hits.size(), static_cast<std::size_t>(off));
   std::size_t end = hits.size();
@@ -282,23 +515,37 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
 // The primary keys of the rows matching `where`.
 Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, const ast::Expr* where,
                                        std::span<const Value> params) {
-  RowLayout layout(t);
+  const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
+  const RowLayout& layout = *shared_layout;
   auto access = plan_access(t, where, params, c.capability());
   if (!access.ok()) return std::move(access).error();
   auto source = read_access(c, t, std::move(*access), layout);
   if (!source.ok()) return std::move(source).error();
   std::vector<Row> all;
   if (auto st = read_all(*(*source)->rows, layout, all); !st.ok()) return std::move(st).error();
+  const Filter filter(where, params, layout);
   std::vector<std::size_t> pk;
   for (const auto& k : t.primary_key) pk.push_back(*layout.position(k));
   std::vector<Row> keys;
   for (const auto& r : all) {
-    if (!matches(where, params, layout, r)) continue;
+    if (!filter.matches(r)) continue;
     Row k;
     for (std::size_t p : pk) k.push_back(r[p]);
     keys.push_back(std::move(k));
   }
   return keys;
+}
+
+// The keys an update or delete applies to: the exact key of `where` when it
+// has one (see exact_key), else the keys of the rows read and matched.
+Result<std::vector<Row>> target_keys(Connection& c, const TableSchema& t, const ast::Expr* where,
+                                     std::span<const Value> params) {
+  if (auto key = exact_key(t, *layout_for(t), where, params)) {
+    std::vector<Row> keys;
+    keys.push_back(std::move(*key));
+    return keys;
+  }
+  return matching_keys(c, t, where, params);
 }
 
 }  // namespace
@@ -308,7 +555,7 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
   if (const auto* s = std::get_if<ast::Select>(&statement))
     return execute_select(c, *s, params, table);
   if (const auto* u = std::get_if<ast::Update>(&statement)) {
-    auto keys = matching_keys(c, table, u->has_where ? &u->where : nullptr, params);
+    auto keys = target_keys(c, table, u->has_where ? &u->where : nullptr, params);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
     std::vector<std::string> columns;
@@ -323,7 +570,7 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
     return c.exec(op::UpdateByKey{table.name, *keys, columns, values});
   }
   if (const auto* d = std::get_if<ast::Delete>(&statement)) {
-    auto keys = matching_keys(c, table, d->has_where ? &d->where : nullptr, params);
+    auto keys = target_keys(c, table, d->has_where ? &d->where : nullptr, params);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
     return c.exec(op::DeleteByKey{table.name, *keys});

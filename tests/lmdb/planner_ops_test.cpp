@@ -106,6 +106,12 @@ TEST_CASE("kv planner: operations emitted for each filter, and the same rows as 
       {"full key, IN lists",
        col(&Order::customer).in({1, 4}) && col(&Order::number).in({2, 5}),
        {"GetByKey"}},
+      {"full key, missing keys and repeats",
+       col(&Order::customer).in({1, 9, 1}) && col(&Order::number) == 5,
+       {"GetByKey"}},
+      {"full key and residual",
+       col(&Order::customer) == 2 && col(&Order::number) == 3 && col(&Order::qty) == 100,
+       {"GetByKey"}},
       {"unique index", col(&Order::code) == "C23", {"FindPkByIndex", "GetByKey"}},
       {"unique index and residual",
        col(&Order::code).in({"C23", "C11"}) && col(&Order::qty) > 2,
@@ -137,8 +143,49 @@ TEST_CASE("kv planner: operations emitted for each filter, and the same rows as 
   log.clear();
   CHECK(p.kv.execute(tessera::delete_from<Order>().where(col(&Order::customer) == 4)) == 5);
   CHECK(log == std::vector<std::string>{"QueryPk", "DeleteByKey"});
+
+  // Exactly the full key: straight to the driver, which counts only the rows
+  // that exist; anything more still reads and filters first.
+  const auto full_key = col(&Order::customer) == 2 && col(&Order::number) == 3;
+  log.clear();
+  CHECK(p.kv.execute(tessera::update<Order>().set(&Order::qty, 7).where(full_key)) == 1);
+  CHECK(log == std::vector<std::string>{"UpdateByKey"});
+  log.clear();
+  CHECK(p.kv.execute(tessera::update<Order>()
+                         .set(&Order::qty, 7)
+                         .where(col(&Order::customer) == 2 && col(&Order::number) == 99)) == 0);
+  CHECK(log == std::vector<std::string>{"UpdateByKey"});
+  log.clear();
+  CHECK(p.kv.execute(tessera::update<Order>()
+                         .set(&Order::qty, 8)
+                         .where(full_key && col(&Order::qty) == 100)) == 0);
+  CHECK(log == std::vector<std::string>{"GetByKey"});
+  CHECK(p.kv.fetch_all(tessera::select<Order>().where(full_key)).at(0).qty == 7);
+  log.clear();
+  CHECK(p.kv.execute(tessera::delete_from<Order>().where(full_key)) == 1);
+  CHECK(log == std::vector<std::string>{"DeleteByKey"});
+  log.clear();
+  CHECK(p.kv.execute(tessera::delete_from<Order>().where(full_key)) == 0);
+  CHECK(log == std::vector<std::string>{"DeleteByKey"});
+  std::vector<Order> back{{2, 3, "bolt", "C23", 6, std::nullopt}};  // as it was
+  p.kv.insert_many(back);
   log.clear();
   auto page = p.kv.fetch_page(tessera::select<Order>().order_by(col(&Order::qty).desc()), 1, 4);
   CHECK(page.total == 15);
   CHECK(page.items.size() == 4);
+
+  // ORDER BY with LIMIT keeps only offset + limit rows while reading; every
+  // page must still be the slice of the whole ordered result, ties (qty
+  // repeats) in the same order.
+  const auto by_qty = tessera::select<Order>().order_by(col(&Order::qty).desc());
+  const auto all = keys(p.kv.fetch_all(by_qty));
+  REQUIRE(all.size() == 15);
+  for (std::int64_t off = 0; off <= 16; off += 3)
+    for (std::int64_t lim : {0, 1, 4, 20}) {
+      CAPTURE(off);
+      CAPTURE(lim);
+      const auto b = all.begin() + std::min<std::int64_t>(off, 15);
+      const auto e = all.begin() + std::min<std::int64_t>(off + lim, 15);
+      CHECK(keys(p.kv.fetch_all(by_qty.limit(lim).offset(off))) == decltype(all)(b, e));
+    }
 }
