@@ -58,8 +58,10 @@ struct RawSql {
   std::span<const Value> params;
 };
 
-// Key-value: rows by full primary key. Missing keys produce no row; rows
-// come back in key order of `keys`.
+// Key-value: rows by full primary key. Missing keys produce no row, and a
+// key given more than once yields its row once; rows come back in key order
+// of `keys`. (The engine relies on both: it answers `key IN (...)` with one
+// GetByKey and no further filtering.)
 struct GetByKey {
   std::string_view table;
   std::span<const std::vector<Value>> keys;
@@ -87,7 +89,10 @@ struct FindPkByIndex {
   std::span<const std::vector<Value>> keys;
 };
 
-// Key-value: set columns of rows by primary key.
+// Key-value: set columns of rows by primary key. Missing keys are skipped
+// (not an error); ExecResponse::affected counts only the rows changed. The
+// driver keeps enforcing constraints (unique, not-null, foreign keys). The
+// engine sends it directly for `WHERE key = ?`, without reading the row.
 struct UpdateByKey {
   std::string_view table;
   std::span<const std::vector<Value>> keys;
@@ -95,7 +100,9 @@ struct UpdateByKey {
   std::span<const Value> values;  // one per column
 };
 
-// Key-value: delete rows by primary key.
+// Key-value: delete rows by primary key. Missing keys are skipped;
+// ExecResponse::affected counts only the rows deleted; foreign-key actions
+// stay the driver's.
 struct DeleteByKey {
   std::string_view table;
   std::span<const std::vector<Value>> keys;
