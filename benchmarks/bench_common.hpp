@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -14,6 +16,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -331,6 +334,46 @@ inline int finish(const std::string& report, const std::string& out_path, bool o
     return 2;
   }
   return 0;
+}
+
+// The command line of a benchmark: "--name value" pairs. --n (rows,
+// default 100000), --reps (default 3) and --out (a file for the report) are
+// common; `extra` names the options a benchmark takes besides.
+struct Args {
+  std::int64_t n = 100000;
+  int reps = 3;
+  std::string out;
+  std::map<std::string, std::string> extra;  // option name -> value, as given
+
+  // The value of an extra option, or `fallback` when it was not given.
+  std::string get(const std::string& name, std::string fallback = {}) const {
+    auto it = extra.find(name);
+    return it == extra.end() ? fallback : it->second;
+  }
+};
+
+// Parses argv; nullopt on an unknown option, a missing value, or --n or
+// --reps not positive (the caller prints its usage).
+inline std::optional<Args> parse_args(int argc, char** argv,
+                                      std::initializer_list<std::string_view> extra) {
+  Args a;
+  for (int i = 1; i < argc; i += 2) {
+    const std::string name = argv[i];
+    if (i + 1 >= argc) return std::nullopt;
+    const char* value = argv[i + 1];
+    if (name == "--n")
+      a.n = std::atoll(value);
+    else if (name == "--reps")
+      a.reps = std::atoi(value);
+    else if (name == "--out")
+      a.out = value;
+    else if (std::find(extra.begin(), extra.end(), name) != extra.end())
+      a.extra[name] = value;
+    else
+      return std::nullopt;
+  }
+  if (a.n <= 0 || a.reps <= 0) return std::nullopt;
+  return a;
 }
 
 }  // namespace bench

@@ -500,28 +500,15 @@ void run(const std::string& root, const Inputs& in, int reps,
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::int64_t n = 100000;
-  int reps = 3;
-  std::string out_path;
-  std::string dir = std::filesystem::temp_directory_path().string();
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) usage(argv[0]);
-    if (a == "--n")
-      n = std::atoll(argv[++i]);
-    else if (a == "--reps")
-      reps = std::atoi(argv[++i]);
-    else if (a == "--out")
-      out_path = argv[++i];
-    else if (a == "--dir")
-      dir = argv[++i];
-    else if (a == "--clock" &&
-             (std::strcmp(argv[i + 1], "cpu") == 0 || std::strcmp(argv[i + 1], "wall") == 0))
-      g_cpu_clock = std::strcmp(argv[++i], "cpu") == 0;
-    else
-      usage(argv[0]);
-  }
-  if (n <= 0 || reps <= 0) usage(argv[0]);
+  const auto args = bench::parse_args(argc, argv, {"--dir", "--clock"});
+  if (!args) usage(argv[0]);
+  const std::string clock = args->get("--clock", "wall");
+  if (clock != "wall" && clock != "cpu") usage(argv[0]);
+  g_cpu_clock = clock == "cpu";
+  const std::int64_t n = args->n;
+  const int reps = args->reps;
+  const std::string& out_path = args->out;
+  const std::string dir = args->get("--dir", std::filesystem::temp_directory_path().string());
 
   tessera::lmdb::register_linked();
   const std::size_t updates = std::min<std::size_t>(10000, static_cast<std::size_t>(n));

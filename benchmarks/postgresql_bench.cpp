@@ -1040,28 +1040,13 @@ void run_library(Library& lib, const std::string& url, const Inputs& in, Checker
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::int64_t n = 100000;
-  int reps = 3;
-  std::string out_path;
-  std::string url;
-  std::string only;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) usage(argv[0]);
-    if (a == "--n")
-      n = std::atoll(argv[++i]);
-    else if (a == "--reps")
-      reps = std::atoi(argv[++i]);
-    else if (a == "--out")
-      out_path = argv[++i];
-    else if (a == "--url")
-      url = argv[++i];
-    else if (a == "--only")
-      only = argv[++i];
-    else
-      usage(argv[0]);
-  }
-  if (n <= 0 || reps <= 0) usage(argv[0]);
+  const auto args = bench::parse_args(argc, argv, {"--url", "--only"});
+  if (!args) usage(argv[0]);
+  const std::int64_t n = args->n;
+  const int reps = args->reps;
+  const std::string& out_path = args->out;
+  std::string url = args->get("--url");
+  const std::string only = args->get("--only");
   if (url.empty())
     if (const char* env = std::getenv("TESSERA_TEST_POSTGRESQL_URL")) url = env;
   if (url.empty()) {

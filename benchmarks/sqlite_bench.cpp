@@ -927,31 +927,17 @@ std::string rss_section(std::int64_t n, const std::string& path, bool& ok) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::int64_t n = 100000;
-  int reps = 3;
-  std::int64_t rss_rows = 0;  // 0: no peak-memory section
-  bool workloads = true;
-  std::string out_path;
-  std::string dir = std::filesystem::temp_directory_path().string();
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) usage(argv[0]);
-    if (a == "--n")
-      n = std::atoll(argv[++i]);
-    else if (a == "--reps")
-      reps = std::atoi(argv[++i]);
-    else if (a == "--out")
-      out_path = argv[++i];
-    else if (a == "--dir")
-      dir = argv[++i];
-    else if (a == "--rss" || a == "--rss-only") {
-      rss_rows = std::atoll(argv[++i]);
-      workloads = a == "--rss";
-      if (rss_rows <= 0) usage(argv[0]);
-    } else
-      usage(argv[0]);
-  }
-  if (n <= 0 || reps <= 0) usage(argv[0]);
+  const auto args = bench::parse_args(argc, argv, {"--dir", "--rss", "--rss-only"});
+  if (!args || (args->extra.count("--rss") && args->extra.count("--rss-only"))) usage(argv[0]);
+  const std::int64_t n = args->n;
+  const int reps = args->reps;
+  const std::string& out_path = args->out;
+  const std::string dir = args->get("--dir", std::filesystem::temp_directory_path().string());
+  // --rss ROWS adds the peak-memory section; --rss-only ROWS runs only it.
+  const bool workloads = !args->extra.count("--rss-only");
+  const std::int64_t rss_rows =
+      std::atoll(args->get("--rss", args->get("--rss-only", "0")).c_str());  // 0: none
+  if ((args->extra.count("--rss") || !workloads) && rss_rows <= 0) usage(argv[0]);
 
   tessera::sqlite::register_linked();
   const std::string path =
