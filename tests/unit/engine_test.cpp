@@ -4,6 +4,7 @@
 
 #include <tessera/tessera.hpp>
 
+#include <atomic>
 #include <limits>
 #include <thread>
 
@@ -100,6 +101,41 @@ TEST_CASE("engine: the pool is bounded and times out with a typed error") {
     CHECK(e.kind() == tessera::ErrorKind::pool_timeout);
   }
   CHECK(state->connects.load() == 2);
+}
+
+TEST_CASE("engine: a connection given back wakes the thread waiting for it") {
+  // One connection, handed from a transaction to a thread blocked in
+  // acquire, 200 times, with the waiter at different points: not yet
+  // waiting (the connection goes through the lock-free hot slot) or asleep
+  // (through the idle list and the condition variable). A lost wakeup would
+  // leave the waiter asleep until acquire_timeout and fail with pool_timeout.
+  auto state = fake::install("fake-handoff");
+  auto db = tessera::Db::open("fake-handoff://x",
+                              {.max_connections = 1, .acquire_timeout = std::chrono::seconds(5)});
+  int failures = 0;
+  for (int round = 0; round < 200; ++round) {
+    auto holder = db.transaction();
+    std::atomic<bool> started{false};
+    std::atomic<bool> failed{false};
+    std::thread waiter([&] {
+      started = true;
+      try {
+        (void)db.fetch_all(tessera::select<Item>());
+      } catch (const std::exception&) {
+        failed = true;
+      }
+    });
+    while (!started) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::microseconds(round % 40 * 25));
+    holder.rollback();  // gives the connection back
+    waiter.join();
+    if (failed) {
+      ++failures;
+      break;  // one lost wakeup costs acquire_timeout; one is enough
+    }
+  }
+  CHECK(failures == 0);
+  CHECK(state->connects.load() == 1);
 }
 
 TEST_CASE("engine: a connection that reports connection_lost is evicted from the pool") {
