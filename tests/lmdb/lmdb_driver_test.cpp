@@ -77,6 +77,21 @@ std::vector<std::string> read_pairs(Result<ExecResponse> r) {
 
 using Strings = std::vector<std::string>;
 
+// Inserts 5000 rows (a = first, first + 1, ...; b = 400 bytes) into
+// "pairs" in one operation: about 2 MB, more than a small map holds.
+Result<ExecResponse> insert_large_rows(Connection& c, std::int64_t first) {
+  std::vector<Value> values;
+  for (std::int64_t i = first; i < first + 5000; ++i) {
+    values.push_back(i);
+    values.push_back(std::string(400, 'q'));
+  }
+  ast::Insert ins;
+  ins.table = "pairs";
+  ins.columns = {"a", "b"};
+  ins.row_count = 5000;
+  return c.exec(op::Insert{&ins, values});
+}
+
 }  // namespace
 
 TEST_CASE("lmdb driver: ranges over composite keys honour prefix bounds, reverse and limit") {
@@ -226,21 +241,12 @@ TEST_CASE("lmdb driver: a full map with a live reader fails cleanly with storage
   const std::vector<std::string> cols{"a", "b"};
   auto held = reader->exec(op::Scan{"pairs", cols});  // holds a read transaction
   REQUIRE(held.ok());
-  std::vector<Value> values;
-  for (std::int64_t i = 0; i < 5000; ++i) {
-    values.push_back(i);
-    values.push_back(std::string(400, 'q'));
-  }
-  ast::Insert ins;
-  ins.table = "pairs";
-  ins.columns = {"a", "b"};
-  ins.row_count = 5000;
-  auto r = c->exec(op::Insert{&ins, values});
+  auto r = insert_large_rows(*c, 0);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::storage);
   CHECK(r.error().driver == "lmdb");
   held = Error();  // the reader lets go: now the map may grow
-  auto again = c->exec(op::Insert{&ins, values});
+  auto again = insert_large_rows(*c, 0);  // the same rows again
   REQUIRE_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
   CHECK(again->affected == 5000);
 }
@@ -349,16 +355,7 @@ TEST_CASE("lmdb driver: a full map inside a transaction leaves only a rollback")
   insert(*c, "pairs", {"a", "b"}, {std::int64_t{0}, "kept"});
   REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::start}).ok());
   insert(*c, "pairs", {"a", "b"}, {std::int64_t{1}, "x"});
-  std::vector<Value> values;
-  for (std::int64_t i = 10; i < 5010; ++i) {
-    values.push_back(i);
-    values.push_back(std::string(400, 'q'));
-  }
-  ast::Insert ins;
-  ins.table = "pairs";
-  ins.columns = {"a", "b"};
-  ins.row_count = 5000;
-  auto r = c->exec(op::Insert{&ins, values});
+  auto r = insert_large_rows(*c, 10);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::storage);
   const std::vector<std::string> cols{"a", "b"};

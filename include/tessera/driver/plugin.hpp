@@ -17,7 +17,8 @@
 
 // Bumped whenever any type in include/tessera/driver changes layout or
 // meaning. A plugin built against another ABI version is refused.
-#define TESSERA_PLUGIN_ABI_VERSION 2u  // 2: op::QuerySql::reads_all, Capability::row_at_a_time_writes
+#define TESSERA_PLUGIN_ABI_VERSION \
+  2u  // 2: op::QuerySql::reads_all, Capability::row_at_a_time_writes
 #define TESSERA_VERSION_STRING "0.1.0"
 
 #define TESSERA_DETAIL_STR2(x) #x
