@@ -4,7 +4,7 @@
 // on around it with the callgrind client requests (no-ops outside valgrind).
 //
 //   valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=F
-//       tessera_bench_point --lib raw|tessera|sqlitecpp [--workload W]
+//       tessera_bench_point --lib raw|raw_nomutex|tessera|sqlitecpp [--workload W]
 //                           [--rows N] [--lookups K]
 //
 // W: find (W2, the default: K lookups by key), insert (W1: N rows in one
@@ -68,10 +68,16 @@ std::uint64_t counted(F&& body) {
 
 // ------------------------------------------------------------------ raw
 
+// `nomutex`: open with SQLITE_OPEN_NOMUTEX, as Tessera's driver opens its
+// connections (one thread at a time each), sparing the handle's mutex on
+// every API call; the default (serialized) is the baseline of the issue's
+// reference counts and of the wall-clock benchmark.
 struct RawDb {
   sqlite3* db = nullptr;
-  RawDb() {
-    check(sqlite3_open(":memory:", &db));
+  explicit RawDb(bool nomutex) {
+    const int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | (nomutex ? SQLITE_OPEN_NOMUTEX : 0);
+    check(sqlite3_open_v2(":memory:", &db, flags, nullptr));
     exec(kCreate);
   }
   ~RawDb() { sqlite3_close(db); }
@@ -114,8 +120,8 @@ void read_item(sqlite3_stmt* st, Item& r) {
   r.created_at = sqlite3_column_int64(st, 4);
 }
 
-std::uint64_t run_raw(Workload w, const bench::Inputs& in) {
-  RawDb d;
+std::uint64_t run_raw(Workload w, const bench::Inputs& in, bool nomutex) {
+  RawDb d(nomutex);
   std::vector<Item> rows = in.rows;
   if (w == Workload::insert) return counted([&] { return d.insert(rows); });
   d.insert(rows);
@@ -297,7 +303,7 @@ std::uint64_t run_sqlitecpp(Workload w, const bench::Inputs& in) {
 
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
-            << " --lib raw|tessera|sqlitecpp [--workload find|insert|scan|update|update_dsl|range] "
+            << " --lib raw|raw_nomutex|tessera|sqlitecpp [--workload find|insert|scan|update|update_dsl|range] "
                "[--rows N]"
                " [--lookups K]\n";
   std::exit(64);
@@ -357,8 +363,8 @@ int main(int argc, char** argv) {
   }
   std::uint64_t sum = 0;
   try {
-    if (lib == "raw")
-      sum = run_raw(w, in);
+    if (lib == "raw" || lib == "raw_nomutex")
+      sum = run_raw(w, in, lib == "raw_nomutex");
     else if (lib == "tessera")
       sum = run_tessera(w, in);
 #ifdef TESSERA_BENCH_HAVE_SQLITECPP

@@ -94,12 +94,17 @@ struct Engine::Impl {
 // (200 ms by default) and to age idle connections. Both clocks count from
 // the same origin (CLOCK_MONOTONIC on Linux).
 namespace {
-Clock::time_point timestamp(const Options& options) {
-  if (options.on_operation || logger().should_log(spdlog::level::debug)) return Clock::now();
+bool observed(const Options& options) {
+  return options.on_operation || logger().should_log(spdlog::level::debug);
+}
+Clock::time_point coarse_now() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
       std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
+Clock::time_point timestamp(const Options& options) {
+  return observed(options) ? Clock::now() : coarse_now();
 }
 }  // namespace
 
@@ -129,34 +134,28 @@ void Lease::release(Clock::time_point now) {
 
 Execution::~Execution() { finish(); }
 
-bool Execution::next() {
-  auto r = response_.rows->next();
-  if (!r.ok()) {
-    Error e = std::move(r).error();
-    if (e.driver.empty()) e.driver = engine_->impl_->driver_name;
-    if (e.statement.empty() && plan_) e.statement = plan_->sql;
-    engine_->report(*this, &e, Clock::now());
-    throw_error(std::move(e));
-  }
-  if (*r) ++rows_read_;
-  return *r;
+void Execution::next_failed(Error e) {
+  if (e.driver.empty()) e.driver = engine_->impl_->driver_name;
+  if (e.statement.empty() && plan_) e.statement = plan_->sql;
+  engine_->report(*this, &e, Clock::now());
+  throw_error(std::move(e));
 }
 
-void Execution::check_row() const {
-  if (const Error* e = response_.rows->conversion_error()) {
-    Error copy = *e;
-    if (copy.driver.empty()) copy.driver = engine_->impl_->driver_name;
-    if (copy.statement.empty() && plan_) copy.statement = plan_->sql;
-    throw_error(std::move(copy));
-  }
+void Execution::row_failed(const Error& e) const {
+  Error copy = e;
+  if (copy.driver.empty()) copy.driver = engine_->impl_->driver_name;
+  if (copy.statement.empty() && plan_) copy.statement = plan_->sql;
+  throw_error(std::move(copy));
 }
 
 void Execution::finish() {
   if (!engine_) return;
-  const auto end = timestamp(engine_->impl_->options);
-  engine_->report(*this, nullptr, end);
+  const Options& o = engine_->impl_->options;
+  const bool watched = observed(o);
+  const auto end = watched ? Clock::now() : coarse_now();
+  if (watched || end - start_ > o.slow_statement) engine_->report(*this, nullptr, end);
   engine_ = nullptr;
-  response_ = ExecResponse();  // the rows first: they may use the connection
+  response_.rows.reset();  // before the lease: rows may use the connection
   lease_.release(end);
 }
 
@@ -207,11 +206,13 @@ std::string Engine::table(std::string_view name) const {
 
 Lease Engine::acquire() { return acquire(Clock::now()); }
 
-Lease Engine::acquire(Clock::time_point now) {
+Lease Engine::acquire(Clock::time_point now) { return Lease(this, acquire_connection(now)); }
+
+std::unique_ptr<PooledConnection> Engine::acquire_connection(Clock::time_point now) {
   Impl& s = *impl_;
   if (PooledConnection* p = s.hot.exchange(nullptr)) {
     std::unique_ptr<PooledConnection> pc(p);
-    if (!s.stale(*pc, now) && pc->connection->is_valid()) return Lease(this, std::move(pc));
+    if (!s.stale(*pc, now) && pc->connection->is_valid()) return pc;
     // Idle too long or broken: the loop below pings or discards it.
     std::lock_guard lock(s.pool_mutex);
     s.idle.push_back(std::move(pc));
@@ -226,7 +227,7 @@ Lease Engine::acquire(Clock::time_point now) {
       lock.unlock();
       bool usable = pc->connection->is_valid();
       if (usable && stale) usable = pc->connection->ping().ok();
-      if (usable) return Lease(this, std::move(pc));
+      if (usable) return pc;
       logger().info("discarding a broken {} connection", s.driver_name);
       pc.reset();
       lock.lock();
@@ -238,7 +239,7 @@ Lease Engine::acquire(Clock::time_point now) {
       ++s.open;
       lock.unlock();
       try {
-        return Lease(this, s.connect());
+        return s.connect();
       } catch (...) {
         lock.lock();
         --s.open;
@@ -340,7 +341,7 @@ const Plan* Engine::plan_for(const StaticShape& shape) {
   return p;
 }
 
-void Engine::check_values(std::span<const Value> values) const {
+void Engine::check_stored(std::span<const Value> values) const {
   const Capability& cap = impl_->capability;
   constexpr std::int64_t min_micros = -62135596800LL * 1'000'000;      // 0001-01-01
   constexpr std::int64_t max_micros = 253402300800LL * 1'000'000 - 1;  // 9999-12-31T23:59:59.999999
@@ -420,7 +421,10 @@ void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn 
                    bool reads_all) {
   e.plan_ = plan;
   e.start_ = timestamp(impl_->options);
-  if (!pinned) e.lease_ = acquire(e.start_);
+  if (!pinned) {  // e.lease_ is empty: filled in place
+    e.lease_.engine_ = this;
+    e.lease_.pc_ = acquire_connection(e.start_);
+  }
   e.connection_ = pinned ? pinned : &e.lease_.connection();
   e.engine_ = this;
   const bool kv = impl_->capability.sql == SqlDialect::none;

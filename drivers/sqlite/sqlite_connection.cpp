@@ -166,7 +166,7 @@ Result<ExecResponse> SqliteConnection::exec(const Operation& op) {
   return dispatch_sql(*this, op, kDriverName);
 }
 
-Result<ExecResponse> SqliteConnection::run_statement(StatementLease lease,
+Result<ExecResponse> SqliteConnection::run_statement(StatementLease&& lease,
                                                      std::span<const Value> params) {
   sqlite3* db = db_.get();
   sqlite3_stmt* stmt = lease.get();

@@ -75,7 +75,7 @@ class SqliteConnection final : public Connection {
 
   // Binds and runs a leased statement: streaming rows if it yields columns,
   // else the number of rows it changed.
-  Result<ExecResponse> run_statement(StatementLease lease, std::span<const Value> params);
+  Result<ExecResponse> run_statement(StatementLease&& lease, std::span<const Value> params);
   // Runs SQL without parameters to completion, ignoring any rows; `cache`
   // keeps the prepared statement for the next time.
   Status run(std::string_view sql, bool cache = true);

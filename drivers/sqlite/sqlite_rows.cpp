@@ -131,7 +131,7 @@ void StreamingRows::operator delete(void* p, std::size_t size) noexcept {
   ::operator delete(p);
 }
 
-StreamingRows::StreamingRows(StatementLease lease, bool first_row_ready, bool* broken)
+StreamingRows::StreamingRows(StatementLease&& lease, bool first_row_ready, bool* broken)
     : lease_(std::move(lease)),
       columns_(static_cast<std::size_t>(sqlite3_column_count(lease_.get()))),
       first_row_ready_(first_row_ready),
@@ -175,6 +175,28 @@ Result<bool> StreamingRows::step() {
 
 bool StreamingRows::is_null(std::size_t col) {
   return sqlite3_column_type(lease_.get(), static_cast<int>(col)) == SQLITE_NULL;
+}
+
+std::int64_t StreamingRows::get_int64(std::size_t col) {
+  sqlite3_value* v = sqlite3_column_value(lease_.get(), static_cast<int>(col));
+  if (sqlite3_value_type(v) == SQLITE_INTEGER) return sqlite3_value_int64(v);
+  return CellRows::get_int64(col);
+}
+
+double StreamingRows::get_double(std::size_t col) {
+  sqlite3_value* v = sqlite3_column_value(lease_.get(), static_cast<int>(col));
+  if (sqlite3_value_type(v) == SQLITE_FLOAT) return sqlite3_value_double(v);
+  return CellRows::get_double(col);
+}
+
+std::string_view StreamingRows::get_text(std::size_t col) {
+  sqlite3_value* v = sqlite3_column_value(lease_.get(), static_cast<int>(col));
+  if (sqlite3_value_type(v) == SQLITE_TEXT) {
+    // Text first, then its length (https://sqlite.org/c3ref/column_blob.html).
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+    return {p, static_cast<std::size_t>(sqlite3_value_bytes(v))};
+  }
+  return CellRows::get_text(col);
 }
 
 Cell StreamingRows::cell(std::size_t col) {

@@ -56,11 +56,16 @@ class StreamingRows final : public CellRows<StreamingRows> {
   // `first_row_ready`: the caller already stepped once and got a row.
   // `broken` is set on a fatal error; it belongs to the connection, which
   // outlives its Rows.
-  StreamingRows(StatementLease lease, bool first_row_ready, bool* broken);
+  StreamingRows(StatementLease&& lease, bool first_row_ready, bool* broken);
 
   Result<bool> next() override;
   std::size_t column_count() const override { return columns_; }
   bool is_null(std::size_t col) override;
+  // The stored type a column of that type holds, read straight from the
+  // statement; anything else takes CellRows' conversions.
+  std::int64_t get_int64(std::size_t col) override;
+  double get_double(std::size_t col) override;
+  std::string_view get_text(std::size_t col) override;
   Cell cell(std::size_t col);
 
   // One StreamingRows is allocated per query; each thread keeps one freed

@@ -67,12 +67,18 @@ StatementCache::~StatementCache() {
 
 Result<StatementLease> StatementCache::acquire(std::uint64_t key, std::string_view sql) {
   if (key != 0) {
+    // The statement run last, already first in the LRU order.
+    if (front_ != nullptr && front_->key == key && !front_->leased && !verify_text_) {
+      front_->leased = true;
+      return StatementLease(this, front_, front_->stmt);
+    }
     if (auto it = index_.find(key); it != index_.end()) {
       Entry& e = *it->second;
       const bool same_text = !verify_text_ || std::string_view(sqlite3_sql(e.stmt)) == sql;
       if (!e.leased && same_text) {
         lru_.splice(lru_.begin(), lru_, it->second);
         e.leased = true;
+        front_ = &e;
         return StatementLease(this, &e, e.stmt);
       }
       // Leased to a live cursor, or a hash collision: use a private one.
@@ -84,6 +90,7 @@ Result<StatementLease> StatementCache::acquire(std::uint64_t key, std::string_vi
   if (key == 0 || !make_room()) return StatementLease(this, nullptr, *prepared);
   lru_.push_front(Entry{key, *prepared, true});
   index_[key] = lru_.begin();
+  front_ = &lru_.front();
   return StatementLease(this, &lru_.front(), *prepared);
 }
 
@@ -93,6 +100,7 @@ bool StatementCache::make_room() {
     --it;
     if (it->leased) continue;
     sqlite3_finalize(it->stmt);
+    if (&*it == front_) front_ = nullptr;
     index_.erase(it->key);
     lru_.erase(it);
     return true;

@@ -83,6 +83,10 @@ class StatementCache {
   bool verify_text_;
   std::list<Entry> lru_;  // most recently used first
   std::unordered_map<std::uint64_t, std::list<Entry>::iterator> index_;
+  // The entry of the last hit or insertion, which is at the front of lru_
+  // (a program running one statement in a loop skips the hash lookup and
+  // the splice). Null when that entry was evicted.
+  Entry* front_ = nullptr;
 };
 
 }  // namespace tessera::sqlite::detail

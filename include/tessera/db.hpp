@@ -258,6 +258,7 @@ class TESSERA_API Executor {
   template <Model T>
   bool update(const T& row, const FieldSet<T>& fields = {}) {
     static_assert(detail::primary_key_count<T>() > 0, "tessera: update() needs a primary key");
+    check_fields(fields);
     constexpr std::size_t n = tessera::field_count<T>;
     if constexpr (n <= 64) {
       // The statement's shape depends only on which columns are set: one
@@ -311,6 +312,7 @@ class TESSERA_API Executor {
   template <Model T>
   std::uint64_t update_many(std::span<const T> rows, const FieldSet<T>& fields = {}) {
     static_assert(detail::primary_key_count<T>() > 0, "tessera: update_many() needs a primary key");
+    check_fields(fields);
     if (rows.empty()) return 0;
     const Capability& cap = engine_->capability();
     if (cap.sql == SqlDialect::none || cap.row_at_a_time_writes) {
@@ -656,18 +658,20 @@ class TESSERA_API Executor {
 
   template <class T>
   static bool chosen(const FieldSet<T>& fields, int i) {
-    if (fields.fields.empty()) return true;
-    bool listed = false;
-    for (int f : fields.fields) listed = listed || f == i;
-    return fields.exclude ? !listed : listed;
+    return fields.chosen(static_cast<std::size_t>(i));
+  }
+
+  // Throws invalid_statement if only()/except() named an undeclared member.
+  template <Model T>
+  static void check_fields(const FieldSet<T>& fields) {
+    if (fields.unknown)
+      throw_error(Error(ErrorKind::invalid_statement,
+                        "only()/except() names a member not declared in TESSERA_MODEL"));
   }
 
   template <Model T>
   void insert_rows(std::span<T> rows, const FieldSet<T>& fields, const ConflictTarget<T>* target) {
-    for (int f : fields.fields)
-      if (f < 0)
-        throw_error(Error(ErrorKind::invalid_statement,
-                          "only()/except() names a member not declared in TESSERA_MODEL"));
+    check_fields(fields);
     constexpr int ai = detail::auto_increment_index<T>();
     bool generate = false;
     if constexpr (ai >= 0) {

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <array>
+#include <bitset>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -594,22 +595,42 @@ Delete<M> delete_from() {
 
 // ---------------------------------------------------------------- insert options
 
-// Which fields an insert, update-by-key or upsert writes.
+// Which fields an insert, update-by-key or upsert writes: every field
+// (the default), only(...) or except(...). A value type: making one
+// allocates nothing, so passing only(&T::x) on every call is free.
 template <class M>
 struct FieldSet {
-  std::vector<int> fields;  // field indexes
-  bool exclude = false;     // true: every field except these
+  std::bitset<field_count<M>> listed;  // bit i: field i was named
+  bool exclude = false;                // true: every field except those named
+  bool unknown = false;                // a member not declared in TESSERA_MODEL was named
+
+  // Whether field i is written. Every field when none was named.
+  bool chosen(std::size_t i) const { return listed.none() || listed.test(i) != exclude; }
+
+  // Names field i; a negative index (an undeclared member) sets `unknown`.
+  FieldSet& add(int i) {
+    if (i < 0)
+      unknown = true;
+    else
+      listed.set(static_cast<std::size_t>(i));
+    return *this;
+  }
 };
 
 // Only these members: insert(u, only(&User::name, &User::email)).
 template <class M, class... T>
 FieldSet<M> only(T M::*... members) {
-  return FieldSet<M>{{detail::member_index(members)...}, false};
+  FieldSet<M> f;
+  (f.add(detail::member_index(members)), ...);
+  return f;
 }
 // Every member except these (their database defaults apply on insert).
 template <class M, class... T>
 FieldSet<M> except(T M::*... members) {
-  return FieldSet<M>{{detail::member_index(members)...}, true};
+  FieldSet<M> f;
+  f.exclude = true;
+  (f.add(detail::member_index(members)), ...);
+  return f;
 }
 
 // The conflict target of an upsert: the primary key (default) or the

@@ -30,6 +30,14 @@ TESSERA_MODEL(Book, "books",
               (color, tessera::default_value(std::int64_t{1})),
               (isbn, tessera::unique("ux_books_isbn")),
               (year, tessera::index("ix_books_title_year")));
+
+// `scratch` is a member of the struct but not of the model.
+struct Note {
+  std::int64_t id{};
+  std::string text;
+  int scratch = 0;
+};
+TESSERA_MODEL(Note, "notes", (id, tessera::primary_key), (text));
 }  // namespace mt
 
 TEST_CASE("model: table schema from the declaration") {
@@ -96,4 +104,30 @@ TEST_CASE("model: empty in-lists lower to constants") {
   tessera::select<Book>().where(col(&Book::number).in(std::vector<int>{})).lower(s, v);
   CHECK(s.where.kind == tessera::ast::Expr::Kind::false_);
   CHECK(v.empty());
+}
+
+TEST_CASE("model: only() and except() choose fields without allocating, and flag strangers") {
+  using tessera::except;
+  using tessera::only;
+  const tessera::FieldSet<mt::Book> all;
+  for (std::size_t i = 0; i < tessera::field_count<mt::Book>; ++i) CHECK(all.chosen(i));
+
+  const auto some = only(&mt::Book::title, &mt::Book::year);
+  CHECK_FALSE(some.unknown);
+  CHECK_FALSE(some.chosen(0));
+  CHECK(some.chosen(2));
+  CHECK(some.chosen(6));
+  CHECK_FALSE(some.chosen(3));
+
+  const auto rest = except(&mt::Book::title);
+  CHECK(rest.chosen(0));
+  CHECK_FALSE(rest.chosen(2));
+  CHECK(rest.chosen(6));
+
+  // A member the model's declaration leaves out is flagged, so insert and
+  // update refuse it (invalid_statement) instead of ignoring it.
+  const auto stranger = only(&mt::Note::scratch);
+  CHECK(stranger.unknown);
+  CHECK(except(&mt::Note::text, &mt::Note::scratch).unknown);
+  CHECK_FALSE(only(&mt::Note::text).unknown);
 }

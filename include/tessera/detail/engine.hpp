@@ -102,6 +102,7 @@ class TESSERA_API Lease {
   void release(std::chrono::steady_clock::time_point now);
 
  private:
+  friend class Engine;  // fills an empty Lease in place (Engine::start)
   Engine* engine_ = nullptr;
   std::unique_ptr<PooledConnection> pc_;
 };
@@ -119,15 +120,28 @@ class TESSERA_API Execution {
   Rows* rows() const { return response_.rows.get(); }
   std::uint64_t affected() const { return response_.affected; }
   const std::vector<std::int64_t>& generated_ids() const { return response_.generated_ids; }
-  // Advances the cursor; throws on a driver error.
-  bool next();
+  // Advances the cursor; throws on a driver error. Inline: it runs per row.
+  bool next() {
+    Result<bool> r = response_.rows->next();
+    if (!r.ok()) [[unlikely]]
+      next_failed(std::move(r).error());
+    const bool row = *r;
+    rows_read_ += row ? 1 : 0;
+    return row;
+  }
   // Throws if the current row had a conversion error.
-  void check_row() const;
+  void check_row() const {
+    if (const Error* e = response_.rows->conversion_error()) [[unlikely]]
+      row_failed(*e);
+  }
   // Releases the response and the connection now (the log line is written).
   void finish();
 
  private:
   friend class Engine;
+  [[noreturn]] void next_failed(Error e);
+  [[noreturn]] void row_failed(const Error& e) const;
+
   Engine* engine_ = nullptr;
   Lease lease_;
   Connection* connection_ = nullptr;
@@ -195,10 +209,21 @@ class TESSERA_API Engine {
   const Plan* plan_for(const ast::Statement& shape);
   const Plan* plan_for(const StaticShape& shape);
   Lease acquire(std::chrono::steady_clock::time_point now);
+  std::unique_ptr<PooledConnection> acquire_connection(std::chrono::steady_clock::time_point now);
   // Runs `plan` with e's values; fills e (on failure: reports, throws).
   void start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema, bool reads_all);
   const TableSchema& schema_for(const std::string& table, SchemaFn schema);
-  void check_values(std::span<const Value> values) const;
+  // Throws invalid_value for a value the driver cannot store (NaN, text
+  // with NUL, a timestamp or date outside 0001..9999). Booleans, integers
+  // and NULL always pass, without a call.
+  void check_values(std::span<const Value> values) const {
+    for (const Value& v : values) {
+      const ValueType t = v.type();
+      if (t != ValueType::null && t != ValueType::boolean && t != ValueType::int64)
+        return check_stored(values);
+    }
+  }
+  void check_stored(std::span<const Value> values) const;
   void report(Execution& e, const Error* error, std::chrono::steady_clock::time_point end);
   friend class Execution;
 
