@@ -31,6 +31,7 @@ struct ConnectOptions {
 };
 
 struct PipelineState;
+struct InsertBatch;
 
 class PgConnection final : public Connection {
  public:
@@ -71,10 +72,22 @@ class PgConnection final : public Connection {
   };
   struct InsertShape {
     ast::Insert shape;  // a copy, to detect a reused address
-    std::string sql;
+    // Shared with the pipeline that sends it, which names it in errors even
+    // if this entry is dropped meanwhile.
+    std::shared_ptr<const std::string> sql;
     std::uint64_t id;
   };
-  struct Batch;
+  // The array form of one shape, `<head> SELECT ... FROM unnest(...)<tail>`:
+  // head and tail are the serializer's rendering of the shape around its
+  // VALUES list; one statement per column element-type signature.
+  struct ArrayShape {
+    ast::Insert shape;    // a copy, to detect a reused address
+    bool usable = false;  // false: the rendering was not as expected; use VALUES
+    std::string head;     // INSERT INTO "t" ("a", "b")
+    std::string tail;     // [ ON CONFLICT ...][ RETURNING ...]
+    std::uint64_t id = 0;
+    std::unordered_map<std::string, std::shared_ptr<const std::string>> sql;  // by signature
+  };
 
   PgConnection(pg_conn* conn, const ConnectOptions& options);
 
@@ -103,10 +116,11 @@ class PgConnection final : public Connection {
   Result<const std::string*> prepared(std::uint64_t key, std::string_view sql,
                                       std::span<const Value> params);
   Result<const InsertShape*> insert_shape(const ast::Insert& shape, std::size_t rows);
+  Result<ArrayShape*> array_shape(const ast::Insert& shape);
   // Sends every batch in one pipeline with one sync (one implicit
   // transaction outside a transaction block) and gathers the results.
   Result<ExecResponse> run_pipeline(const ast::Insert& shape, std::span<const Value> params,
-                                    std::vector<Batch>& batches);
+                                    std::vector<InsertBatch>& batches);
   // Flushes output and reads the results that have arrived; returns once
   // everything is sent, or with `until_sync` once the sync result came.
   Status pump(bool until_sync, PipelineState& state);
@@ -124,9 +138,11 @@ class PgConnection final : public Connection {
   PgRows* stream_ = nullptr;
   StatementCache statements_;
   EncodedParams encoded_;
+  ColumnArrays arrays_;
   std::string signature_;  // scratch
   std::uint64_t next_insert_id_ = 1;
   std::unordered_map<InsertKey, InsertShape, InsertKeyHash> insert_shapes_;
+  std::unordered_map<const ast::Insert*, ArrayShape> array_shapes_;
 };
 
 }  // namespace tessera::postgresql::detail

@@ -117,15 +117,16 @@ bool numeric_to_double(std::string_view cell, double& out) {
     text.append(group, 4);
   }
   if (n.ndigits == 0) text += '0';
-  text += "e" + std::to_string(4 * (static_cast<int>(n.weight) + 1));
+  text += 'e';
+  text += std::to_string(4 * (static_cast<int>(n.weight) + 1));
   out = std::strtod(text.c_str(), nullptr);
   return true;
 }
 
 }  // namespace
 
-unsigned param_oid(const Value& v) {
-  switch (v.type()) {
+unsigned element_oid(ValueType type) {
+  switch (type) {
     case ValueType::null: return 0;
     case ValueType::boolean: return kOidBool;
     case ValueType::int64: return kOidInt8;
@@ -137,6 +138,8 @@ unsigned param_oid(const Value& v) {
   }
   return 0;
 }
+
+unsigned param_oid(const Value& v) { return element_oid(v.type()); }
 
 void append_type_signature(std::span<const Value> params, std::string& out) {
   out.reserve(out.size() + params.size());
@@ -225,6 +228,163 @@ Status EncodedParams::encode(std::span<const Value> params) {
         lengths_[i] = 4;
         out += 4;
         break;
+      }
+    }
+  }
+  return {};
+}
+
+std::size_t ColumnArrays::payload_size(const Value& v) {
+  switch (v.type()) {
+    case ValueType::null: return 0;
+    case ValueType::boolean: return 1;
+    case ValueType::int64:
+    case ValueType::float64:
+    case ValueType::timestamp: return 8;
+    case ValueType::date: return 4;
+    case ValueType::text: return v.as_text().size();
+    case ValueType::bytes: return v.as_bytes().size();
+  }
+  return 0;
+}
+
+unsigned ColumnArrays::array_oid(ValueType type) {
+  switch (type) {
+    case ValueType::boolean: return kOidBoolArray;
+    case ValueType::int64: return kOidInt8Array;
+    case ValueType::float64: return kOidFloat8Array;
+    case ValueType::text: return kOidTextArray;
+    case ValueType::bytes: return kOidByteaArray;
+    case ValueType::timestamp: return kOidTimestamptzArray;
+    case ValueType::date: return kOidDateArray;
+    case ValueType::null: break;
+  }
+  return 0;
+}
+
+std::string_view ColumnArrays::element_sql_type(ValueType type) {
+  switch (type) {
+    case ValueType::boolean: return "bool";
+    case ValueType::int64: return "int8";
+    case ValueType::float64: return "float8";
+    case ValueType::text: return "text";
+    case ValueType::bytes: return "bytea";
+    case ValueType::timestamp: return "timestamptz";
+    case ValueType::date: return "date";
+    case ValueType::null: break;
+  }
+  return "unknown";
+}
+
+Status ColumnArrays::encode(std::span<const Value> params, std::size_t columns,
+                            std::span<const ValueType> types) {
+  constexpr std::size_t kHeader = 20;  // ndim, flags, element OID, length, lower bound
+  const std::size_t rows = columns == 0 ? 0 : params.size() / columns;
+  if (rows > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+    return driver_error(ErrorKind::invalid_value, "too many rows for one array parameter");
+  // Pass 1, row by row like the values lie: each array's size and NULLs.
+  std::vector<std::size_t>& size = sizes_;
+  std::vector<char>& has_null = has_null_;
+  size.assign(columns, kHeader);
+  has_null.assign(columns, 0);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const Value* row = &params[r * columns];
+    for (std::size_t c = 0; c < columns; ++c) {
+      size[c] += 4 + payload_size(row[c]);
+      if (row[c].is_null()) has_null[c] = 1;
+    }
+  }
+  values_.clear();
+  lengths_.clear();
+  types_.clear();
+  std::size_t total = 0;
+  for (std::size_t c = 0; c < columns; ++c) {
+    if (types[c] == ValueType::null) continue;
+    if (size[c] > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+      return driver_error(ErrorKind::invalid_value,
+                          "column " + std::to_string(c) + " of the batch is larger than 2 GiB");
+    total += size[c];
+  }
+  buffer_.resize(total);
+  // Pass 2: headers, then the elements row by row, each column through its
+  // own write position.
+  std::vector<char*>& out = cursors_;
+  out.assign(columns, nullptr);
+  char* next = buffer_.data();
+  for (std::size_t c = 0; c < columns; ++c) {
+    if (types[c] == ValueType::null) continue;
+    values_.push_back(next);
+    lengths_.push_back(static_cast<int>(size[c]));
+    types_.push_back(array_oid(types[c]));
+    write_be<std::int32_t>(next, 1);
+    write_be<std::int32_t>(next + 4, has_null[c]);
+    write_be<std::uint32_t>(next + 8, element_oid(types[c]));
+    write_be<std::int32_t>(next + 12, static_cast<std::int32_t>(rows));
+    write_be<std::int32_t>(next + 16, 1);
+    out[c] = next + kHeader;
+    next += size[c];
+  }
+  formats_.assign(values_.size(), 1);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const Value* row = &params[r * columns];
+    for (std::size_t c = 0; c < columns; ++c) {
+      char*& o = out[c];
+      if (o == nullptr) continue;
+      const Value& v = row[c];
+      switch (v.type()) {
+        case ValueType::null:
+          write_be<std::int32_t>(o, -1);
+          o += 4;
+          break;
+        case ValueType::boolean:
+          write_be<std::int32_t>(o, 1);
+          o[4] = v.as_bool() ? 1 : 0;
+          o += 5;
+          break;
+        case ValueType::int64:
+          write_be<std::int32_t>(o, 8);
+          write_be<std::int64_t>(o + 4, v.as_int64());
+          o += 12;
+          break;
+        case ValueType::float64:
+          write_be<std::int32_t>(o, 8);
+          write_be<std::uint64_t>(o + 4, std::bit_cast<std::uint64_t>(v.as_double()));
+          o += 12;
+          break;
+        case ValueType::text: {
+          const std::string& t = v.as_text();
+          write_be<std::int32_t>(o, static_cast<std::int32_t>(t.size()));
+          if (!t.empty()) std::memcpy(o + 4, t.data(), t.size());
+          o += 4 + t.size();
+          break;
+        }
+        case ValueType::bytes: {
+          const Bytes& b = v.as_bytes();
+          write_be<std::int32_t>(o, static_cast<std::int32_t>(b.size()));
+          if (!b.empty()) std::memcpy(o + 4, b.data(), b.size());
+          o += 4 + b.size();
+          break;
+        }
+        case ValueType::timestamp: {
+          const std::int64_t micros = v.as_timestamp().micros;
+          if (micros < std::numeric_limits<std::int64_t>::min() + kPgEpochMicros)
+            return driver_error(ErrorKind::invalid_value,
+                                "timestamp in row " + std::to_string(r) + " is out of range");
+          write_be<std::int32_t>(o, 8);
+          write_be<std::int64_t>(o + 4, micros - kPgEpochMicros);
+          o += 12;
+          break;
+        }
+        case ValueType::date: {
+          const std::int32_t days = v.as_date().days;
+          if (days < std::numeric_limits<std::int32_t>::min() + kPgEpochDays)
+            return driver_error(ErrorKind::invalid_value,
+                                "date in row " + std::to_string(r) + " is out of range");
+          write_be<std::int32_t>(o, 4);
+          write_be<std::int32_t>(o + 4, days - kPgEpochDays);
+          o += 8;
+          break;
+        }
       }
     }
   }

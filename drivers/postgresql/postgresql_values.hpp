@@ -40,6 +40,14 @@ enum Oid : unsigned {
   kOidTimestamp = 1114,
   kOidTimestamptz = 1184,
   kOidNumeric = 1700,
+  // Array types of the parameter types above.
+  kOidBoolArray = 1000,
+  kOidByteaArray = 1001,
+  kOidTextArray = 1009,
+  kOidInt8Array = 1016,
+  kOidFloat8Array = 1022,
+  kOidDateArray = 1182,
+  kOidTimestamptzArray = 1185,
 };
 
 // Microseconds / days between 1970-01-01 and 2000-01-01.
@@ -48,6 +56,7 @@ inline constexpr std::int32_t kPgEpochDays = 10'957;
 
 // The type OID a Value is bound with (0 for NULL: the server infers it).
 unsigned param_oid(const Value& v);
+unsigned element_oid(ValueType type);
 
 // One character per parameter naming its bound type, so a prepared
 // statement is reused only with the parameter types it was prepared for.
@@ -76,6 +85,47 @@ class EncodedParams {
   std::vector<int> formats_;
   std::vector<unsigned> types_;
   std::vector<char> fixed_;  // big-endian encodings of fixed-width values
+};
+
+// One binary array parameter per column of row-major values, for
+// `INSERT ... SELECT * FROM unnest($1::int8[], $2::text[], ...)`: column c
+// is an array of the values of column c in row order, its element type the
+// one a scalar parameter of those values is bound with (param_oid). The
+// layout is array_recv's: ndim (1), has-NULL flag, element OID, length,
+// lower bound (1), then per element its int32 length (-1: NULL) and bytes.
+class ColumnArrays {
+ public:
+  // The bytes value `v` takes as an array element (without its length).
+  static std::size_t payload_size(const Value& v);
+  // The array type OID, and its SQL name, of arrays of `type` (not null).
+  static unsigned array_oid(ValueType type);
+  static std::string_view element_sql_type(ValueType type);
+
+  // Encodes the `columns`-wide rows of `params` as one array per column
+  // whose `types` entry is not ValueType::null (a column of only NULLs is
+  // rendered as a NULL literal instead and gets no parameter). Every
+  // non-NULL value of column c must have type types[c]. Errors:
+  // invalid_value for a timestamp or date out of the wire format's range, or
+  // an array past 2 GiB.
+  Status encode(std::span<const Value> params, std::size_t columns,
+                std::span<const ValueType> types);
+
+  int count() const { return static_cast<int>(values_.size()); }
+  const char* const* values() const { return values_.data(); }
+  const int* lengths() const { return lengths_.data(); }
+  const int* formats() const { return formats_.data(); }
+  const unsigned* types() const { return types_.data(); }
+
+ private:
+  std::vector<const char*> values_;
+  std::vector<int> lengths_;
+  std::vector<int> formats_;
+  std::vector<unsigned> types_;
+  std::vector<char> buffer_;  // every array, one after another
+  // Scratch of encode(), kept to reuse their memory.
+  std::vector<std::size_t> sizes_;
+  std::vector<char> has_null_;
+  std::vector<char*> cursors_;
 };
 
 // Decoded forms of binary result cells. Each returns false when `oid` is not

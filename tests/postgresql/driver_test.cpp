@@ -5,12 +5,16 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
+#include <vector>
 
+#include "core/engine/url.hpp"
 #include "tests/postgresql/support.hpp"
 
 namespace pgtest {
@@ -242,6 +246,193 @@ TEST_CASE("SQLSTATEs map to typed errors with constraint names") {
   }
   CHECK(db.count(select<Account>()) == 2);
   db.drop_tables<Account>();
+}
+
+// Every parameter type in one model, for the array form of insert_many.
+struct Wide {
+  std::int64_t id{};
+  std::int64_t n{};
+  std::string label;
+  std::optional<std::string> note;
+  double x{};
+  tessera::Bytes blob;
+  tessera::Timestamp ts;
+  tessera::Date day;
+  bool flag{};
+  std::optional<std::int64_t> never;  // NULL in every row: no array to send
+};
+TESSERA_MODEL(Wide, "wide", (id, tessera::primary_key, tessera::auto_increment), (n), (label),
+              (note), (x), (blob), (ts), (day), (flag), (never));
+
+bool same_double(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return a == b && std::signbit(a) == std::signbit(b);
+}
+
+TEST_CASE("insert_many as arrays: 12,345 rows of every type map back to their generated ids") {
+  const std::string p = prefix();
+  auto db = open(p, 1);  // one connection: pg_prepared_statements is per session
+  db.drop_tables<Wide>();
+  db.push_schema<Wide>();
+  // n is a permutation of 0..N-1 (so rows are told apart by content, not by
+  // position), the specials of each type spread over the batches of 5000.
+  constexpr std::size_t kRows = 12'345;
+  std::vector<Wide> rows(kRows);
+  for (std::size_t i = 0; i < kRows; ++i) {
+    Wide& w = rows[i];
+    w.n = static_cast<std::int64_t>((i * 7919) % kRows);
+    w.label = i % 11 == 0 ? std::string() : "row " + std::to_string(w.n);
+    if (i % 3 == 1) w.note = std::string();
+    if (i % 3 == 2) w.note = "note " + std::to_string(i);
+    const double specials[] = {std::nan(""), std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity(), -0.0, 1e-310};
+    w.x = i % 97 < 5 ? specials[i % 97] : static_cast<double>(w.n) / 3;
+    if (i % 5 != 0)
+      w.blob = tessera::Bytes{std::byte{0}, static_cast<std::byte>(i & 0xff), std::byte{0xff}};
+    w.ts.micros = (static_cast<std::int64_t>(i) - 6000) * 86'400'000'123;
+    w.day.days = static_cast<std::int32_t>(i) - 6000;
+    w.flag = i % 2 == 0;
+  }
+  db.insert_many(rows);
+
+  auto stored = db.fetch_all(select<Wide>());
+  REQUIRE(stored.size() == kRows);
+  std::unordered_map<std::int64_t, const Wide*> by_id;
+  for (const Wide& w : stored) by_id[w.id] = &w;
+  REQUIRE(by_id.size() == kRows);
+  std::size_t mismatched = 0;
+  for (const Wide& want : rows) {
+    const auto it = by_id.find(want.id);
+    if (it == by_id.end()) {
+      ++mismatched;
+      continue;
+    }
+    const Wide& got = *it->second;
+    if (got.n != want.n || got.label != want.label || got.note != want.note ||
+        !same_double(got.x, want.x) || got.blob != want.blob || got.ts.micros != want.ts.micros ||
+        got.day.days != want.day.days || got.flag != want.flag || got.never.has_value())
+      ++mismatched;
+  }
+  CHECK(mismatched == 0);
+
+  // One array statement for the shape (the batch size does not change its
+  // text), with an untyped NULL for the column without values.
+  auto statements = db.query<std::tuple<std::string>>(
+      "SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%unnest(%'");
+  REQUIRE(statements.size() == 1);
+  const std::string& sql = std::get<0>(statements[0]);
+  CHECK(sql.find("$8::bool[])") != std::string::npos);  // no parameter for `never`
+  CHECK(sql.find("NULL FROM unnest(") != std::string::npos);
+  CHECK(sql.find("VALUES") == std::string::npos);
+  db.drop_tables<Wide>();
+}
+
+TEST_CASE("insert_many as arrays: text with NUL is refused as before, and nothing is written") {
+  const std::string p = prefix();
+  auto db = open(p);
+  db.drop_tables<Account>();
+  db.push_schema<Account>();
+  std::vector<Account> rows{{1, "a@x", std::nullopt, 1},
+                            {2, std::string("b\0@x", 4), std::nullopt, 2},
+                            {3, "c@x", std::string("n\0", 2), 3}};
+  auto bad = catch_error<tessera::InvalidValueError>([&] { db.insert_many(rows); });
+  REQUIRE(bad.has_value());
+  CHECK(bad->kind() == ErrorKind::invalid_value);
+  CHECK(db.count(select<Account>()) == 0);
+  db.drop_tables<Account>();
+}
+
+TEST_CASE("upsert_many as arrays: EXCLUDED updates; a key twice in one call fails as with VALUES") {
+  const std::string p = prefix();
+  auto db = open(p);
+  db.drop_tables<Account>();
+  db.push_schema<Account>();
+  db.insert(Account{1, "a@x", std::nullopt, 10});
+  std::vector<Account> batch{{1, "a@y", "updated", 11}, {2, "b@x", std::nullopt, 20}};
+  db.upsert_many(std::span<Account>(batch));
+  auto one = db.find<Account>(std::int64_t{1});
+  REQUIRE(one.has_value());
+  CHECK(one->email == "a@y");
+  CHECK(one->note == "updated");
+  CHECK(one->balance == 11);
+  CHECK(db.count(select<Account>()) == 2);
+
+  // An upsert keeps the VALUES form's statements of floor(4096 / 4) = 1024
+  // rows: a key repeated 2000 rows later is in another statement, so the
+  // later row updates the earlier one, as before.
+  std::vector<Account> many(3000);
+  for (std::size_t i = 0; i < many.size(); ++i) {
+    many[i].id = 100 + static_cast<std::int64_t>(i);
+    many[i].email = "m" + std::to_string(i) + "@x";
+    many[i].balance = static_cast<std::int64_t>(i);
+  }
+  many[2500].id = 100;
+  db.upsert_many(std::span<Account>(many));
+  CHECK(db.count(select<Account>()) == 2 + 2999);
+  auto repeated = db.find<Account>(std::int64_t{100});
+  REQUIRE(repeated.has_value());
+  CHECK(repeated->balance == 2500);
+  CHECK(repeated->email == "m2500@x");
+
+  // PostgreSQL refuses to update one row twice in a statement (SQLSTATE
+  // 21000), in either form; the call changes nothing.
+  std::vector<Account> twice{{3, "c@x", std::nullopt, 30}, {3, "c@y", std::nullopt, 31}};
+  auto e = catch_error<tessera::DbError>([&] { db.upsert_many(std::span<Account>(twice)); });
+  REQUIRE(e.has_value());
+  CHECK(e->sqlstate() == "21000");
+  CHECK(db.count(select<Account>()) == 2 + 2999);
+  db.drop_tables<Account>();
+}
+
+// Runs SQL through the SPI, failing the test on an error.
+tessera::ExecResponse spi(tessera::Connection& c, const tessera::Operation& op) {
+  auto r = c.exec(op);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  return std::move(r).value();
+}
+
+TEST_CASE("insert batches the array form cannot carry go out as VALUES") {
+  auto driver = tessera::postgresql::make_driver();
+  auto url_parsed = tessera::detail::parse_url(url());
+  REQUIRE(url_parsed.ok());
+  auto connected = driver->connect(*url_parsed);
+  REQUIRE(connected.ok());
+  tessera::Connection& c = **connected;
+  const std::string table = prefix() + "mixed";
+  const std::string quoted = "\"" + table + "\"";
+  spi(c, tessera::op::RawSql{"CREATE TABLE " + quoted +
+                                 " (id bigserial PRIMARY KEY, a double precision, b text DEFAULT "
+                                 "'default')",
+                             {}});
+  // Returns the (id, a, b) rows of an insert of `values` (a, b per row).
+  auto insert = [&](std::vector<tessera::Value> values) {
+    tessera::ast::Insert ins;
+    ins.table = table;
+    ins.columns = {"a", "b"};
+    ins.row_count = values.size() / 2;
+    ins.returning = {"id", "a", "b"};
+    auto r = spi(c, tessera::op::Insert{&ins, values});
+    std::vector<std::string> out;
+    while (*r.rows->next()) {
+      std::string row = std::to_string(r.rows->get_int64(0)) + "|";
+      row += r.rows->is_null(1) ? "null" : std::to_string(r.rows->get_double(1));
+      row += "|" + (r.rows->is_null(2) ? std::string("null") : std::string(r.rows->get_text(2)));
+      out.push_back(row);
+    }
+    return out;
+  };
+  using tessera::Value;
+  // Column a mixes int64 and float64: no single element type.
+  CHECK(insert({Value(std::int64_t{1}), Value("x"), Value(2.5), Value("y"), Value(), Value()}) ==
+        std::vector<std::string>{"1|1.000000|x", "2|2.500000|y", "3|null|null"});
+  // Every column NULL: nothing to unnest.
+  CHECK(insert({Value(), Value(), Value(), Value()}) ==
+        std::vector<std::string>{"4|null|null", "5|null|null"});
+  // Column b NULL in every row: an untyped NULL, which stores NULL, not
+  // the column's default.
+  CHECK(insert({Value(1.5), Value(), Value(), Value()}) ==
+        std::vector<std::string>{"6|1.500000|null", "7|null|null"});
+  spi(c, tessera::op::RawSql{"DROP TABLE " + quoted, {}});
 }
 
 }  // namespace
