@@ -30,6 +30,9 @@ struct PooledConnection {
 
 struct Engine::Impl {
   std::shared_ptr<Driver> driver;
+  // The library's logger, looked up once (at open, so a logger the program
+  // registered as "tessera" before is the one used).
+  spdlog::logger* log = &logger();
   DriverOrigin origin;
   Url url;
   Options options;
@@ -51,8 +54,14 @@ struct Engine::Impl {
 
   ~Impl() { delete hot.exchange(nullptr); }
 
+  // Whether anyone reads an execution's duration: an operation hook, or
+  // debug logging. Then times are precise; else see timestamp().
+  bool observed() const;
+  // The time an execution starts or ends (see coarse_now()).
+  Clock::time_point timestamp() const;
+
   // Idle for longer than validate_after_idle (0: always), so pinged before
-  // reuse. Times may come from the coarse clock (see timestamp()).
+  // reuse. Times may come from the coarse clock (see Impl::timestamp()).
   bool stale(const PooledConnection& pc, Clock::time_point now) const {
     return options.validate_after_idle.count() == 0 ||
            now - pc.last_used > options.validate_after_idle;
@@ -94,19 +103,21 @@ struct Engine::Impl {
 // (200 ms by default) and to age idle connections. Both clocks count from
 // the same origin (CLOCK_MONOTONIC on Linux).
 namespace {
-bool observed(const Options& options) {
-  return options.on_operation || logger().should_log(spdlog::level::debug);
-}
 Clock::time_point coarse_now() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
       std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
 }
-Clock::time_point timestamp(const Options& options) {
-  return observed(options) ? Clock::now() : coarse_now();
-}
 }  // namespace
+
+bool Engine::Impl::observed() const {
+  return options.on_operation || log->should_log(spdlog::level::debug);
+}
+
+Clock::time_point Engine::Impl::timestamp() const {
+  return observed() ? Clock::now() : coarse_now();
+}
 
 // ---------------------------------------------------------------- Lease
 
@@ -151,7 +162,7 @@ void Execution::row_failed(const Error& e) const {
 void Execution::finish() {
   if (!engine_) return;
   const Options& o = engine_->impl_->options;
-  const bool watched = observed(o);
+  const bool watched = engine_->impl_->observed();
   const auto end = watched ? Clock::now() : coarse_now();
   if (watched || end - start_ > o.slow_statement) engine_->report(*this, nullptr, end);
   engine_ = nullptr;
@@ -420,7 +431,7 @@ Execution Engine::run(Connection* pinned, const StaticShape& shape, std::span<co
 void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema,
                    bool reads_all) {
   e.plan_ = plan;
-  e.start_ = timestamp(impl_->options);
+  e.start_ = impl_->timestamp();
   if (!pinned) {  // e.lease_ is empty: filled in place
     e.lease_.engine_ = this;
     e.lease_.pc_ = acquire_connection(e.start_);

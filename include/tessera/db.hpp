@@ -735,13 +735,16 @@ class TESSERA_API Executor {
         ins.returning = {detail::column_names<T>()[static_cast<std::size_t>(ai)]};
     }
     ins.row_count = rows.size();
+    // cols lists fields in field order, so a per-field test keeps the
+    // values in column order.
+    std::bitset<tessera::field_count<T>> written;
+    for (int c : cols) written.set(static_cast<std::size_t>(c));
     std::vector<Value> values;
     values.reserve(rows.size() * cols.size());
     for (const T& r : rows)
       detail::for_each_field<T>([&](const auto& f, auto i) {
         using F = std::decay_t<decltype(f)>;
-        for (int c : cols)
-          if (c == static_cast<int>(i)) values.push_back(detail::to_value(r.*(F::member)));
+        if (written.test(i)) values.push_back(detail::to_value(r.*(F::member)));
       });
     auto e = engine_->insert(pin(), std::move(ins), std::move(values));
     if (e.rows() && cap.returning && (read_back_all || generate)) {
