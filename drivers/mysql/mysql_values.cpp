@@ -107,7 +107,7 @@ Status ParamBinder::bind(MYSQL_STMT* stmt, std::span<const Value> params) {
         b.buffer = &slot.real;
         break;
       case ValueType::text: {
-        const std::string& s = v.as_text();
+        const std::string_view s = v.as_text();
         b.buffer_type = MYSQL_TYPE_STRING;
         b.buffer = s.empty() ? empty_buffer : const_cast<char*>(s.data());
         b.buffer_length = s.size();

@@ -190,7 +190,7 @@ Status EncodedParams::encode(std::span<const Value> params) {
         out += 8;
         break;
       case ValueType::text: {
-        const std::string& s = v.as_text();
+        const std::string_view s = v.as_text();
         if (s.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
           return driver_error(ErrorKind::invalid_value,
                               "text parameter " + std::to_string(i) + " is larger than 2 GiB");
@@ -352,7 +352,7 @@ Status ColumnArrays::encode(std::span<const Value> params, std::size_t columns,
           o += 12;
           break;
         case ValueType::text: {
-          const std::string& t = v.as_text();
+          const std::string_view t = v.as_text();
           write_be<std::int32_t>(o, static_cast<std::int32_t>(t.size()));
           if (!t.empty()) std::memcpy(o + 4, t.data(), t.size());
           o += 4 + t.size();

@@ -130,7 +130,7 @@ Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params) {
       case ValueType::int64: rc = sqlite3_bind_int64(stmt, pos, v.as_int64()); break;
       case ValueType::float64: rc = sqlite3_bind_double(stmt, pos, v.as_double()); break;
       case ValueType::text: {
-        const std::string& s = v.as_text();
+        const std::string_view s = v.as_text();
         rc = sqlite3_bind_text64(stmt, pos, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
         break;
       }

@@ -270,12 +270,12 @@ class TESSERA_API Executor {
         using F = std::decay_t<decltype(f)>;
         if (F::is_primary_key || !chosen(fields, static_cast<int>(i))) return;
         mask |= std::uint64_t{1} << i;
-        values[count++] = detail::to_value(row.*(F::member));
+        values[count++] = detail::bound_value(row.*(F::member));
       });
       if (mask == 0) throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
       detail::for_each_field<T>([&](const auto& f, auto) {
         using F = std::decay_t<decltype(f)>;
-        if constexpr (F::is_primary_key) values[count++] = detail::to_value(row.*(F::member));
+        if constexpr (F::is_primary_key) values[count++] = detail::bound_value(row.*(F::member));
       });
       return engine_
                  ->run(pin(), update_shape<T>(mask), std::span<const Value>(values.data(), count),
@@ -290,7 +290,7 @@ class TESSERA_API Executor {
         using F = std::decay_t<decltype(f)>;
         if (F::is_primary_key || !chosen(fields, static_cast<int>(i))) return;
         u.set.push_back(ast::Assignment{f.name(), static_cast<std::uint32_t>(values.size())});
-        values.push_back(detail::to_value(row.*(F::member)));
+        values.push_back(detail::bound_value(row.*(F::member)));
       });
       if (u.set.empty())
         throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
@@ -621,7 +621,7 @@ class TESSERA_API Executor {
         a.value.children.push_back(detail::param_expr(next()));
         detail::for_each_field<T>([&](const auto& f, auto i) {
           if (static_cast<int>(i) == c)
-            values.push_back(detail::to_value(row.*(std::decay_t<decltype(f)>::member)));
+            values.push_back(detail::bound_value(row.*(std::decay_t<decltype(f)>::member)));
         });
       }
       u.set.push_back(std::move(a));
@@ -652,7 +652,7 @@ class TESSERA_API Executor {
   static void append_key_values(const T& row, std::vector<Value>& values) {
     detail::for_each_field<T>([&](const auto& f, auto) {
       using F = std::decay_t<decltype(f)>;
-      if constexpr (F::is_primary_key) values.push_back(detail::to_value(row.*(F::member)));
+      if constexpr (F::is_primary_key) values.push_back(detail::bound_value(row.*(F::member)));
     });
   }
 
@@ -744,7 +744,7 @@ class TESSERA_API Executor {
     for (const T& r : rows)
       detail::for_each_field<T>([&](const auto& f, auto i) {
         using F = std::decay_t<decltype(f)>;
-        if (written.test(i)) values.push_back(detail::to_value(r.*(F::member)));
+        if (written.test(i)) values.push_back(detail::bound_value(r.*(F::member)));
       });
     auto e = engine_->insert(pin(), std::move(ins), std::move(values));
     if (e.rows() && cap.returning && (read_back_all || generate)) {

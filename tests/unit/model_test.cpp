@@ -131,3 +131,21 @@ TEST_CASE("model: only() and except() choose fields without allocating, and flag
   CHECK(except(&mt::Note::text, &mt::Note::scratch).unknown);
   CHECK_FALSE(only(&mt::Note::text).unknown);
 }
+
+TEST_CASE("model: a viewed text Value is a text Value, equal to an owned one") {
+  std::string name = "a name longer than the small-string buffer";
+  const tessera::Value view = tessera::Value::text_view(name);
+  const tessera::Value owned(name);
+  CHECK(view.type() == tessera::ValueType::text);
+  CHECK(view.as_text() == name);
+  CHECK(view.as_text().data() == name.data());  // not copied
+  CHECK(owned.as_text().data() != name.data());
+  CHECK(view == owned);
+  CHECK(owned == view);
+  CHECK_FALSE(view == tessera::Value(std::string("another")));
+  CHECK_FALSE(view == tessera::Value(std::int64_t{1}));
+  // Members of the caller's rows are bound as views; optional ones too.
+  CHECK(tessera::detail::bound_value(name).as_text().data() == name.data());
+  CHECK(tessera::detail::bound_value(std::optional<std::string>()).is_null());
+  CHECK(tessera::detail::to_value(name).as_text().data() != name.data());
+}

@@ -34,6 +34,20 @@ Value to_value(const T& v) {
   }
 }
 
+// The Value of a member for a statement that runs while the member lives
+// (insert, update or find of the caller's rows and keys): like to_value,
+// but a std::string member's text is viewed, not copied (Value::text_view).
+template <class T>
+Value bound_value(const T& v) {
+  if constexpr (is_optional_v<T>) {
+    return v ? bound_value(*v) : Value();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return Value::text_view(v);
+  } else {
+    return to_value(v);
+  }
+}
+
 // True when a value of type V may be compared with, or assigned to, a column
 // whose (non-optional) type is C. Integers accept any integer (range is
 // checked when bound), floats accept any arithmetic value, text accepts

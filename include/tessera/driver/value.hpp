@@ -114,22 +114,52 @@ class Value {
   Value(Timestamp v) : v_(v) {}
   Value(Date v) : v_(v) {}
 
-  ValueType type() const { return static_cast<ValueType>(v_.index()); }
+  // A text value that refers to `text` instead of copying it. The caller
+  // keeps the characters alive and unchanged for as long as this Value, or
+  // any copy of it, is used. The typed API binds the members of the rows it
+  // is given this way (an Operation does not outlive its call); a driver
+  // that keeps a parameter beyond the operation copies the text (as it
+  // would any pointer the Operation holds). Otherwise it is a text value
+  // like any other: same type(), as_text() and equality.
+  static Value text_view(std::string_view text) {
+    Value v;
+    v.v_.emplace<kTextView>(text);
+    return v;
+  }
+
+  ValueType type() const {
+    const std::size_t i = v_.index();
+    return i == kTextView ? ValueType::text : static_cast<ValueType>(i);
+  }
   bool is_null() const { return v_.index() == 0; }
 
   // Accessors. Precondition: type() is the matching type.
   bool as_bool() const { return std::get<bool>(v_); }
   std::int64_t as_int64() const { return std::get<std::int64_t>(v_); }
   double as_double() const { return std::get<double>(v_); }
-  const std::string& as_text() const { return std::get<std::string>(v_); }
+  std::string_view as_text() const {
+    if (v_.index() == kTextView) return std::get<kTextView>(v_);
+    return std::get<std::string>(v_);
+  }
   const Bytes& as_bytes() const { return std::get<Bytes>(v_); }
   Timestamp as_timestamp() const { return std::get<Timestamp>(v_); }
   Date as_date() const { return std::get<Date>(v_); }
 
-  friend bool operator==(const Value&, const Value&) = default;
+  // Equal types and values; an owned text equals a viewed one with the
+  // same characters.
+  friend bool operator==(const Value& a, const Value& b) {
+    if (a.type() == ValueType::text && b.type() == ValueType::text)
+      return a.as_text() == b.as_text();
+    return a.v_ == b.v_;
+  }
 
  private:
-  std::variant<std::monostate, bool, std::int64_t, double, std::string, Bytes, Timestamp, Date> v_;
+  // The index of the viewed-text alternative; every other index is its
+  // ValueType.
+  static constexpr std::size_t kTextView = 8;
+  std::variant<std::monostate, bool, std::int64_t, double, std::string, Bytes, Timestamp, Date,
+               std::string_view>
+      v_;
 };
 
 // The storage type of a column, as declared by a model. Drivers map each to a
