@@ -600,8 +600,9 @@ class Tessera final : public Library {
   std::optional<std::uint64_t> w4_update(const Inputs& in) override {
     return bench::tessera_run::update_each(*db_, in);
   }
-  // update_many sets each key once per batch (a CASE over the batch's
-  // keys), so a key updated twice goes in once with its last value. It
+  // update_many sets each key once per operation (one UPDATE ... FROM
+  // unnest(arrays) per 5000 rows), so a key updated twice goes in once with
+  // its last value. It
   // returns the rows found; every key found means every update hit a row.
   std::optional<std::uint64_t> w4b_batched(const Inputs& in) override {
     const auto last = last_update_per_key(in);
@@ -1125,7 +1126,8 @@ int main(int argc, char** argv) {
          << "- W2b: tessera fetch_all(id IN (" << kChunk
          << " keys)) per chunk; libpq pipeline: one pipeline of point selects\n"
          << "- W4b: tessera update_many(only qty) on the last update of each key (one "
-            "UPDATE ... CASE per 500 keys); libpq pipeline: one pipeline of updates; SOCI: "
+            "UPDATE ... FROM unnest(arrays) per 5000 keys); libpq pipeline: one pipeline of "
+            "updates; SOCI: "
             "vector use in chunks of "
          << kChunk << "\n\n";
   report << bench::markdown("PostgreSQL", res) << '\n';

@@ -480,6 +480,32 @@ Execution Engine::insert(Connection* pinned, ast::Insert statement, std::vector<
   return e;
 }
 
+Execution Engine::update_many(Connection* pinned, const op::UpdateMany& request,
+                              std::vector<Value> values) {
+  check_values(values);
+  Execution e;
+  e.table_ = impl_->options.table_prefix + std::string(request.table);
+  e.owned_values_ = std::move(values);
+  e.values_ = e.owned_values_;
+  if (!pinned) e.lease_ = acquire();
+  e.connection_ = pinned ? pinned : &e.lease_.connection();
+  e.engine_ = this;
+  e.operation_ = "UpdateMany";
+  e.start_ = Clock::now();
+  op::UpdateMany o = request;
+  o.table = e.table_;
+  o.values = e.values_;
+  auto r = e.connection_->exec(o);
+  if (!r.ok()) {
+    Error err = std::move(r).error();
+    report(e, &err, Clock::now());
+    e.engine_ = nullptr;
+    fail(std::move(err), impl_->driver_name, "UPDATE " + e.table_);
+  }
+  e.response_ = std::move(r).value();
+  return e;
+}
+
 Execution Engine::raw(Connection* pinned, std::string sql, std::vector<Value> values) {
   if (!impl_->capability.raw_sql) {
     Error err(ErrorKind::unsupported, "driver " + impl_->driver_name + " does not run raw SQL");
@@ -551,6 +577,8 @@ void Engine::report(Execution& e, const Error* error, Clock::time_point end) {
     sql = *e.raw_sql_;
   else if (e.insert_)
     sql = e.insert_->table;
+  else if (!e.table_.empty())
+    sql = e.table_;
   const std::uint64_t rows = e.rows_read_ ? e.rows_read_ : e.response_.affected;
   auto& log = logger();
   const Options& o = opts;

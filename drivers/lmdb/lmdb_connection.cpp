@@ -510,6 +510,9 @@ Result<ExecResponse> LmdbConnection::dispatch(const Operation& operation) {
         using T = std::decay_t<decltype(o)>;
         if constexpr (std::is_same_v<T, op::QuerySql> || std::is_same_v<T, op::RawSql>) {
           return driver_error(ErrorKind::unsupported, "the lmdb driver speaks no SQL");
+        } else if constexpr (std::is_same_v<T, op::UpdateMany>) {
+          // Not in its capability: the engine sends UpdateByKey per row.
+          return driver_error(ErrorKind::unsupported, "the lmdb driver does not run UpdateMany");
         } else if constexpr (std::is_same_v<T, op::Insert>) {
           if (!o.statement)
             return driver_error(ErrorKind::invalid_statement, "insert without statement");

@@ -58,6 +58,15 @@ constexpr std::string_view kSchemaSavepoint = "\"tessera_push_schema\"";
 constexpr char kQueryKeySpace = 'q';
 constexpr char kInsertKeySpace = 'i';
 constexpr char kArrayKeySpace = 'u';
+constexpr char kUpdateKeySpace = 'm';  // keyed by a hash of the text, checked on lookup
+// Rows per UPDATE ... FROM unnest(...) statement of an UpdateMany (a batch
+// also ends at kArrayBatchBytes of payload). Measured on 10,000 updates of
+// an indexed int4 column by key in a 100,000-row table (PostgreSQL 15,
+// medians of 9 rounds, 3 interleaved runs, loaded 2-core machine): server
+// CPU 140-160 ms at 1000, 5000 and 20,000 rows alike (against 190-200 ms
+// for the CASE statements of 500 keys), client CPU 2.5 ms. 5000 matches the
+// insert path's batches and keeps the buffers small.
+constexpr std::size_t kUpdateBatchRows = 5000;
 
 // Runs `body`, turning any exception into an Error: nothing escapes the SPI.
 template <class F>
@@ -102,6 +111,7 @@ Capability make_capability(int server_version) {
   c.transactional_ddl = true;
   c.for_update = true;
   c.concurrent_connections = true;
+  c.update_many = true;  // exec_update_many
   (void)server_version;  // nothing differs between the supported versions yet
   return c;
 }
@@ -209,6 +219,67 @@ std::string array_insert_sql(const std::string& head, const std::string& tail,
     sql += " SELECT * FROM unnest(" + args + ")";
   sql += tail;
   return sql;
+}
+
+// UPDATE ... FROM one array per column of an UpdateMany:
+//   UPDATE "t" AS "tessera_t" SET "qty" = "tessera_u"."c1"
+//   FROM unnest($1::int8[], $2::int8[]) AS "tessera_u"("c0", "c1")
+//   WHERE "tessera_t"."id" = "tessera_u"."c0"
+// Arrays carry the Value type of each declared column type (every integer
+// as int8, float32 as float8): the assignment casts the server applies to
+// the SET values keep out-of-range values an error, as with update(). The
+// aliases differ from each other whatever the table is called.
+std::string update_many_sql(const op::UpdateMany& u, std::span<const ValueType> types) {
+  constexpr SqlDialect pg = SqlDialect::postgresql;
+  const std::size_t keys = u.key_columns.size();
+  auto element = [](std::size_t c) { return "\"tessera_u\".\"c" + std::to_string(c) + "\""; };
+  std::string sql =
+      "UPDATE " + tessera::sql::quote_identifier(u.table, pg) + " AS \"tessera_t\" SET ";
+  for (std::size_t i = 0; i < u.set_columns.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += tessera::sql::quote_identifier(u.set_columns[i], pg) + " = " + element(keys + i);
+  }
+  sql += " FROM unnest(";
+  for (std::size_t c = 0; c < types.size(); ++c) {
+    if (c > 0) sql += ", ";
+    sql += tessera::sql::placeholder(static_cast<std::uint32_t>(c), pg);
+    sql += "::";
+    sql += ColumnArrays::element_sql_type(types[c]);
+    sql += "[]";
+  }
+  sql += ") AS \"tessera_u\"(";
+  for (std::size_t c = 0; c < types.size(); ++c) {
+    if (c > 0) sql += ", ";
+    sql += "\"c" + std::to_string(c) + "\"";
+  }
+  sql += ") WHERE ";
+  for (std::size_t k = 0; k < keys; ++k) {
+    if (k > 0) sql += " AND ";
+    sql += "\"tessera_t\"." + tessera::sql::quote_identifier(u.key_columns[k], pg) + " = " +
+           element(k);
+  }
+  return sql;
+}
+
+// Splits `total` rows of `width` values into batches of at most
+// kUpdateBatchRows rows and kArrayBatchBytes of array payload (a larger row
+// goes alone): (first row, rows) each.
+void plan_update_batches(std::span<const Value> values, std::size_t width, std::size_t total,
+                         std::vector<std::pair<std::size_t, std::size_t>>& out) {
+  out.clear();
+  for (std::size_t first = 0; first < total;) {
+    std::size_t bytes = 0;
+    std::size_t end = first;
+    for (; end < total && end - first < kUpdateBatchRows; ++end) {
+      std::size_t row_bytes = 0;
+      for (std::size_t c = 0; c < width; ++c)
+        row_bytes += 4 + ColumnArrays::payload_size(values[end * width + c]);
+      if (end > first && bytes + row_bytes > kArrayBatchBytes) break;
+      bytes += row_bytes;
+    }
+    out.emplace_back(first, end - first);
+    first = end;
+  }
 }
 
 }  // namespace
@@ -565,38 +636,59 @@ struct PipelineState {
   std::optional<Error> error;  // the first failure; later commands are aborted
 };
 
+Status PgConnection::open_pipeline(std::string_view what) {
+  // Non-blocking, so sending a large batch never waits on a server that is
+  // itself waiting for us to read the previous batch's results.
+  if (PQsetnonblocking(conn_.get(), 1) != 0 || PQenterPipelineMode(conn_.get()) == 0)
+    return fail(nullptr, what);
+  return {};
+}
+
+bool PgConnection::queue_prepared(PipelineState& state, std::uint64_t key,
+                                  const std::shared_ptr<const std::string>& sql,
+                                  const ParamView& params, bool text_key) {
+  pg_conn* conn = conn_.get();
+  const std::string_view text = text_key ? std::string_view(*sql) : std::string_view();
+  const std::string* name = statements_.find(key, signature_, text);
+  if (name == nullptr) {
+    name = &statements_.add(key, signature_, text);
+    if (PQsendPrepare(conn, name->c_str(), sql->c_str(), params.count, params.types) == 0)
+      return false;
+    state.pending.push_back({true, key, signature_, sql});
+  }
+  if (PQsendQueryPrepared(conn, name->c_str(), params.count, params.values, params.lengths,
+                          params.formats, 1) == 0)
+    return false;
+  state.pending.push_back({false, key, {}, sql});
+  return true;
+}
+
+Error PgConnection::pipeline_broken(std::string_view what) {
+  Error e = fail(nullptr, what);
+  broken_ = true;  // the pipeline's state is unknown now
+  return e;
+}
+
+Result<ExecResponse> PgConnection::close_pipeline(PipelineState& state, std::string_view what) {
+  pg_conn* conn = conn_.get();
+  if (PQpipelineSync(conn) == 0) return pipeline_broken(what);
+  if (Status st = pump(true, state); !st) return std::move(st).error();
+  if (PQexitPipelineMode(conn) == 0 || PQsetnonblocking(conn, 0) != 0) return pipeline_broken(what);
+  if (state.error) return std::move(*state.error);
+  ExecResponse response;
+  response.affected = state.affected;
+  if (state.collect_rows) response.rows = std::make_unique<PgRows>(std::move(state.returned));
+  return response;
+}
+
 Result<ExecResponse> PgConnection::run_pipeline(const ast::Insert& shape,
                                                 std::span<const Value> params,
                                                 std::vector<InsertBatch>& batches) {
-  pg_conn* conn = conn_.get();
   const std::size_t columns = shape.columns.size();
+  const std::string what = "INSERT INTO " + shape.table;
   PipelineState state;
   state.collect_rows = !shape.returning.empty();
-  // Non-blocking, so sending a large batch never waits on a server that is
-  // itself waiting for us to read the previous batch's results.
-  if (PQsetnonblocking(conn, 1) != 0 || PQenterPipelineMode(conn) == 0)
-    return fail(nullptr, "INSERT INTO " + shape.table);
-  auto send_failed = [&]() -> Error {
-    Error e = fail(nullptr, "INSERT INTO " + shape.table);
-    broken_ = true;  // the pipeline's state is unknown now
-    return e;
-  };
-  // Queues the batch's statement, preparing it first if the cache has no
-  // statement for (key, signature_).
-  auto send = [&](std::uint64_t key, const std::shared_ptr<const std::string>& sql, int count,
-                  const char* const* values, const int* lengths, const int* formats,
-                  const unsigned* types) -> bool {
-    const std::string* name = statements_.find(key, signature_, {});
-    if (name == nullptr) {
-      name = &statements_.add(key, signature_, {});
-      if (PQsendPrepare(conn, name->c_str(), sql->c_str(), count, types) == 0) return false;
-      state.pending.push_back({true, key, signature_, sql});
-    }
-    if (PQsendQueryPrepared(conn, name->c_str(), count, values, lengths, formats, 1) == 0)
-      return false;
-    state.pending.push_back({false, key, {}, sql});
-    return true;
-  };
+  if (Status s = open_pipeline(what); !s) return std::move(s).error();
   for (const InsertBatch& batch : batches) {
     if (state.error) break;  // the server aborts everything after a failure anyway
     const auto values = params.subspan(batch.first_row * columns, batch.rows * columns);
@@ -613,8 +705,9 @@ Result<ExecResponse> PgConnection::run_pipeline(const ast::Insert& shape,
       }
       signature_.assign(1, kInsertKeySpace);
       append_type_signature(values, signature_);
-      sent = send((*shape_for)->id, (*shape_for)->sql, encoded_.count(), encoded_.values(),
-                  encoded_.lengths(), encoded_.formats(), encoded_.types());
+      sent = queue_prepared(state, (*shape_for)->id, (*shape_for)->sql,
+                            {encoded_.count(), encoded_.values(), encoded_.lengths(),
+                             encoded_.formats(), encoded_.types()});
     } else {
       if (Status s = arrays_.encode(values, columns, batch.types); !s) {
         state.error = std::move(s).error();
@@ -631,20 +724,73 @@ Result<ExecResponse> PgConnection::run_pipeline(const ast::Insert& shape,
       if (!sql)
         sql = std::make_shared<const std::string>(
             array_insert_sql((*form)->head, (*form)->tail, batch.types));
-      sent = send((*form)->id, sql, arrays_.count(), arrays_.values(), arrays_.lengths(),
-                  arrays_.formats(), arrays_.types());
+      sent = queue_prepared(state, (*form)->id, sql,
+                            {arrays_.count(), arrays_.values(), arrays_.lengths(),
+                             arrays_.formats(), arrays_.types()});
     }
-    if (!sent) return send_failed();
+    if (!sent) return pipeline_broken(what);
     if (Status st = pump(false, state); !st) return std::move(st).error();
   }
-  if (PQpipelineSync(conn) == 0) return send_failed();
-  if (Status st = pump(true, state); !st) return std::move(st).error();
-  if (PQexitPipelineMode(conn) == 0 || PQsetnonblocking(conn, 0) != 0) return send_failed();
-  if (state.error) return std::move(*state.error);
-  ExecResponse response;
-  response.affected = state.affected;
-  if (state.collect_rows) response.rows = std::make_unique<PgRows>(std::move(state.returned));
-  return response;
+  return close_pipeline(state, what);
+}
+
+Result<ExecResponse> PgConnection::exec_update_many(const op::UpdateMany& u) {
+  const std::size_t keys = u.key_columns.size();
+  const std::size_t width = keys + u.set_columns.size();
+  if (keys == 0 || u.set_columns.empty() || u.key_types.size() != keys ||
+      u.set_types.size() != u.set_columns.size())
+    return driver_error(ErrorKind::invalid_statement,
+                        "UpdateMany needs key and set columns with one type each");
+  if (u.values.size() != u.row_count * width)
+    return driver_error(ErrorKind::invalid_statement,
+                        "an UpdateMany of " + std::to_string(u.row_count) + " rows of " +
+                            std::to_string(width) + " columns needs " +
+                            std::to_string(u.row_count * width) + " values, " +
+                            std::to_string(u.values.size()) + " were given");
+  if (u.row_count == 0) return ExecResponse{};
+  // Each array's element type comes from the declared column type, so a
+  // column NULL in some or every row still has its type.
+  std::vector<ValueType>& types = update_types_;
+  types.clear();
+  for (ColumnType t : u.key_types) types.push_back(value_type_of(t));
+  for (ColumnType t : u.set_types) types.push_back(value_type_of(t));
+  for (std::size_t r = 0; r < u.row_count; ++r) {
+    const Value* row = &u.values[r * width];
+    for (std::size_t c = 0; c < width; ++c) {
+      if (row[c].is_null() || row[c].type() == types[c]) continue;
+      const std::string& column = c < keys ? u.key_columns[c] : u.set_columns[c - keys];
+      const ColumnType declared = c < keys ? u.key_types[c] : u.set_types[c - keys];
+      return driver_error(ErrorKind::invalid_value,
+                          "UpdateMany: a " + std::string(to_string(row[c].type())) +
+                              " value for column \"" + column + "\" of type " +
+                              std::string(to_string(declared)) + " (row " + std::to_string(r) +
+                              ")");
+    }
+  }
+  auto sql = std::make_shared<const std::string>(update_many_sql(u, types));
+  const std::uint64_t key = std::hash<std::string_view>{}(*sql);
+  std::vector<std::pair<std::size_t, std::size_t>>& batches = update_batches_;
+  plan_update_batches(u.values, width, u.row_count, batches);
+  if (Status s = begin_command(); !s) return std::move(s).error();
+  PipelineState state;
+  if (Status s = open_pipeline(*sql); !s) return std::move(s).error();
+  for (const auto& [first, rows] : batches) {
+    if (state.error) break;  // the server aborts everything after a failure anyway
+    if (Status s = arrays_.encode(u.values.subspan(first * width, rows * width), width, types);
+        !s) {
+      state.error = std::move(s).error();
+      break;
+    }
+    // The types are part of the text, so the text alone names the statement.
+    signature_.assign(1, kUpdateKeySpace);
+    if (!queue_prepared(state, key, sql,
+                        {arrays_.count(), arrays_.values(), arrays_.lengths(), arrays_.formats(),
+                         arrays_.types()},
+                        true))
+      return pipeline_broken(*sql);
+    if (Status st = pump(false, state); !st) return std::move(st).error();
+  }
+  return close_pipeline(state, *sql);
 }
 
 Status PgConnection::wait_socket(bool for_write) {
@@ -667,7 +813,7 @@ Status PgConnection::pump(bool until_sync, PipelineState& state) {
     const int unsent = PQflush(conn);  // 0: all sent, 1: more to send, -1: failure
     if (unsent < 0 || PQconsumeInput(conn) == 0) {
       broken_ = true;
-      return fail(nullptr, "pipelined INSERT");
+      return fail(nullptr, "pipelined statements");
     }
     while (PQisBusy(conn) == 0) {
       ResultPtr r(PQgetResult(conn));

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "postgresql_rows.hpp"
@@ -97,6 +98,10 @@ class PgConnection final : public Connection {
   Result<ExecResponse> exec_insert(const op::Insert& ins);
   Result<ExecResponse> exec_raw(const op::RawSql& raw);
   Result<ExecResponse> exec_transaction(const op::Transaction& t);
+  // UPDATE ... FROM unnest(one array per column) per batch of rows, all
+  // batches in one pipeline with one sync (see exec_update_many's notes in
+  // the README).
+  Result<ExecResponse> exec_update_many(const op::UpdateMany& u);
 
   // Makes the connection ready for a new command: reads the rest of an open
   // stream into its Rows, and deallocates evicted statements when no
@@ -121,6 +126,26 @@ class PgConnection final : public Connection {
   // transaction outside a transaction block) and gathers the results.
   Result<ExecResponse> run_pipeline(const ast::Insert& shape, std::span<const Value> params,
                                     std::vector<InsertBatch>& batches);
+  // The pieces of a pipeline: open_pipeline enters pipeline mode;
+  // queue_prepared queues one statement, preparing it first if the cache
+  // has no statement for (key, signature_) (with `text_key`, key is a hash
+  // of the text and the text is compared too) (false: the send failed, the
+  // connection is broken); close_pipeline sends the sync, gathers every
+  // result and leaves pipeline mode. `what` names the work in errors.
+  struct ParamView {
+    int count;
+    const char* const* values;
+    const int* lengths;
+    const int* formats;
+    const unsigned* types;
+  };
+  Status open_pipeline(std::string_view what);
+  bool queue_prepared(PipelineState& state, std::uint64_t key,
+                      const std::shared_ptr<const std::string>& sql, const ParamView& params,
+                      bool text_key = false);
+  Result<ExecResponse> close_pipeline(PipelineState& state, std::string_view what);
+  // The error for a send that failed mid-pipeline; marks the connection broken.
+  Error pipeline_broken(std::string_view what);
   // Flushes output and reads the results that have arrived; returns once
   // everything is sent, or with `until_sync` once the sync result came.
   Status pump(bool until_sync, PipelineState& state);
@@ -139,7 +164,9 @@ class PgConnection final : public Connection {
   StatementCache statements_;
   EncodedParams encoded_;
   ColumnArrays arrays_;
-  std::string signature_;  // scratch
+  std::string signature_;                                            // scratch
+  std::vector<ValueType> update_types_;                              // scratch of exec_update_many
+  std::vector<std::pair<std::size_t, std::size_t>> update_batches_;  // scratch of exec_update_many
   std::uint64_t next_insert_id_ = 1;
   std::unordered_map<InsertKey, InsertShape, InsertKeyHash> insert_shapes_;
   std::unordered_map<const ast::Insert*, ArrayShape> array_shapes_;

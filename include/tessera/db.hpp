@@ -19,6 +19,7 @@
 // and a Cursor belong to one thread at a time.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -303,12 +304,17 @@ class TESSERA_API Executor {
 
   // Updates many rows by primary key, each to its own values (every non-key
   // column, or those chosen by `fields`), in as few statements as the driver
-  // allows: on SQL drivers one UPDATE per batch, setting each column to a
-  // CASE over the batch's keys (one update per row where the driver says
-  // that is cheaper: Capability::row_at_a_time_writes). The outcome is that of update(row) for each
-  // row in order: a key given twice ends with its later row's values, and
-  // the result counts the rows whose key exists (a repeated key each time).
-  // Atomic only inside a transaction.
+  // allows: where the driver runs op::UpdateMany (Capability::update_many;
+  // PostgreSQL) one such operation per run of distinct keys, which the
+  // driver sends as array-bound statements; on other SQL drivers one UPDATE
+  // per batch, setting each column to a CASE over the batch's keys; one
+  // update per row where the driver says that is cheaper
+  // (Capability::row_at_a_time_writes) and on key-value drivers. The
+  // outcome is that of update(row) for each row in order: a key given twice
+  // ends with its later row's values, and the result counts the rows whose
+  // key exists (a repeated key each time). Atomic only inside a transaction
+  // (with Capability::update_many, a call whose keys are all distinct is one
+  // operation and atomic by itself, but that is not promised in general).
   template <Model T>
   std::uint64_t update_many(std::span<const T> rows, const FieldSet<T>& fields = {}) {
     static_assert(detail::primary_key_count<T>() > 0, "tessera: update_many() needs a primary key");
@@ -327,6 +333,7 @@ class TESSERA_API Executor {
     });
     if (cols.empty())
       throw_error(Error(ErrorKind::invalid_statement, "update_many(): no column to set"));
+    if (cap.update_many) return update_many_ops<T>(rows, cols);
     constexpr std::size_t pk = static_cast<std::size_t>(detail::primary_key_count<T>());
     const std::size_t per_row = cols.size() * (pk + 1) + pk;
     // 500 rows at most: keeps the statement (and SQLite's expression depth
@@ -337,19 +344,9 @@ class TESSERA_API Executor {
     // the first match): a repeat ends the batch instead, so the later row
     // wins, as with one update() per row in order.
     std::uint64_t total = 0;
-    std::unordered_set<std::string> keys;
-    std::vector<Value> key;
-    std::string identity;
+    DistinctKeys keys;
     for (std::size_t start = 0; start < rows.size();) {
-      keys.clear();
-      std::size_t end = start;
-      for (; end < rows.size() && end - start < batch; ++end) {
-        key.clear();
-        append_key_values(rows[end], key);
-        identity.clear();
-        for (const Value& v : key) detail::append_identity(identity, v);
-        if (!keys.insert(identity).second) break;
-      }
+      const std::size_t end = keys.run_end(rows, start, batch);
       total += update_batch<T>(rows.subspan(start, end - start), cols);
       start = end;
     }
@@ -598,6 +595,79 @@ class TESSERA_API Executor {
     } else {
       throw_error(Error(ErrorKind::invalid_statement, "key value's type does not match the key"));
     }
+  }
+
+  // Finds runs of rows whose primary keys are distinct.
+  class DistinctKeys {
+   public:
+    // The end of the run that starts at `start`: at most `max` rows, ended
+    // before the first row whose key is already in the run.
+    template <Model T>
+    std::size_t run_end(std::span<const T> rows, std::size_t start, std::size_t max) {
+      seen_.clear();
+      std::size_t end = start;
+      for (; end < rows.size() && end - start < max; ++end) {
+        key_.clear();
+        append_key_values(rows[end], key_);
+        identity_.clear();
+        for (const Value& v : key_) detail::append_identity(identity_, v);
+        if (!seen_.insert(identity_).second) break;
+      }
+      return end;
+    }
+
+   private:
+    std::unordered_set<std::string> seen_;
+    std::vector<Value> key_;
+    std::string identity_;
+  };
+
+  // update_many through op::UpdateMany: one operation per run of distinct
+  // keys (the driver batches it), so a repeated key's later row wins.
+  template <Model T>
+  std::uint64_t update_many_ops(std::span<const T> rows, const std::vector<int>& cols) {
+    std::vector<std::string> key_columns;
+    std::vector<ColumnType> key_types;
+    std::vector<std::string> set_columns;
+    std::vector<ColumnType> set_types;
+    detail::for_each_field<T>([&](const auto& f, auto i) {
+      using F = std::decay_t<decltype(f)>;
+      if (F::is_primary_key) {
+        key_columns.emplace_back(f.name());
+        key_types.push_back(F::column_type);
+      } else if (std::find(cols.begin(), cols.end(), static_cast<int>(i)) != cols.end()) {
+        set_columns.emplace_back(f.name());
+        set_types.push_back(F::column_type);
+      }
+    });
+    op::UpdateMany request;
+    request.table = table_name<T>();
+    request.key_columns = key_columns;
+    request.key_types = key_types;
+    request.set_columns = set_columns;
+    request.set_types = set_types;
+    const std::size_t width = key_columns.size() + set_columns.size();
+    std::uint64_t total = 0;
+    DistinctKeys keys;
+    for (std::size_t start = 0; start < rows.size();) {
+      const std::size_t end = keys.run_end(rows, start, rows.size());
+      std::vector<Value> values;
+      values.reserve((end - start) * width);
+      for (const T& row : rows.subspan(start, end - start)) {
+        append_key_values(row, values);
+        detail::for_each_field<T>([&](const auto& f, auto i) {
+          using F = std::decay_t<decltype(f)>;
+          if constexpr (!F::is_primary_key) {
+            for (int c : cols)
+              if (c == static_cast<int>(i)) values.push_back(detail::to_value(row.*(F::member)));
+          }
+        });
+      }
+      request.row_count = end - start;
+      total += engine_->update_many(pin(), request, std::move(values)).affected();
+      start = end;
+    }
+    return total;
   }
 
   // One UPDATE setting each column to CASE WHEN key = ? THEN ? ... END for

@@ -391,6 +391,159 @@ tessera::ExecResponse spi(tessera::Connection& c, const tessera::Operation& op) 
   return std::move(r).value();
 }
 
+// Every column type, for update_many's arrays (typed by the declared
+// column type, so NULLs need no value to tell their type).
+struct AllTypes {
+  std::int64_t id{};
+  bool b{};
+  std::int8_t i8{};
+  std::int16_t i16{};
+  std::int32_t i32{};
+  std::int64_t i64{};
+  std::uint8_t u8{};
+  std::uint16_t u16{};
+  std::uint32_t u32{};
+  float f32{};
+  double f64{};
+  std::string text;
+  tessera::Bytes bytes;
+  tessera::Timestamp ts;
+  tessera::Date day;
+  std::optional<std::string> some_null;  // NULL in some rows
+  std::optional<std::int32_t> all_null;  // NULL in every row of the update
+  bool operator==(const AllTypes&) const = default;
+};
+TESSERA_MODEL(AllTypes, "all_types", (id, tessera::primary_key), (b), (i8), (i16), (i32), (i64),
+              (u8), (u16), (u32), (f32), (f64), (text), (bytes), (ts), (day), (some_null),
+              (all_null));
+
+AllTypes all_types_row(std::int64_t id, int version) {
+  const std::int64_t v = id * 3 + version;
+  AllTypes a;
+  a.id = id;
+  a.b = v % 2 == 0;
+  a.i8 = static_cast<std::int8_t>(v % 256 - 128);
+  a.i16 = static_cast<std::int16_t>(v % 65536 - 32768);
+  a.i32 = static_cast<std::int32_t>(v * 1'000'003 % 2'000'000'000 - 1'000'000'000);
+  a.i64 = v * 1'000'000'007 - (std::int64_t{1} << 61);
+  a.u8 = static_cast<std::uint8_t>(v % 256);
+  a.u16 = static_cast<std::uint16_t>(v % 65536);
+  a.u32 = static_cast<std::uint32_t>(4'294'967'295u - static_cast<std::uint32_t>(v));
+  a.f32 = static_cast<float>(v) / 8;
+  a.f64 = static_cast<double>(v) / 3;
+  a.text = v % 7 == 0 ? std::string() : "text " + std::to_string(v);
+  if (v % 5 != 0) a.bytes = tessera::Bytes{std::byte{0}, static_cast<std::byte>(v & 0xff)};
+  a.ts.micros = (v - 20'000) * 86'400'000'123;
+  a.day.days = static_cast<std::int32_t>(v - 20'000);
+  if (v % 3 != 0) a.some_null = "some " + std::to_string(v);
+  if (version == 0) a.all_null = static_cast<std::int32_t>(v);
+  return a;
+}
+
+TEST_CASE("update_many as arrays: 12,345 rows of every type, NULLs included, 3 statements") {
+  const std::string p = prefix();
+  auto db = open(p, 1);  // one connection: pg_prepared_statements is per session
+  db.drop_tables<AllTypes>();
+  db.push_schema<AllTypes>();
+  constexpr std::int64_t kRows = 12'345;
+  std::vector<AllTypes> rows;
+  for (std::int64_t id = 1; id <= kRows; ++id) rows.push_back(all_types_row(id, 0));
+  db.insert_many(rows);
+
+  // Counts UPDATE statements on the table.
+  const std::string table = p + "all_types";
+  db.execute_raw("CREATE TABLE \"" + table + "_stmts\" (n bigint NOT NULL)");
+  db.execute_raw("INSERT INTO \"" + table + "_stmts\" VALUES (0)");
+  db.execute_raw("CREATE FUNCTION \"" + table + "_count\"() RETURNS trigger LANGUAGE plpgsql AS " +
+                 "$$BEGIN UPDATE \"" + table + "_stmts\" SET n = n + 1; RETURN NULL; END$$");
+  db.execute_raw("CREATE TRIGGER \"" + table + "_count\" AFTER UPDATE ON \"" + table +
+                 "\" FOR EACH STATEMENT EXECUTE FUNCTION \"" + table + "_count\"()");
+
+  // New values for every row, in shuffled order, and keys no row has.
+  std::vector<AllTypes> updates;
+  for (std::int64_t i = 0; i < kRows; ++i)
+    updates.push_back(all_types_row((i * 7919) % kRows + 1, 1));
+  updates.push_back(all_types_row(kRows + 1, 1));
+  updates.push_back(all_types_row(kRows + 2, 1));
+  CHECK(db.update_many(updates) == static_cast<std::uint64_t>(kRows));
+
+  // Batches of 5000 rows (the driver's batch size): 3 statements, in one
+  // pipeline with one sync, so one implicit transaction.
+  CHECK(std::get<0>(
+            db.query<std::tuple<std::int64_t>>("SELECT n FROM \"" + table + "_stmts\"").at(0)) ==
+        3);
+  CHECK(std::get<0>(db.query<std::tuple<std::int64_t>>("SELECT count(DISTINCT xmin::text) FROM \"" +
+                                                       table + "\"")
+                        .at(0)) == 1);
+
+  auto stored = db.fetch_all(select<AllTypes>().order_by(col(&AllTypes::id)));
+  REQUIRE(stored.size() == static_cast<std::size_t>(kRows));
+  std::size_t mismatched = 0;
+  for (std::int64_t id = 1; id <= kRows; ++id) {
+    const AllTypes want = all_types_row(id, 1);
+    if (!(stored[static_cast<std::size_t>(id - 1)] == want)) {
+      if (mismatched == 0) MESSAGE("first mismatch at id " << id);
+      ++mismatched;
+    }
+  }
+  CHECK(mismatched == 0);
+  CHECK_FALSE(stored[0].all_null.has_value());
+
+  // One prepared UPDATE for the three batches.
+  auto statements = db.query<std::tuple<std::string>>(
+      "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'UPDATE%unnest(%'");
+  REQUIRE(statements.size() == 1);
+  const std::string& sql = std::get<0>(statements[0]);
+  CHECK(sql.find("$1::int8[]") != std::string::npos);
+  CHECK(sql.find("$17::int8[]") != std::string::npos);  // all_null: typed although all NULL
+  CHECK(sql.find("$16::text[]") != std::string::npos);
+  db.drop_tables<AllTypes>();
+  db.execute_raw("DROP TABLE \"" + table + "_stmts\"");
+  db.execute_raw("DROP FUNCTION \"" + table + "_count\"()");
+}
+
+// A model over a table created by hand, whose qty column is narrower than
+// the member: the out-of-range value reaches the server.
+struct Narrow {
+  std::string name;
+  std::int32_t part{};
+  std::int64_t qty{};
+};
+TESSERA_MODEL(Narrow, "narrow", (name, tessera::primary_key), (part, tessera::primary_key), (qty));
+
+TEST_CASE("update_many: composite text key, and a value out of an INTEGER column's range") {
+  const std::string p = prefix();
+  auto db = open(p);
+  const std::string table = "\"" + p + "narrow\"";
+  db.execute_raw("CREATE TABLE " + table +
+                 " (name text COLLATE \"C\" NOT NULL, part integer NOT NULL, qty integer NOT NULL, "
+                 "PRIMARY KEY (name, part))");
+  std::vector<Narrow> initial{{"a", 1, 1}, {"a", 2, 2}, {"b", 1, 3}};
+  db.insert_many(initial);
+  CHECK(db.update_many(std::vector<Narrow>{{"a", 2, 20}, {"b", 1, 30}, {"c", 1, 40}}) == 2);
+  auto all = db.fetch_all(select<Narrow>().order_by(col(&Narrow::name), col(&Narrow::part)));
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].qty == 1);
+  CHECK(all[1].qty == 20);
+  CHECK(all[2].qty == 30);
+
+  // Out of range: the error update() gives (22003, invalid_value), and
+  // nothing is written, the in-range row included.
+  const std::int64_t big = std::int64_t{1} << 40;
+  auto single = catch_error<tessera::DbError>([&] { db.update(Narrow{"a", 1, big}); });
+  REQUIRE(single.has_value());
+  auto many = catch_error<tessera::DbError>([&] {
+    db.update_many(std::vector<Narrow>{{"a", 2, 5}, {"a", 1, big}});
+  });
+  REQUIRE(many.has_value());
+  CHECK(many->kind() == single->kind());
+  CHECK(many->kind() == ErrorKind::invalid_value);
+  CHECK(many->sqlstate() == single->sqlstate());
+  CHECK(db.find<Narrow>(std::string("a"), std::int32_t{2})->qty == 20);
+  CHECK(db.find<Narrow>(std::string("a"), std::int32_t{1})->qty == 1);
+  db.execute_raw("DROP TABLE " + table);
+}
+
 TEST_CASE("insert batches the array form cannot carry go out as VALUES") {
   auto driver = tessera::postgresql::make_driver();
   auto url_parsed = tessera::detail::parse_url(url());
@@ -432,6 +585,52 @@ TEST_CASE("insert batches the array form cannot carry go out as VALUES") {
   // the column's default.
   CHECK(insert({Value(1.5), Value(), Value(), Value()}) ==
         std::vector<std::string>{"6|1.500000|null", "7|null|null"});
+  spi(c, tessera::op::RawSql{"DROP TABLE " + quoted, {}});
+}
+
+TEST_CASE("UpdateMany through the SPI: a value not of its column's type is invalid_value") {
+  auto driver = tessera::postgresql::make_driver();
+  auto url_parsed = tessera::detail::parse_url(url());
+  REQUIRE(url_parsed.ok());
+  auto connected = driver->connect(*url_parsed);
+  REQUIRE(connected.ok());
+  tessera::Connection& c = **connected;
+  CHECK(c.capability().update_many);
+  const std::string table = prefix() + "typed";
+  const std::string quoted = "\"" + table + "\"";
+  spi(c, tessera::op::RawSql{"CREATE TABLE " + quoted + " (id bigint PRIMARY KEY, a integer)", {}});
+  spi(c, tessera::op::RawSql{"INSERT INTO " + quoted + " VALUES (1, 10), (2, 20)", {}});
+  using tessera::ColumnType;
+  using tessera::Value;
+  const std::vector<std::string> keys{"id"};
+  const std::vector<ColumnType> key_types{ColumnType::int64};
+  const std::vector<std::string> sets{"a"};
+  const std::vector<ColumnType> set_types{ColumnType::int32};
+  auto update = [&](std::vector<Value> values) {
+    tessera::op::UpdateMany u;
+    u.table = table;
+    u.key_columns = keys;
+    u.key_types = key_types;
+    u.set_columns = sets;
+    u.set_types = set_types;
+    u.row_count = values.size() / 2;
+    u.values = values;
+    return c.exec(u);
+  };
+  auto bad = update(
+      {Value(std::int64_t{1}), Value(std::int64_t{11}), Value(std::int64_t{2}), Value("text")});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().kind == ErrorKind::invalid_value);
+  auto good = update({Value(std::int64_t{1}), Value(), Value(std::int64_t{2}),
+                      Value(std::int64_t{21}), Value(std::int64_t{3}), Value(std::int64_t{31})});
+  REQUIRE(good.ok());
+  CHECK(good->affected == 2);
+  auto rows = spi(c, tessera::op::RawSql{"SELECT id, a FROM " + quoted + " ORDER BY id", {}});
+  REQUIRE(*rows.rows->next());
+  CHECK(rows.rows->is_null(1));
+  REQUIRE(*rows.rows->next());
+  CHECK(rows.rows->get_int64(1) == 21);
+  rows.rows.reset();
   spi(c, tessera::op::RawSql{"DROP TABLE " + quoted, {}});
 }
 

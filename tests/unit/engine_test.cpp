@@ -48,6 +48,52 @@ TEST_CASE("engine: insert_many is one Insert operation carrying every row") {
   CHECK(state->ops[0].params.size() == 2000);  // id left out: generated
 }
 
+TEST_CASE("engine: update_many is UPDATE ... CASE without Capability::update_many") {
+  auto state = fake::install("fake-update-case");
+  auto db = tessera::Db::open("fake-update-case://x");
+  std::vector<Item> rows{{1, "a", 10}, {2, "b", 20}};
+  db.update_many(rows, tessera::only(&Item::qty));
+  REQUIRE(state->ops.size() == 1);
+  CHECK(state->ops[0].operation == "QuerySql");
+  CHECK(state->ops[0].sql ==
+        R"(UPDATE "items" SET "qty" = CASE WHEN "id" = ?1 THEN ?2 WHEN "id" = ?3 THEN ?4 END )"
+        R"(WHERE "id" IN (?5, ?6))");
+}
+
+TEST_CASE(
+    "engine: update_many is op::UpdateMany with Capability::update_many, prefix applied, "
+    "a new operation at each repeated key") {
+  auto state = fake::install("fake-update-op");
+  state->capability.update_many = true;
+  auto db = tessera::Db::open("fake-update-op://x", {.table_prefix = "p_"});
+  using tessera::Value;
+  std::vector<Item> rows{{1, "a", 10}, {2, "b", 20}, {1, "c", 30}};
+  db.update_many(rows, tessera::only(&Item::qty));
+  REQUIRE(state->ops.size() == 2);
+  for (const auto& op : state->ops) {
+    CHECK(op.operation == "UpdateMany");
+    CHECK(op.sql == "p_items");
+    CHECK(op.columns == std::vector<std::string>{"id", "qty"});
+    CHECK(op.types ==
+          std::vector<tessera::ColumnType>{tessera::ColumnType::int64, tessera::ColumnType::int32});
+  }
+  CHECK(state->ops[0].insert_rows == 2);
+  CHECK(state->ops[0].params == std::vector<Value>{Value(std::int64_t{1}), Value(std::int64_t{10}),
+                                                   Value(std::int64_t{2}),
+                                                   Value(std::int64_t{20})});
+  CHECK(state->ops[1].insert_rows == 1);
+  CHECK(state->ops[1].params ==
+        std::vector<Value>{Value(std::int64_t{1}), Value(std::int64_t{30})});
+
+  // Every non-key column by default, in field order.
+  state->ops.clear();
+  db.update_many(std::vector<Item>{{5, "e", 50}});
+  REQUIRE(state->ops.size() == 1);
+  CHECK(state->ops[0].columns == std::vector<std::string>{"id", "name", "qty"});
+  CHECK(state->ops[0].params ==
+        std::vector<Value>{Value(std::int64_t{5}), Value("e"), Value(std::int64_t{50})});
+}
+
 TEST_CASE("engine: table prefix applies to every statement") {
   auto state = fake::install("fake-prefix");
   auto db = tessera::Db::open("fake-prefix://x", {.table_prefix = "t1_"});

@@ -18,7 +18,10 @@ struct Recorded {
   std::string sql;
   std::uint64_t cache_key = 0;
   std::vector<tessera::Value> params;
-  std::size_t insert_rows = 0;
+  std::size_t insert_rows = 0;  // Insert and UpdateMany: the row count
+  // UpdateMany: the table, then key and set columns with their types.
+  std::vector<std::string> columns;
+  std::vector<tessera::ColumnType> types;
 };
 
 // Shared state of every connection a FakeDriver opens.
@@ -50,6 +53,14 @@ class FakeConnection : public tessera::Connection {
     } else if (auto* i = std::get_if<tessera::op::Insert>(&op)) {
       r.insert_rows = i->statement->row_count;
       r.params.assign(i->params.begin(), i->params.end());
+    } else if (auto* u = std::get_if<tessera::op::UpdateMany>(&op)) {
+      r.sql = std::string(u->table);
+      r.insert_rows = u->row_count;
+      r.params.assign(u->values.begin(), u->values.end());
+      r.columns.assign(u->key_columns.begin(), u->key_columns.end());
+      r.columns.insert(r.columns.end(), u->set_columns.begin(), u->set_columns.end());
+      r.types.assign(u->key_types.begin(), u->key_types.end());
+      r.types.insert(r.types.end(), u->set_types.begin(), u->set_types.end());
     }
     {
       std::lock_guard lock(s_->mutex);

@@ -153,6 +153,7 @@ class TESSERA_API Execution {
   const Plan* plan_ = nullptr;  // owned by the engine's plan cache
   std::unique_ptr<ast::Insert> insert_;
   std::unique_ptr<std::string> raw_sql_;
+  std::string table_;  // update_many: the prefixed table, named in logs
   std::string_view operation_;
   std::chrono::steady_clock::time_point start_{};
   std::uint64_t rows_read_ = 0;
@@ -184,6 +185,12 @@ class TESSERA_API Engine {
                 SchemaFn schema = nullptr, bool reads_all = false);
   // Inserts rows (values row-major).
   Execution insert(Connection* pinned, ast::Insert statement, std::vector<Value> values);
+  // Runs `request` (op::UpdateMany) on a connection whose capability has
+  // update_many, with the table prefix applied to request.table. `values`
+  // is moved in; the column spans are borrowed until the Execution is
+  // destroyed. Throws DbError.
+  Execution update_many(Connection* pinned, const op::UpdateMany& request,
+                        std::vector<Value> values);
   // Raw SQL in the connection's dialect.
   Execution raw(Connection* pinned, std::string sql, std::vector<Value> values);
   // Begin / commit / rollback / savepoints on a pinned connection.

@@ -69,6 +69,10 @@ struct Capability {
   // many rows costs more to compile and run). The engine's update_many then
   // runs one update per row instead of a CASE over a batch.
   bool row_at_a_time_writes = false;
+  // The connection runs op::UpdateMany: the engine's update_many sends its
+  // rows as UpdateMany operations (one per run of distinct keys) instead of
+  // UPDATE ... SET col = CASE key WHEN ... statements. Default: false.
+  bool update_many = false;
 
   bool supports(Isolation level) const {
     return (isolation_levels >> static_cast<int>(level)) & 1u;

@@ -1,7 +1,8 @@
 // Operation: the one thing the engine asks a connection to do.
 //
 // The planner compiles every user statement into Operations. A SQL driver
-// receives QuerySql, Insert, RawSql and Transaction; a key-value driver
+// receives QuerySql, Insert, RawSql and Transaction, and UpdateMany when its
+// capability says it runs it (Capability::update_many); a key-value driver
 // receives the key-value forms, Insert and Transaction. An upsert is an
 // Insert whose statement has an OnConflict action, on every driver.
 //
@@ -11,6 +12,7 @@
 // may therefore bind parameters without copying them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -49,6 +51,37 @@ struct QuerySql {
 struct Insert {
   const ast::Insert* statement = nullptr;  // row_count is the total number of rows
   std::span<const Value> params;
+};
+
+// Sets columns of many rows, each row to its own values, by full primary key
+// (Executor::update_many). Sent only to a connection whose capability has
+// update_many; the driver chooses how (PostgreSQL: UPDATE ... FROM unnest of
+// one array per column, in batches).
+// Contract:
+// - Each row updates the row of the table whose primary key equals the
+//   row's key values, setting each of `set_columns` to the row's value.
+//   A key no row has is skipped, not an error.
+// - The keys of one operation are distinct (the engine ends an operation at
+//   a repeated key, so that the later row wins as with one update per row).
+// - ExecResponse::affected is the number of rows whose key exists.
+// - Atomic: all rows are updated or none is (as one statement; outside a
+//   transaction the driver makes it one implicit transaction). Constraint
+//   and value errors are those an UPDATE of the same values would give:
+//   an integer out of its column type's range is invalid_value, as is a
+//   Value whose type does not fit its column's ColumnType (the typed API
+//   never sends one).
+// - `key_types` / `set_types` are the declared types of the columns, so a
+//   driver knows each column's type even when its values are all NULL.
+struct UpdateMany {
+  std::string_view table;
+  std::span<const std::string> key_columns;  // the full primary key, at least one
+  std::span<const ColumnType> key_types;     // one per key column
+  std::span<const std::string> set_columns;  // at least one, none of them a key column
+  std::span<const ColumnType> set_types;     // one per set column
+  std::size_t row_count = 0;
+  // Row-major: each row's key values (in key_columns order), then its set
+  // values (in set_columns order); row_count * (keys + sets) values.
+  std::span<const Value> values;
 };
 
 // Raw SQL from the user, with positional parameters in the dialect's
@@ -128,13 +161,13 @@ namespace tessera {
 
 using Operation =
     std::variant<op::QuerySql, op::Insert, op::RawSql, op::GetByKey, op::QueryPk, op::FindPkByIndex,
-                 op::UpdateByKey, op::DeleteByKey, op::Scan, op::Transaction>;
+                 op::UpdateByKey, op::DeleteByKey, op::Scan, op::Transaction, op::UpdateMany>;
 
 // A short name of the operation's kind, for logs and recorded traces.
 inline std::string_view operation_name(const Operation& op) {
   constexpr std::string_view names[] = {"QuerySql", "Insert",        "RawSql",      "GetByKey",
                                         "QueryPk",  "FindPkByIndex", "UpdateByKey", "DeleteByKey",
-                                        "Scan",     "Transaction"};
+                                        "Scan",     "Transaction",   "UpdateMany"};
   return names[op.index()];
 }
 

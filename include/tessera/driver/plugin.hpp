@@ -17,8 +17,9 @@
 
 // Bumped whenever any type in include/tessera/driver changes layout or
 // meaning. A plugin built against another ABI version is refused.
-#define TESSERA_PLUGIN_ABI_VERSION \
-  2u  // 2: op::QuerySql::reads_all, Capability::row_at_a_time_writes
+// 2: op::QuerySql::reads_all, Capability::row_at_a_time_writes
+// 3: op::UpdateMany (a new Operation alternative), Capability::update_many
+#define TESSERA_PLUGIN_ABI_VERSION 3u
 #define TESSERA_VERSION_STRING "0.1.0"
 
 #define TESSERA_DETAIL_STR2(x) #x

@@ -1,9 +1,12 @@
 // dispatch_sql: the exec() of a SQL driver, once for every driver.
 //
 // Calls impl.exec_query(op::QuerySql), impl.exec_insert(op::Insert),
-// impl.exec_raw(op::RawSql) or impl.exec_transaction(op::Transaction);
-// the key-value operations are answered with ErrorKind::unsupported. Any
-// exception becomes an Error (catch_all), so nothing crosses the SPI.
+// impl.exec_raw(op::RawSql) or impl.exec_transaction(op::Transaction), and
+// impl.exec_update_many(op::UpdateMany) when Impl has that member (a driver
+// that sets Capability::update_many); every other operation (the key-value
+// ones, UpdateMany without the member) is answered with
+// ErrorKind::unsupported. Any exception becomes an Error (catch_all), so
+// nothing crosses the SPI.
 #pragma once
 
 #include <string>
@@ -51,9 +54,12 @@ Result<ExecResponse> dispatch_sql(Impl& impl, const Operation& op, std::string_v
             return impl.exec_raw(o);
           } else if constexpr (std::is_same_v<T, op::Transaction>) {
             return impl.exec_transaction(o);
+          } else if constexpr (std::is_same_v<T, op::UpdateMany> &&
+                               requires { impl.exec_update_many(o); }) {
+            return impl.exec_update_many(o);
           } else {
             Error e(ErrorKind::unsupported, "the " + std::string(driver) +
-                                                " driver does not run key-value operations (" +
+                                                " driver does not run this operation (" +
                                                 std::string(operation_name(op)) + ")");
             e.driver = std::string(driver);
             return e;
