@@ -659,7 +659,7 @@ class TESSERA_API Executor {
           using F = std::decay_t<decltype(f)>;
           if constexpr (!F::is_primary_key) {
             for (int c : cols)
-              if (c == static_cast<int>(i)) values.push_back(detail::to_value(row.*(F::member)));
+              if (c == static_cast<int>(i)) values.push_back(detail::bound_value(row.*(F::member)));
           }
         });
       }

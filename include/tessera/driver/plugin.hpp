@@ -18,7 +18,8 @@
 // Bumped whenever any type in include/tessera/driver changes layout or
 // meaning. A plugin built against another ABI version is refused.
 // 2: op::QuerySql::reads_all, Capability::row_at_a_time_writes
-// 3: op::UpdateMany (a new Operation alternative), Capability::update_many
+// 3: op::UpdateMany (a new Operation alternative), Capability::update_many,
+//    Value::text_view (a ninth variant alternative; as_text() returns a view)
 #define TESSERA_PLUGIN_ABI_VERSION 3u
 #define TESSERA_VERSION_STRING "0.1.0"
 
