@@ -421,6 +421,71 @@ bool key_lookup_only(const TableSchema& t, const RowLayout& layout, const ast::E
   return true;
 }
 
+// True when the key range `a` reads exactly the rows `where` selects:
+// `where` is one comparison (BETWEEN, >=, >, <=, <, =) of the column that
+// leads the range's key with parameters, every parameter non-NULL and
+// already of the column's type (not float64), and the range's bounds are
+// those parameters. Its rows then need no evaluation (for W5's BETWEEN on an
+// index, that was the evaluation of every candidate). As for
+// key_lookup_only, the type test keeps the driver's key coercion an
+// identity, so the key order and compare() agree on the bounds; NULLs sort
+// below every value in a key, and a comparison with NULL is never true.
+bool range_only(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
+                std::span<const Value> params, const Access& a) {
+  using Kind = ast::Expr::Kind;
+  if (!where || (a.kind != Access::Kind::query_pk && a.kind != Access::Kind::query_index))
+    return false;
+  const std::vector<std::string>* key = &t.primary_key;
+  if (a.kind == Access::Kind::query_index) {
+    const auto ix = std::find_if(t.indexes.begin(), t.indexes.end(),
+                                 [&](const IndexDef& i) { return i.name == a.index; });
+    if (ix == t.indexes.end()) return false;
+    key = &ix->columns;
+  }
+  const ast::Expr& e = *where;
+  if (key->empty() || e.children.empty() || e.children[0].kind != Kind::column ||
+      e.children[0].column != key->front())
+    return false;
+  auto p = layout.position(key->front());
+  if (!p.ok()) return false;
+  const ValueType type = layout.type(*p);
+  if (type == ValueType::float64) return false;
+  auto param = [&](std::size_t i) -> const Value* {
+    if (i >= e.children.size() || e.children[i].kind != Kind::param ||
+        e.children[i].param >= params.size())
+      return nullptr;
+    const Value& v = params[e.children[i].param];
+    return v.is_null() || v.type() != type ? nullptr : &v;
+  };
+  const Value *lo = nullptr, *hi = nullptr;
+  bool lo_inclusive = true, hi_inclusive = true;
+  switch (e.kind) {
+    case Kind::between:
+      if (e.children.size() != 3) return false;
+      lo = param(1);
+      hi = param(2);
+      if (!lo || !hi) return false;
+      break;
+    case Kind::eq: lo = hi = param(1); break;
+    case Kind::ge:
+    case Kind::gt:
+      lo = param(1);
+      lo_inclusive = e.kind == Kind::ge;
+      break;
+    case Kind::le:
+    case Kind::lt:
+      hi = param(1);
+      hi_inclusive = e.kind == Kind::le;
+      break;
+    default: return false;
+  }
+  if (e.children.size() != (e.kind == Kind::between ? 3u : 2u) || (!lo && !hi)) return false;
+  if (a.lower.size() != (lo ? 1u : 0u) || a.upper.size() != (hi ? 1u : 0u)) return false;
+  if (lo && (!(a.lower[0] == *lo) || a.lower_inclusive != lo_inclusive)) return false;
+  if (hi && (!(a.upper[0] == *hi) || a.upper_inclusive != hi_inclusive)) return false;
+  return true;
+}
+
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
                                     std::span<const Value> params, const TableSchema& t) {
   const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
@@ -438,7 +503,9 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
     auto planned = plan_access(t, where, params, c.capability());
     if (!planned.ok()) return std::move(planned).error();
     src.access = std::move(*planned);
-    if (src.access.kind == Access::Kind::get_by_key && key_lookup_only(t, layout, where, params))
+    if ((src.access.kind == Access::Kind::get_by_key &&
+         key_lookup_only(t, layout, where, params)) ||
+        range_only(t, layout, where, params, src.access))
       where = nullptr;  // the store returns exactly the matching rows
   }
   auto limit = param_int(s.limit_param, params);
@@ -600,15 +667,17 @@ Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, cons
 }
 
 // The keys an update or delete applies to: the exact key of `where` when it
-// has one (see exact_key), else the keys of the rows read and matched.
-Result<std::vector<Row>> target_keys(Connection& c, const TableSchema& t, const ast::Expr* where,
-                                     std::span<const Value> params) {
-  if (auto key = exact_key(t, *layout_for(t), where, params)) {
-    std::vector<Row> keys;
-    keys.push_back(std::move(*key));
-    return keys;
-  }
-  return matching_keys(c, t, where, params);
+// has one (see exact_key; held in `one`, with no key list), else the keys of
+// the rows read and matched (held in `found`).
+Result<std::span<const Row>> target_keys(Connection& c, const TableSchema& t,
+                                         const ast::Expr* where, std::span<const Value> params,
+                                         std::optional<Row>& one, std::vector<Row>& found) {
+  one = exact_key(t, *layout_for(t), where, params);
+  if (one) return std::span<const Row>(&*one, 1);
+  auto keys = matching_keys(c, t, where, params);
+  if (!keys.ok()) return std::move(keys).error();
+  found = std::move(*keys);
+  return std::span<const Row>(found);
 }
 
 }  // namespace
@@ -617,8 +686,10 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
                              std::span<const Value> params, const TableSchema& table) {
   if (const auto* s = std::get_if<ast::Select>(&statement))
     return execute_select(c, *s, params, table);
+  std::optional<Row> one;
+  std::vector<Row> found;
   if (const auto* u = std::get_if<ast::Update>(&statement)) {
-    auto keys = target_keys(c, table, u->has_where ? &u->where : nullptr, params);
+    auto keys = target_keys(c, table, u->has_where ? &u->where : nullptr, params, one, found);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
     std::vector<std::string> columns;
@@ -633,7 +704,7 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
     return c.exec(op::UpdateByKey{table.name, *keys, columns, values});
   }
   if (const auto* d = std::get_if<ast::Delete>(&statement)) {
-    auto keys = target_keys(c, table, d->has_where ? &d->where : nullptr, params);
+    auto keys = target_keys(c, table, d->has_where ? &d->where : nullptr, params, one, found);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
     return c.exec(op::DeleteByKey{table.name, *keys});

@@ -247,6 +247,17 @@ void encode_value(std::string& out, const Value& v) {
 
 namespace {
 
+// get_varint on a byte range, advancing p.
+inline bool read_varint(const unsigned char*& p, const unsigned char* end, std::uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && p != end; shift += 7) {
+    const unsigned b = *p++;
+    v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
 // One field from [p, end), advancing p; `raw`, when not null, receives the
 // field's encoded bytes (tag included). False on malformed input.
 inline bool decode_field(const unsigned char*& p, const unsigned char* end, Field& f,
@@ -263,13 +274,7 @@ inline bool decode_field(const unsigned char*& p, const unsigned char* end, Fiel
     case FieldTag::int64:
     case FieldTag::timestamp:
     case FieldTag::date:
-      if (p != end && *p < 0x80) {  // one byte: |value| < 64, the common case
-        u = *p++;
-      } else {
-        std::string_view in(reinterpret_cast<const char*>(p), static_cast<std::size_t>(end - p));
-        if (!get_varint(in, u)) return false;
-        p = reinterpret_cast<const unsigned char*>(in.data());
-      }
+      if (!read_varint(p, end, u)) return false;
       f.i = unzigzag(u);
       break;
     case FieldTag::float64:
@@ -281,14 +286,7 @@ inline bool decode_field(const unsigned char*& p, const unsigned char* end, Fiel
       break;
     case FieldTag::text:
     case FieldTag::bytes:
-      if (p != end && *p < 0x80) {
-        u = *p++;
-      } else {
-        std::string_view in(reinterpret_cast<const char*>(p), static_cast<std::size_t>(end - p));
-        if (!get_varint(in, u)) return false;
-        p = reinterpret_cast<const unsigned char*>(in.data());
-      }
-      if (u > static_cast<std::uint64_t>(end - p)) return false;
+      if (!read_varint(p, end, u) || u > static_cast<std::uint64_t>(end - p)) return false;
       f.data = std::string_view(reinterpret_cast<const char*>(p), u);
       p += u;
       break;

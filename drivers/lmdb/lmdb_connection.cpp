@@ -126,7 +126,7 @@ Store LmdbConnection::store(MDB_txn* txn, Overlay* ddl, UndoLog* undo) {
   return Store(
       *env_, txn, [this](const std::string& t) { return lookup(t); },
       [this] { return may_have_foreign_keys() ? all_tables() : std::vector<TableRef>(); }, ddl,
-      undo);
+      scratch_, undo);
 }
 
 Result<ColumnMap> LmdbConnection::column_positions(const TableInfo& t,

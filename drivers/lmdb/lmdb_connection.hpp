@@ -122,6 +122,7 @@ class LmdbConnection final : public Connection {
   std::vector<Level> levels_;
   Overlay* statement_overlay_ = nullptr;
   UndoLog undo_;  // the running statement's before-images
+  StoreScratch scratch_;
   // Set when a statement left the transaction failed: every operation but a
   // rollback (of the transaction, or to a savepoint) answers it.
   std::optional<Error> failed_;

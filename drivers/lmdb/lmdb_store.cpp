@@ -599,7 +599,7 @@ Result<bool> Store::splice(const TableInfo& t, const std::string& pk,
   if (rc == MDB_NOTFOUND) return false;
   if (rc != 0) return make_error(rc, "reading a row of " + t.schema.name);
   // A copy: the writes below may move the page `v` points into.
-  Scratch& w = scratch_;
+  StoreScratch& w = scratch_;
   w.old_bytes.assign(view(v));
   const std::size_t n = t.schema.columns.size();
   w.fields.resize(n);

@@ -84,6 +84,18 @@ class UndoLog {
   std::string bytes_;
 };
 
+// Buffers a Store's row rewrites reuse (see Store::splice). Kept by the
+// connection, so a statement allocates none once they have grown; one Store
+// uses them at a time.
+struct StoreScratch {
+  std::string old_bytes, bytes, before, after;
+  std::vector<Field> fields;
+  std::vector<std::string_view> raw;
+  std::vector<Value> values;
+  std::vector<Value*> now;
+  Value null_value;
+};
+
 class Store {
  public:
   // Resolves a table name as the transaction sees it (its overlay first).
@@ -95,13 +107,14 @@ class Store {
   // `undo`, when not null, records the before-image of every row, index and
   // sequence write (DDL is not recorded: run it in a transaction of its own).
   Store(Environment& env, MDB_txn* txn, Lookup lookup, AllTables all, Overlay* ddl,
-        UndoLog* undo = nullptr)
+        StoreScratch& scratch, UndoLog* undo = nullptr)
       : env_(env),
         txn_(txn),
         lookup_(std::move(lookup)),
         all_(std::move(all)),
         ddl_(ddl),
-        undo_(undo) {}
+        undo_(undo),
+        scratch_(scratch) {}
 
   Result<ExecResponse> insert(const op::Insert& op);
   Result<ExecResponse> update(const op::UpdateByKey& op);
@@ -163,16 +176,7 @@ class Store {
   AllTables all_;
   Overlay* ddl_;
   UndoLog* undo_;
-  // splice()'s buffers, reused from row to row of one statement.
-  struct Scratch {
-    std::string old_bytes, bytes, before, after;
-    std::vector<Field> fields;
-    std::vector<std::string_view> raw;
-    std::vector<Value> values;
-    std::vector<Value*> now;
-    Value null_value;
-  };
-  Scratch scratch_;
+  StoreScratch& scratch_;
 };
 
 }  // namespace tessera::lmdb::detail
