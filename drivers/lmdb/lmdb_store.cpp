@@ -89,9 +89,14 @@ Result<std::optional<std::string>> lookup_key(const TableInfo& t,
                             std::to_string(values.size()));
   std::string k;
   for (std::size_t i = 0; i < positions.size(); ++i) {
-    auto v = coerce(values[i], t.types[positions[i]]);
+    const ValueType type = t.types[positions[i]];
+    if (values[i].is_null() || values[i].type() == type) {  // no conversion, no copy
+      encode_key_part(k, values[i], type);
+      continue;
+    }
+    auto v = coerce(values[i], type);
     if (!v) return std::optional<std::string>();
-    encode_key_part(k, *v, t.types[positions[i]]);
+    encode_key_part(k, *v, type);
   }
   return std::optional<std::string>(std::move(k));
 }
