@@ -20,7 +20,7 @@ using Row = std::vector<Value>;
 // rows. Immutable once built; layout_for() shares one per schema.
 class RowLayout {
  public:
-  explicit RowLayout(const TableSchema& t) : table_(t.name) {
+  explicit RowLayout(const TableSchema& t) : table_(t.name), primary_key_(t.primary_key) {
     names_.reserve(t.columns.size());
     types_.reserve(t.columns.size());
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
@@ -28,15 +28,28 @@ class RowLayout {
       names_.push_back(t.columns[i].name);
       types_.push_back(value_type_of(t.columns[i].type));
     }
+    for (const auto& k : t.primary_key) {
+      auto it = index_.find(k);
+      key_positions_.push_back(it == index_.end() ? kNoColumn : it->second);
+    }
   }
-  // True when `t` has this layout's table name, column names and types.
+  // True when `t` has this layout's table name, column names and types,
+  // and primary key.
   bool describes(const TableSchema& t) const {
-    if (t.name != table_ || t.columns.size() != names_.size()) return false;
+    if (t.name != table_ || t.columns.size() != names_.size() || t.primary_key != primary_key_)
+      return false;
     for (std::size_t i = 0; i < names_.size(); ++i)
       if (t.columns[i].name != names_[i] || value_type_of(t.columns[i].type) != types_[i])
         return false;
     return true;
   }
+  // True when `columns` are every column in table order (a whole-row select).
+  bool is_all(std::span<const std::string> columns) const {
+    return std::equal(columns.begin(), columns.end(), names_.begin(), names_.end());
+  }
+  static constexpr std::size_t kNoColumn = static_cast<std::size_t>(-1);
+  // The position of primary-key column i (kNoColumn if the table lacks it).
+  std::size_t key_position(std::size_t i) const { return key_positions_[i]; }
   const std::vector<std::string>& names() const { return names_; }
   Result<std::size_t> position(const std::string& column) const {
     auto it = index_.find(column);
@@ -50,9 +63,11 @@ class RowLayout {
 
  private:
   std::string table_;
+  std::vector<std::string> primary_key_;
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<std::string> names_;
   std::vector<ValueType> types_;
+  std::vector<std::size_t> key_positions_;
 };
 
 // The layout of `t`, built on first use and then shared: the engine keeps
@@ -63,15 +78,26 @@ class RowLayout {
 // The returned layout stays valid for as long as the caller holds it, even if
 // the cache replaces or drops its entry. Thread-safe.
 std::shared_ptr<const RowLayout> layout_for(const TableSchema& t) {
+  // The thread's last answer first: statements in a row mostly name one
+  // table, and this skips the lock and the hash.
+  thread_local const TableSchema* last_schema = nullptr;
+  thread_local std::shared_ptr<const RowLayout> last;
+  if (last_schema == &t && last->describes(t)) return last;
   // Bounds the memory held for schemas that no longer exist.
   constexpr std::size_t kMaxCached = 256;
   static std::mutex mutex;
   static std::unordered_map<const TableSchema*, std::shared_ptr<const RowLayout>> cache;
   std::lock_guard lock(mutex);
-  if (auto it = cache.find(&t); it != cache.end() && it->second->describes(t)) return it->second;
+  if (auto it = cache.find(&t); it != cache.end() && it->second->describes(t)) {
+    last_schema = &t;
+    last = it->second;
+    return it->second;
+  }
   auto layout = std::make_shared<const RowLayout>(t);
   if (cache.size() >= kMaxCached) cache.clear();
   cache.insert_or_assign(&t, layout);
+  last_schema = &t;
+  last = layout;
   return layout;
 }
 
@@ -91,6 +117,18 @@ class Filter {
   void mark_columns(std::vector<bool>& needed) const {
     if (overflow_) std::fill(needed.begin(), needed.end(), true);
     for (std::size_t i = 0; i < count_; ++i) needed[columns_[i].second] = true;
+  }
+  // The row positions the filter reads, ascending, each once.
+  std::vector<std::size_t> positions() const {
+    std::vector<std::size_t> out;
+    if (overflow_) {
+      for (std::size_t i = 0; i < layout_->size(); ++i) out.push_back(i);
+      return out;
+    }
+    for (std::size_t i = 0; i < count_; ++i) out.push_back(columns_[i].second);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   // True when the filter is absent or evaluates to true on `row` (of which
@@ -158,6 +196,9 @@ Status read_all(Rows& rows, const RowLayout& layout, std::vector<Row>& out) {
 struct Source {
   Access access;
   op::QueryPk range;
+  // get_by_key with one key (a find by key): the key, without a key list.
+  Row key;
+  bool single_key = false;
   std::unique_ptr<Rows> rows;
 };
 
@@ -176,15 +217,19 @@ Status read_keys(Rows& rows, const TableSchema& t, const RowLayout& layout, std:
   }
 }
 
-Result<std::unique_ptr<Source>> read_access(Connection& c, const TableSchema& t, Access access,
-                                            const RowLayout& layout) {
-  auto src = std::make_unique<Source>();
-  src->access = std::move(access);
+// Runs src.access (or src.key, when single_key) and sets src.rows.
+Status read_access(Connection& c, const TableSchema& t, const RowLayout& layout, Source& source) {
+  Source* src = &source;
   const Access& a = src->access;
   const std::span<const std::string> cols(layout.names());
   Result<ExecResponse> r = Error(ErrorKind::internal, "no access path");
   switch (a.kind) {
-    case Access::Kind::get_by_key: r = c.exec(op::GetByKey{t.name, a.keys, cols}); break;
+    case Access::Kind::get_by_key: {
+      const std::span<const Row> keys =
+          src->single_key ? std::span<const Row>(&src->key, 1) : std::span<const Row>(a.keys);
+      r = c.exec(op::GetByKey{t.name, keys, cols});
+      break;
+    }
     case Access::Kind::find_by_index: {
       std::vector<Row> keys;
       {
@@ -201,7 +246,7 @@ Result<std::unique_ptr<Source>> read_access(Connection& c, const TableSchema& t,
       if (rows->rows)
         if (auto st = read_all(*rows->rows, layout, all); !st.ok()) return std::move(st).error();
       src->rows = std::make_unique<ValueRows>(layout.size(), std::move(all));
-      return src;
+      return {};
     }
     case Access::Kind::query_pk:
     case Access::Kind::query_index: {
@@ -221,40 +266,46 @@ Result<std::unique_ptr<Source>> read_access(Connection& c, const TableSchema& t,
   if (!r.ok()) return std::move(r).error();
   src->rows =
       r->rows ? std::move(r->rows) : std::make_unique<ValueRows>(layout.size(), std::vector<Row>{});
-  return src;
+  return {};
 }
 
 // Streams matching rows from the store, projecting `columns`. Only the
 // columns the filter reads are copied out of the store's rows; the getters
-// read the store's current row directly, through the projection.
+// read the store's current row directly, through the projection. Without a
+// filter nothing is copied, and a whole-row select (projection null) maps no
+// column.
 class FilterRows final : public Rows {
  public:
-  FilterRows(std::shared_ptr<const RowLayout> layout, std::unique_ptr<Source> source,
-             const ast::Expr* where, std::span<const Value> params,
-             std::vector<std::size_t> projection, std::int64_t offset, std::int64_t limit)
+  FilterRows(std::shared_ptr<const RowLayout> layout, const ast::Expr* where,
+             std::span<const Value> params, std::vector<std::size_t> projection, bool all,
+             std::int64_t offset, std::int64_t limit)
       : layout_(std::move(layout)),
-        source_(std::move(source)),
         filter_(where, params, *layout_),
+        has_filter_(where != nullptr),
         projection_(std::move(projection)),
+        all_(all),
         skip_(offset),
-        left_(limit),
-        row_(layout_->size()) {
-    std::vector<bool> needed(layout_->size());
-    filter_.mark_columns(needed);
-    for (std::size_t i = 0; i < needed.size(); ++i)
-      if (needed[i]) filtered_.push_back(i);
+        left_(limit) {
+    if (has_filter_) {
+      filtered_ = filter_.positions();
+      row_.resize(layout_->size());
+    }
   }
+
+  // Where the access path's rows go (see read_access).
+  Source& source() { return source_; }
 
   Result<bool> next() override {
     if (left_ == 0) return false;
-    Rows& in = *source_->rows;
+    Rows& in = *source_.rows;
     for (;;) {
       auto n = in.next();
-      if (!n.ok()) return n;
-      if (!*n) return false;
-      for (std::size_t i : filtered_) row_[i] = in.get_value(i, layout_->type(i));
-      if (const Error* e = in.conversion_error()) return *e;
-      if (!filter_.matches(row_)) continue;
+      if (!n.ok() || !*n) return n;
+      if (has_filter_) {
+        for (std::size_t i : filtered_) row_[i] = in.get_value(i, layout_->type(i));
+        if (const Error* e = in.conversion_error()) return *e;
+        if (!filter_.matches(row_)) continue;
+      }
       if (skip_ > 0) {
         --skip_;
         continue;
@@ -263,28 +314,29 @@ class FilterRows final : public Rows {
       return true;
     }
   }
-  std::size_t column_count() const override { return projection_.size(); }
-  bool is_null(std::size_t c) override { return in().is_null(projection_[c]); }
-  bool get_bool(std::size_t c) override { return in().get_bool(projection_[c]); }
-  std::int64_t get_int64(std::size_t c) override { return in().get_int64(projection_[c]); }
-  double get_double(std::size_t c) override { return in().get_double(projection_[c]); }
-  std::string_view get_text(std::size_t c) override { return in().get_text(projection_[c]); }
-  std::span<const std::byte> get_bytes(std::size_t c) override {
-    return in().get_bytes(projection_[c]);
-  }
-  Timestamp get_timestamp(std::size_t c) override { return in().get_timestamp(projection_[c]); }
-  Date get_date(std::size_t c) override { return in().get_date(projection_[c]); }
-  const Error* conversion_error() const override { return source_->rows->conversion_error(); }
+  std::size_t column_count() const override { return all_ ? layout_->size() : projection_.size(); }
+  bool is_null(std::size_t c) override { return in().is_null(at(c)); }
+  bool get_bool(std::size_t c) override { return in().get_bool(at(c)); }
+  std::int64_t get_int64(std::size_t c) override { return in().get_int64(at(c)); }
+  double get_double(std::size_t c) override { return in().get_double(at(c)); }
+  std::string_view get_text(std::size_t c) override { return in().get_text(at(c)); }
+  std::span<const std::byte> get_bytes(std::size_t c) override { return in().get_bytes(at(c)); }
+  Timestamp get_timestamp(std::size_t c) override { return in().get_timestamp(at(c)); }
+  Date get_date(std::size_t c) override { return in().get_date(at(c)); }
+  const Error* conversion_error() const override { return source_.rows->conversion_error(); }
 
  private:
-  Rows& in() { return *source_->rows; }
+  Rows& in() { return *source_.rows; }
+  std::size_t at(std::size_t c) const { return all_ ? c : projection_[c]; }
 
   // Declared first, destroyed last: the source's operation names its columns
   // through spans into the layout.
   std::shared_ptr<const RowLayout> layout_;
-  std::unique_ptr<Source> source_;
+  Source source_;
   Filter filter_;
-  std::vector<std::size_t> projection_;
+  bool has_filter_;
+  std::vector<std::size_t> projection_;  // unless all_
+  bool all_;                             // every column, in table order
   std::int64_t skip_;
   std::int64_t left_;                  // -1: unlimited
   std::vector<std::size_t> filtered_;  // the positions the filter reads
@@ -317,12 +369,13 @@ std::optional<Row> exact_key(const TableSchema& t, const RowLayout& layout, cons
       return std::nullopt;
     const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
     if (k == t.primary_key.end()) return std::nullopt;
-    Value& slot = key[static_cast<std::size_t>(k - t.primary_key.begin())];
+    const auto i = static_cast<std::size_t>(k - t.primary_key.begin());
+    Value& slot = key[i];
     if (!slot.is_null()) return std::nullopt;  // the same key column twice
-    auto p = layout.position(*k);
-    if (!p.ok()) return std::nullopt;
+    const std::size_t p = layout.key_position(i);
+    if (p == RowLayout::kNoColumn) return std::nullopt;
     const Value& v = params[e.children[1].param];
-    const ValueType type = layout.type(*p);
+    const ValueType type = layout.type(p);
     if (v.is_null() || v.type() != type || type == ValueType::float64) return std::nullopt;
     slot = v;
   }
@@ -368,48 +421,124 @@ bool key_lookup_only(const TableSchema& t, const RowLayout& layout, const ast::E
   return true;
 }
 
+// True when the key range `a` reads exactly the rows `where` selects:
+// `where` is one comparison (BETWEEN, >=, >, <=, <, =) of the column that
+// leads the range's key with parameters, every parameter non-NULL and
+// already of the column's type (not float64), and the range's bounds are
+// those parameters. Its rows then need no evaluation (for W5's BETWEEN on an
+// index, that was the evaluation of every candidate). As for
+// key_lookup_only, the type test keeps the driver's key coercion an
+// identity, so the key order and compare() agree on the bounds; NULLs sort
+// below every value in a key, and a comparison with NULL is never true.
+bool range_only(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
+                std::span<const Value> params, const Access& a) {
+  using Kind = ast::Expr::Kind;
+  if (!where || (a.kind != Access::Kind::query_pk && a.kind != Access::Kind::query_index))
+    return false;
+  const std::vector<std::string>* key = &t.primary_key;
+  if (a.kind == Access::Kind::query_index) {
+    const auto ix = std::find_if(t.indexes.begin(), t.indexes.end(),
+                                 [&](const IndexDef& i) { return i.name == a.index; });
+    if (ix == t.indexes.end()) return false;
+    key = &ix->columns;
+  }
+  const ast::Expr& e = *where;
+  if (key->empty() || e.children.empty() || e.children[0].kind != Kind::column ||
+      e.children[0].column != key->front())
+    return false;
+  auto p = layout.position(key->front());
+  if (!p.ok()) return false;
+  const ValueType type = layout.type(*p);
+  if (type == ValueType::float64) return false;
+  auto param = [&](std::size_t i) -> const Value* {
+    if (i >= e.children.size() || e.children[i].kind != Kind::param ||
+        e.children[i].param >= params.size())
+      return nullptr;
+    const Value& v = params[e.children[i].param];
+    return v.is_null() || v.type() != type ? nullptr : &v;
+  };
+  const Value *lo = nullptr, *hi = nullptr;
+  bool lo_inclusive = true, hi_inclusive = true;
+  switch (e.kind) {
+    case Kind::between:
+      if (e.children.size() != 3) return false;
+      lo = param(1);
+      hi = param(2);
+      if (!lo || !hi) return false;
+      break;
+    case Kind::eq: lo = hi = param(1); break;
+    case Kind::ge:
+    case Kind::gt:
+      lo = param(1);
+      lo_inclusive = e.kind == Kind::ge;
+      break;
+    case Kind::le:
+    case Kind::lt:
+      hi = param(1);
+      hi_inclusive = e.kind == Kind::le;
+      break;
+    default: return false;
+  }
+  if (e.children.size() != (e.kind == Kind::between ? 3u : 2u) || (!lo && !hi)) return false;
+  if (a.lower.size() != (lo ? 1u : 0u) || a.upper.size() != (hi ? 1u : 0u)) return false;
+  if (lo && (!(a.lower[0] == *lo) || a.lower_inclusive != lo_inclusive)) return false;
+  if (hi && (!(a.upper[0] == *hi) || a.upper_inclusive != hi_inclusive)) return false;
+  return true;
+}
+
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
                                     std::span<const Value> params, const TableSchema& t) {
   const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
   const RowLayout& layout = *shared_layout;
   const ast::Expr* where = s.has_where ? &s.where : nullptr;
-  Access access;
+  Source src;
   if (auto key = exact_key(t, layout, where, params)) {
     // What plan_access() would choose (cost 1), without its general analysis.
-    access.kind = Access::Kind::get_by_key;
-    access.keys.push_back(std::move(*key));
-    access.cost = 1;
+    src.access.kind = Access::Kind::get_by_key;
+    src.access.cost = 1;
+    src.key = std::move(*key);
+    src.single_key = true;
     where = nullptr;  // the store returns exactly the matching row
   } else {
     auto planned = plan_access(t, where, params, c.capability());
     if (!planned.ok()) return std::move(planned).error();
-    access = std::move(*planned);
-    if (access.kind == Access::Kind::get_by_key && key_lookup_only(t, layout, where, params))
+    src.access = std::move(*planned);
+    if ((src.access.kind == Access::Kind::get_by_key &&
+         key_lookup_only(t, layout, where, params)) ||
+        range_only(t, layout, where, params, src.access))
       where = nullptr;  // the store returns exactly the matching rows
   }
   auto limit = param_int(s.limit_param, params);
   if (!limit.ok()) return std::move(limit).error();
   auto offset = param_int(s.offset_param, params);
   if (!offset.ok()) return std::move(offset).error();
-  auto source = read_access(c, t, std::move(access), layout);
-  if (!source.ok()) return std::move(source).error();
 
+  // A whole-row select maps no column; others resolve each once.
+  const bool all = layout.is_all(s.columns);
   std::vector<std::size_t> projection;
-  for (const auto& col : s.columns) {
-    auto p = layout.position(col);
-    if (!p.ok()) return std::move(p).error();
-    projection.push_back(*p);
-  }
+  if (!all)
+    for (const auto& col : s.columns) {
+      auto p = layout.position(col);
+      if (!p.ok()) return std::move(p).error();
+      projection.push_back(*p);
+    }
   for (const auto& o : s.order_by)
     if (auto p = layout.position(o.column); !p.ok()) return std::move(p).error();
 
   ExecResponse resp;
   const std::int64_t off = std::max<std::int64_t>(*offset, 0);
   if (s.projection == ast::Select::Projection::columns && s.order_by.empty()) {
-    resp.rows = std::make_unique<FilterRows>(shared_layout, std::move(*source), where, params,
-                                             std::move(projection), off, *limit);
+    auto rows = std::make_unique<FilterRows>(shared_layout, where, params, std::move(projection),
+                                             all, off, *limit);
+    rows->source() = std::move(src);
+    if (auto st = read_access(c, t, layout, rows->source()); !st.ok()) return std::move(st).error();
+    resp.rows = std::move(rows);
     return resp;
   }
+  if (all)
+    for (std::size_t i = 0; i < layout.size(); ++i) projection.push_back(i);
+  if (auto st = read_access(c, t, layout, src); !st.ok()) return std::move(st).error();
+  Source* const source = &src;
 
   // Count, exists, or ordered: hold the matches. Ordered with a LIMIT, only
   // the first offset + limit of them in that order: a bounded heap ranked by
@@ -448,7 +577,7 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
     for (std::size_t i = 0; i < layout.size(); ++i) (needed[i] ? first : rest).push_back(i);
   }
   const bool whole = s.projection == ast::Select::Projection::columns;
-  Rows& in = *(*source)->rows;
+  Rows& in = *source->rows;
   Row row;
   for (std::size_t arrival = 0;; ++arrival) {
     auto n = in.next();
@@ -519,10 +648,11 @@ Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, cons
   const RowLayout& layout = *shared_layout;
   auto access = plan_access(t, where, params, c.capability());
   if (!access.ok()) return std::move(access).error();
-  auto source = read_access(c, t, std::move(*access), layout);
-  if (!source.ok()) return std::move(source).error();
+  Source source;
+  source.access = std::move(*access);
+  if (auto st = read_access(c, t, layout, source); !st.ok()) return std::move(st).error();
   std::vector<Row> all;
-  if (auto st = read_all(*(*source)->rows, layout, all); !st.ok()) return std::move(st).error();
+  if (auto st = read_all(*source.rows, layout, all); !st.ok()) return std::move(st).error();
   const Filter filter(where, params, layout);
   std::vector<std::size_t> pk;
   for (const auto& k : t.primary_key) pk.push_back(*layout.position(k));
@@ -537,15 +667,17 @@ Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, cons
 }
 
 // The keys an update or delete applies to: the exact key of `where` when it
-// has one (see exact_key), else the keys of the rows read and matched.
-Result<std::vector<Row>> target_keys(Connection& c, const TableSchema& t, const ast::Expr* where,
-                                     std::span<const Value> params) {
-  if (auto key = exact_key(t, *layout_for(t), where, params)) {
-    std::vector<Row> keys;
-    keys.push_back(std::move(*key));
-    return keys;
-  }
-  return matching_keys(c, t, where, params);
+// has one (see exact_key; held in `one`, with no key list), else the keys of
+// the rows read and matched (held in `found`).
+Result<std::span<const Row>> target_keys(Connection& c, const TableSchema& t,
+                                         const ast::Expr* where, std::span<const Value> params,
+                                         std::optional<Row>& one, std::vector<Row>& found) {
+  one = exact_key(t, *layout_for(t), where, params);
+  if (one) return std::span<const Row>(&*one, 1);
+  auto keys = matching_keys(c, t, where, params);
+  if (!keys.ok()) return std::move(keys).error();
+  found = std::move(*keys);
+  return std::span<const Row>(found);
 }
 
 }  // namespace
@@ -554,8 +686,10 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
                              std::span<const Value> params, const TableSchema& table) {
   if (const auto* s = std::get_if<ast::Select>(&statement))
     return execute_select(c, *s, params, table);
+  std::optional<Row> one;
+  std::vector<Row> found;
   if (const auto* u = std::get_if<ast::Update>(&statement)) {
-    auto keys = target_keys(c, table, u->has_where ? &u->where : nullptr, params);
+    auto keys = target_keys(c, table, u->has_where ? &u->where : nullptr, params, one, found);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
     std::vector<std::string> columns;
@@ -570,7 +704,7 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
     return c.exec(op::UpdateByKey{table.name, *keys, columns, values});
   }
   if (const auto* d = std::get_if<ast::Delete>(&statement)) {
-    auto keys = target_keys(c, table, d->has_where ? &d->where : nullptr, params);
+    auto keys = target_keys(c, table, d->has_where ? &d->where : nullptr, params, one, found);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
     return c.exec(op::DeleteByKey{table.name, *keys});

@@ -246,39 +246,71 @@ void encode_value(std::string& out, const Value& v) {
 }
 
 namespace {
-bool decode_field(std::string_view& in, Field& f) {
-  if (in.empty()) return false;
-  const auto tag = static_cast<FieldTag>(in.front());
-  in.remove_prefix(1);
+
+// get_varint on a byte range, advancing p.
+inline bool read_varint(const unsigned char*& p, const unsigned char* end, std::uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && p != end; shift += 7) {
+    const unsigned b = *p++;
+    v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+// One field from [p, end), advancing p; `raw`, when not null, receives the
+// field's encoded bytes (tag included). False on malformed input.
+inline bool decode_field(const unsigned char*& p, const unsigned char* end, Field& f,
+                         std::string_view* raw) {
+  const unsigned char* const start = p;
+  const auto tag = static_cast<FieldTag>(*p++);
   // Only the member the tag names is set: readers look at the tag first.
   f.tag = tag;
   std::uint64_t u = 0;
   switch (tag) {
     case FieldTag::null:
     case FieldTag::false_:
-    case FieldTag::true_: return true;
+    case FieldTag::true_: break;
     case FieldTag::int64:
     case FieldTag::timestamp:
     case FieldTag::date:
-      if (!get_varint(in, u)) return false;
+      if (!read_varint(p, end, u)) return false;
       f.i = unzigzag(u);
-      return true;
-    case FieldTag::float64: {
-      if (in.size() < 8) return false;
-      for (int i = 7; i >= 0; --i) u = (u << 8) | static_cast<unsigned char>(in[i]);
-      in.remove_prefix(8);
+      break;
+    case FieldTag::float64:
+      if (end - p < 8) return false;
+      std::memcpy(&u, p, 8);
+      if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap64(u);
+      p += 8;
       f.d = std::bit_cast<double>(u);
-      return true;
-    }
+      break;
     case FieldTag::text:
     case FieldTag::bytes:
-      if (!get_varint(in, u) || u > in.size()) return false;
-      f.data = in.substr(0, u);
-      in.remove_prefix(u);
-      return true;
+      if (!read_varint(p, end, u) || u > static_cast<std::uint64_t>(end - p)) return false;
+      f.data = std::string_view(reinterpret_cast<const char*>(p), u);
+      p += u;
+      break;
+    default: return false;
   }
-  return false;
+  if (raw)
+    *raw =
+        std::string_view(reinterpret_cast<const char*>(start), static_cast<std::size_t>(p - start));
+  return true;
 }
+
+bool decode_fields(std::string_view in, std::span<Field> out, std::span<std::string_view> raw) {
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const auto* const end = p + in.size();
+  std::size_t c = 0;
+  for (; c < out.size() && p != end; ++c)
+    if (!decode_field(p, end, out[c], raw.empty() ? nullptr : &raw[c])) return false;
+  for (; c < out.size(); ++c) {
+    out[c].tag = FieldTag::null;
+    if (!raw.empty()) raw[c] = {};
+  }
+  return true;
+}
+
 }  // namespace
 
 void encode_row(std::string& out, std::span<const Value> row) {
@@ -294,13 +326,15 @@ void encode_row(std::string& out, std::span<const Value> row) {
   for (const Value& v : row) encode_value(out, v);
 }
 
+bool decode_row(std::string_view in, std::span<Field> out) { return decode_fields(in, out, {}); }
+
 bool decode_row(std::string_view in, std::size_t columns, std::vector<Field>& out) {
   if (out.size() != columns) out.resize(columns);  // a reused vector: no allocation per row
-  std::size_t c = 0;
-  for (; c < columns && !in.empty(); ++c)
-    if (!decode_field(in, out[c])) return false;
-  for (; c < columns; ++c) out[c].tag = FieldTag::null;
-  return true;
+  return decode_fields(in, out, {});
+}
+
+bool decode_row(std::string_view in, std::span<Field> out, std::span<std::string_view> raw) {
+  return decode_fields(in, out, raw);
 }
 
 Value to_value(const Field& f) {
@@ -319,8 +353,11 @@ Value to_value(const Field& f) {
 }
 
 bool decode_value(std::string_view& in, Value& out) {
+  if (in.empty()) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   Field f;
-  if (!decode_field(in, f)) return false;
+  if (!decode_field(p, p + in.size(), f, nullptr)) return false;
+  in.remove_prefix(static_cast<std::size_t>(p - reinterpret_cast<const unsigned char*>(in.data())));
   out = to_value(f);
   return true;
 }

@@ -81,6 +81,12 @@ void encode_row(std::string& out, std::span<const Value> row);
 // `out`, reusing its storage; of each Field only the member its tag names
 // is meaningful. Returns false on malformed input.
 bool decode_row(std::string_view in, std::size_t columns, std::vector<Field>& out);
+// The same into out.size() fields.
+bool decode_row(std::string_view in, std::span<Field> out);
+// The same, also setting raw[i] (raw.size() == out.size()) to field i's
+// encoded bytes, tag included (empty for a missing trailing field): a row
+// rewrite copies the fields it does not change without encoding them again.
+bool decode_row(std::string_view in, std::span<Field> out, std::span<std::string_view> raw);
 
 // A field as a Value (copies text and bytes).
 Value to_value(const Field& f);

@@ -79,7 +79,15 @@ Result<TableRef> LmdbConnection::lookup(const std::string& table) {
   for (auto l = levels_.rbegin(); l != levels_.rend(); ++l)
     if (auto it = in(l->overlay); it != l->overlay.end()) return it->second;
   if (auto it = in(top_overlay_); it != top_overlay_.end()) return it->second;
-  return env_->table(table);
+  const std::uint64_t generation = env_->generation();
+  if (cached_table_ && cached_generation_ == generation && cached_table_->schema.name == table)
+    return cached_table_;
+  auto found = env_->table(table);
+  if (found.ok() && *found) {
+    cached_table_ = *found;
+    cached_generation_ = generation;
+  }
+  return found;
 }
 
 std::vector<TableRef> LmdbConnection::all_tables() {
@@ -118,7 +126,7 @@ Store LmdbConnection::store(MDB_txn* txn, Overlay* ddl, UndoLog* undo) {
   return Store(
       *env_, txn, [this](const std::string& t) { return lookup(t); },
       [this] { return may_have_foreign_keys() ? all_tables() : std::vector<TableRef>(); }, ddl,
-      undo);
+      scratch_, undo);
 }
 
 Result<ColumnMap> LmdbConnection::column_positions(const TableInfo& t,
@@ -426,6 +434,18 @@ Result<ExecResponse> LmdbConnection::get_by_key(const op::GetByKey& op) {
     return driver_error(ErrorKind::invalid_statement, "no such table: " + std::string(op.table));
   auto cols = column_positions(**t, op.columns);
   if (!cols.ok()) return std::move(cols).error();
+  if (op.keys.size() == 1) {  // a find by key: no key list, no duplicate check
+    auto enc = lookup_key(**t, (*t)->pk, op.keys[0]);
+    if (!enc.ok()) return std::move(enc).error();
+    auto box = read_box();
+    if (!box.ok()) return std::move(box).error();
+    ExecResponse resp;
+    if (*enc)
+      resp.rows = LmdbRows::key(std::move(*box), *t, std::move(*cols), std::move(**enc));
+    else
+      resp.rows = LmdbRows::keys(std::move(*box), *t, std::move(*cols), {});
+    return resp;
+  }
   // A key asked twice yields its row once: a linear check for a few keys,
   // a set beyond.
   constexpr std::size_t kLinear = 8;

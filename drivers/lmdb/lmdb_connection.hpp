@@ -106,6 +106,12 @@ class LmdbConnection final : public Connection {
 
   Environment* env_;
   Capability capability_;
+  // The last table lookup() found in the environment's catalog, valid while
+  // the catalog's generation is `cached_generation_` (see
+  // Environment::generation): a statement resolves its table without the
+  // catalog's lock.
+  TableRef cached_table_;
+  std::uint64_t cached_generation_ = 0;
   std::shared_ptr<ReaderSlot> reader_ = std::make_shared<ReaderSlot>();
   bool broken_ = false;
 
@@ -116,6 +122,7 @@ class LmdbConnection final : public Connection {
   std::vector<Level> levels_;
   Overlay* statement_overlay_ = nullptr;
   UndoLog undo_;  // the running statement's before-images
+  StoreScratch scratch_;
   // Set when a statement left the transaction failed: every operation but a
   // rollback (of the transaction, or to a savepoint) answers it.
   std::optional<Error> failed_;

@@ -272,6 +272,7 @@ void Environment::publish(const std::string& name, std::shared_ptr<const TableIn
     catalog_[name] = std::move(info);
   else
     catalog_.erase(name);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   count_foreign_keys();
 }
 

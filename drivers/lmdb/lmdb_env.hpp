@@ -25,6 +25,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -89,6 +90,10 @@ class Environment {
   std::vector<std::shared_ptr<const TableInfo>> tables();
   // Makes a committed change visible: `info` null forgets the table.
   void publish(const std::string& name, std::shared_ptr<const TableInfo> info);
+  // Changes with every publish(): an entry table() returned stays current
+  // while the generation read before that call is unchanged, so a
+  // connection may keep it without asking again (and taking the lock).
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   // Whether a table in the cache declares a foreign key (else no write
   // needs to look for child rows).
   bool has_foreign_keys() const { return foreign_keys_.load(std::memory_order_acquire); }
@@ -119,8 +124,9 @@ class Environment {
   std::mutex dbi_mutex_;
   std::mutex catalog_mutex_;
   std::map<std::string, std::shared_ptr<const TableInfo>> catalog_;
-  std::atomic<bool> foreign_keys_{false};  // see has_foreign_keys; set under catalog_mutex_
-  void count_foreign_keys();               // caller holds catalog_mutex_
+  std::atomic<bool> foreign_keys_{false};     // see has_foreign_keys; set under catalog_mutex_
+  std::atomic<std::uint64_t> generation_{0};  // see generation(); bumped under catalog_mutex_
+  void count_foreign_keys();                  // caller holds catalog_mutex_
 };
 
 }  // namespace tessera::lmdb::detail

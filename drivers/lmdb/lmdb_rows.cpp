@@ -83,6 +83,21 @@ KeyRange key_range(const TableInfo& t, const std::vector<std::size_t>& positions
 
 // ------------------------------------------------------------------ LmdbRows
 
+LmdbRows::LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t,
+                   ColumnMap columns)
+    : box_(std::move(box)),
+      table_(std::move(t)),
+      own_columns_(std::move(columns.positions)),
+      columns_(columns.all ? &table_->all_columns : &own_columns_) {
+  const std::size_t n = table_->schema.columns.size();
+  if (n <= kInlineFields) {
+    fields_ = std::span<Field>(inline_fields_.data(), n);
+  } else {
+    more_fields_.resize(n);
+    fields_ = more_fields_;
+  }
+}
+
 std::unique_ptr<LmdbRows> LmdbRows::range(std::shared_ptr<TxnBox> box,
                                           std::shared_ptr<const TableInfo> t, ColumnMap columns,
                                           MDB_dbi dbi, bool via_index, KeyRange range, bool reverse,
@@ -105,6 +120,17 @@ std::unique_ptr<LmdbRows> LmdbRows::keys(std::shared_ptr<TxnBox> box,
   std::unique_ptr<LmdbRows> r(new LmdbRows(std::move(box), std::move(t), std::move(columns)));
   r->key_mode_ = true;
   r->keys_ = std::move(keys);
+  r->key_count_ = r->keys_.size();
+  return r;
+}
+
+std::unique_ptr<LmdbRows> LmdbRows::key(std::shared_ptr<TxnBox> box,
+                                        std::shared_ptr<const TableInfo> t, ColumnMap columns,
+                                        std::string key) {
+  std::unique_ptr<LmdbRows> r(new LmdbRows(std::move(box), std::move(t), std::move(columns)));
+  r->key_mode_ = true;
+  r->one_key_ = std::move(key);
+  r->key_count_ = 1;
   return r;
 }
 
@@ -114,27 +140,27 @@ LmdbRows::~LmdbRows() {
   if (cursor_ && (!box_->write() || !box_->done())) mdb_cursor_close(cursor_);
 }
 
-Result<bool> LmdbRows::finish(Result<bool> r) {
-  if (!r.ok()) {
-    failed_ = r.error();
-    finished_ = true;
-  } else if (!*r) {
-    finished_ = true;
-  }
-  return r;
+LmdbRows::Step LmdbRows::fail(Error e) {
+  failed_ = std::move(e);
+  return Step::failed;
 }
 
-Result<bool> LmdbRows::load_row(std::string_view pk) {
+LmdbRows::Step LmdbRows::decode(std::string_view bytes) {
+  if (!decode_row(bytes, fields_))
+    return fail(
+        driver_error(ErrorKind::storage, "a row of " + table_->schema.name + " is corrupt"));
+  return Step::row;
+}
+
+LmdbRows::Step LmdbRows::load_row(std::string_view pk) {
   MDB_val k = val(pk), v{};
   const int rc = mdb_get(box_->txn(), table_->rows, &k, &v);
-  if (rc == MDB_NOTFOUND) return false;
-  if (rc != 0) return make_error(rc, "reading a row of " + table_->schema.name);
-  if (!decode_row(view(v), table_->schema.columns.size(), fields_))
-    return driver_error(ErrorKind::storage, "a row of " + table_->schema.name + " is corrupt");
-  return true;
+  if (rc == MDB_NOTFOUND) return Step::end;
+  if (rc != 0) return fail(make_error(rc, "reading a row of " + table_->schema.name));
+  return decode(view(v));
 }
 
-Result<bool> LmdbRows::step() {
+LmdbRows::Step LmdbRows::step() {
   MDB_val k{}, v{};
   int rc = 0;
   if (!started_) {
@@ -158,40 +184,43 @@ Result<bool> LmdbRows::step() {
   } else {
     rc = mdb_cursor_get(cursor_, &k, &v, reverse_ ? MDB_PREV : MDB_NEXT);
   }
-  if (rc == MDB_NOTFOUND) return false;
-  if (rc != 0) return make_error(rc, "reading " + table_->schema.name);
+  if (rc == MDB_NOTFOUND) return Step::end;
+  if (rc != 0) return fail(make_error(rc, "reading " + table_->schema.name));
   const std::string_view key = view(k);
-  if (!reverse_ && range_.hi && key >= std::string_view(*range_.hi)) return false;
-  if (reverse_ && range_.lo && key < std::string_view(*range_.lo)) return false;
-  if (!via_index_) {
-    if (!decode_row(view(v), table_->schema.columns.size(), fields_))
-      return driver_error(ErrorKind::storage, "a row of " + table_->schema.name + " is corrupt");
-    return true;
-  }
-  auto found = load_row(view(v));
-  if (!found.ok()) return found;
-  if (!*found) return driver_error(ErrorKind::storage, "an index entry has no row");
-  return true;
+  if (!reverse_ && range_.hi && key >= std::string_view(*range_.hi)) return Step::end;
+  if (reverse_ && range_.lo && key < std::string_view(*range_.lo)) return Step::end;
+  if (!via_index_) return decode(view(v));
+  const Step found = load_row(view(v));
+  if (found == Step::end)
+    return fail(driver_error(ErrorKind::storage, "an index entry has no row"));
+  return found;
 }
 
 Result<bool> LmdbRows::next() {
   error_.reset();
   if (failed_) return *failed_;
   if (finished_) return false;
-  if (box_->done())
-    return finish(
-        driver_error(ErrorKind::invalid_statement, "rows read after their transaction ended"));
-  if (key_mode_) {
-    while (key_pos_ < keys_.size()) {
-      auto found = load_row(keys_[key_pos_++]);
-      if (!found.ok() || *found) return finish(std::move(found));
-    }
-    return finish(false);
+  if (box_->done()) {
+    finished_ = true;
+    failed_ = driver_error(ErrorKind::invalid_statement, "rows read after their transaction ended");
+    return *failed_;
   }
-  if (left_ == 0) return finish(false);
-  auto r = step();
-  if (r.ok() && *r && left_ > 0) --left_;
-  return finish(std::move(r));
+  Step s = Step::end;
+  if (key_mode_) {
+    while (key_pos_ < key_count_) {
+      const std::string& k = keys_.empty() ? one_key_ : keys_[key_pos_];
+      ++key_pos_;
+      s = load_row(k);
+      if (s != Step::end) break;
+    }
+  } else if (left_ != 0) {
+    s = step();
+    if (s == Step::row && left_ > 0) --left_;
+  }
+  if (s == Step::row) return true;
+  finished_ = true;
+  if (s == Step::end) return false;
+  return *failed_;
 }
 
 void LmdbRows::mismatch(std::size_t c, const char* want) {

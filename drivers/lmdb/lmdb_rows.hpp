@@ -4,10 +4,12 @@
 
 #include <lmdb.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -109,6 +111,10 @@ class LmdbRows final : public Rows {
   static std::unique_ptr<LmdbRows> keys(std::shared_ptr<TxnBox> box,
                                         std::shared_ptr<const TableInfo> t, ColumnMap columns,
                                         std::vector<std::string> keys);
+  // Key mode with one key (a find by key): no key list is allocated.
+  static std::unique_ptr<LmdbRows> key(std::shared_ptr<TxnBox> box,
+                                       std::shared_ptr<const TableInfo> t, ColumnMap columns,
+                                       std::string key);
   ~LmdbRows() override;
 
   Result<bool> next() override;
@@ -124,23 +130,29 @@ class LmdbRows final : public Rows {
   const Error* conversion_error() const override { return error_ ? &*error_ : nullptr; }
 
  private:
-  LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t, ColumnMap columns)
-      : box_(std::move(box)),
-        table_(std::move(t)),
-        own_columns_(std::move(columns.positions)),
-        columns_(columns.all ? &table_->all_columns : &own_columns_) {}
+  LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t, ColumnMap columns);
   const Field& field(std::size_t c) const { return fields_[(*columns_)[c]]; }
   void mismatch(std::size_t c, const char* want);
-  Result<bool> finish(Result<bool> r);
-  // Positions the cursor on the next key of the range; false at its end.
-  Result<bool> step();
-  Result<bool> load_row(std::string_view pk);
+  // What a step found; on `failed`, failed_ holds the error.
+  enum class Step : std::uint8_t { row, end, failed };
+  Step fail(Error e);
+  // Positions the cursor on the next key of the range and decodes its row.
+  Step step();
+  // Decodes the row of `pk` (a key mode key, or an index entry's value);
+  // `end` when there is none.
+  Step load_row(std::string_view pk);
+  Step decode(std::string_view bytes);
 
   std::shared_ptr<TxnBox> box_;
   std::shared_ptr<const TableInfo> table_;
   std::vector<std::size_t> own_columns_;
   const std::vector<std::size_t>* columns_;  // own_columns_ or the table's all_columns
-  std::vector<Field> fields_;
+  // The current row, every column of the table: in place for tables of up
+  // to kInlineFields columns, so a lookup allocates no field array.
+  static constexpr std::size_t kInlineFields = 12;
+  std::array<Field, kInlineFields> inline_fields_;
+  std::vector<Field> more_fields_;
+  std::span<Field> fields_;
   std::optional<Error> error_;
   std::optional<Error> failed_;
   bool finished_ = false;
@@ -155,6 +167,8 @@ class LmdbRows final : public Rows {
   // Key mode.
   bool key_mode_ = false;
   std::vector<std::string> keys_;
+  std::string one_key_;  // key(): the only key, keys_ empty
+  std::size_t key_count_ = 0;
   std::size_t key_pos_ = 0;
 };
 

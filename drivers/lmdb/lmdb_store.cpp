@@ -89,9 +89,14 @@ Result<std::optional<std::string>> lookup_key(const TableInfo& t,
                             std::to_string(values.size()));
   std::string k;
   for (std::size_t i = 0; i < positions.size(); ++i) {
-    auto v = coerce(values[i], t.types[positions[i]]);
+    const ValueType type = t.types[positions[i]];
+    if (values[i].is_null() || values[i].type() == type) {  // no conversion, no copy
+      encode_key_part(k, values[i], type);
+      continue;
+    }
+    auto v = coerce(values[i], type);
     if (!v) return std::optional<std::string>();
-    encode_key_part(k, *v, t.types[positions[i]]);
+    encode_key_part(k, *v, type);
   }
   return std::optional<std::string>(std::move(k));
 }
@@ -185,24 +190,29 @@ Result<std::optional<Row>> Store::read_row(const TableInfo& t, const std::string
   return std::optional<Row>(std::move(row));
 }
 
-Status Store::check_row(const TableInfo& t, Row& row) {
-  for (std::size_t c = 0; c < row.size(); ++c) {
-    const ColumnDef& def = t.schema.columns[c];
-    if (row[c].is_null()) {
-      if (!def.nullable)
-        return violation(ErrorKind::not_null_violation, t.schema.name + "." + def.name,
-                         "NULL in column '" + def.name + "' of table '" + t.schema.name +
-                             "', which is NOT NULL");
-      continue;
-    }
-    auto v = coerce(row[c], t.types[c]);
-    if (!v)
-      return driver_error(ErrorKind::invalid_value,
-                          "column '" + def.name + "' of table '" + t.schema.name + "' holds " +
-                              std::string(to_string(def.type)) + ", got a " +
-                              std::string(to_string(row[c].type())));
-    row[c] = std::move(*v);
+Status Store::check_value(const TableInfo& t, std::size_t c, Value& v) {
+  const ColumnDef& def = t.schema.columns[c];
+  if (v.is_null()) {
+    if (!def.nullable)
+      return violation(
+          ErrorKind::not_null_violation, t.schema.name + "." + def.name,
+          "NULL in column '" + def.name + "' of table '" + t.schema.name + "', which is NOT NULL");
+    return {};
   }
+  if (v.type() == t.types[c]) return {};
+  auto converted = coerce(v, t.types[c]);
+  if (!converted)
+    return driver_error(ErrorKind::invalid_value,
+                        "column '" + def.name + "' of table '" + t.schema.name + "' holds " +
+                            std::string(to_string(def.type)) + ", got a " +
+                            std::string(to_string(v.type())));
+  v = std::move(*converted);
+  return {};
+}
+
+Status Store::check_row(const TableInfo& t, Row& row) {
+  for (std::size_t c = 0; c < row.size(); ++c)
+    if (auto st = check_value(t, c, row[c]); !st.ok()) return st;
   return {};
 }
 
@@ -567,27 +577,131 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
   return resp;
 }
 
+bool Store::splices(const TableInfo& t, const std::vector<std::size_t>& cols) {
+  auto changed = [&](const std::vector<std::size_t>& positions) {
+    return std::any_of(positions.begin(), positions.end(), [&](std::size_t p) {
+      return std::find(cols.begin(), cols.end(), p) != cols.end();
+    });
+  };
+  if (changed(t.pk)) return false;
+  for (const auto& fk : t.schema.foreign_keys) {
+    auto fk_cols = positions_of(t, fk.columns);
+    if (!fk_cols.ok() || changed(*fk_cols)) return false;
+  }
+  for (const TableRef& child : all_())
+    for (const auto& fk : child->schema.foreign_keys) {
+      if (fk.ref_table != t.schema.name) continue;
+      auto ref = positions_of(t, fk.ref_columns);
+      if (!ref.ok() || changed(*ref)) return false;
+    }
+  return true;
+}
+
+Result<bool> Store::splice(const TableInfo& t, const std::string& pk,
+                           const std::vector<std::size_t>& cols, std::span<const Value> values) {
+  MDB_val k = val(pk), v{};
+  int rc = mdb_get(txn_, t.rows, &k, &v);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return make_error(rc, "reading a row of " + t.schema.name);
+  // A copy: the writes below may move the page `v` points into.
+  StoreScratch& w = scratch_;
+  w.old_bytes.assign(view(v));
+  const std::size_t n = t.schema.columns.size();
+  w.fields.resize(n);
+  w.raw.resize(n);
+  if (!decode_row(w.old_bytes, w.fields, w.raw))
+    return driver_error(ErrorKind::storage, "a row of " + t.schema.name + " is corrupt");
+  // The new value of each column (the last one given wins, as in the
+  // general path), checked in column order as check_row does.
+  w.now.assign(n, nullptr);
+  w.values.assign(values.begin(), values.end());
+  for (std::size_t i = 0; i < cols.size(); ++i) w.now[cols[i]] = &w.values[i];
+  for (std::size_t c = 0; c < n; ++c) {
+    if (w.now[c]) {
+      if (auto st = check_value(t, c, *w.now[c]); !st.ok()) return std::move(st).error();
+    } else if (w.fields[c].tag == FieldTag::null && !t.schema.columns[c].nullable) {
+      Status st = check_value(t, c, w.null_value);  // a stored NULL the schema forbids
+      return std::move(st).error();
+    }
+  }
+  auto value_of = [&](std::size_t c) { return w.now[c] ? *w.now[c] : to_value(w.fields[c]); };
+  for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
+    const auto& ic = t.index_columns[ix];
+    if (std::none_of(ic.begin(), ic.end(), [&](std::size_t c) { return w.now[c] != nullptr; }))
+      continue;  // its key (columns, primary key) is unchanged
+    const bool dup = !t.schema.indexes[ix].unique;
+    bool null_before = false, null_after = false;
+    w.before.clear();
+    w.after.clear();
+    for (std::size_t c : ic) {
+      const Value old = to_value(w.fields[c]);
+      const Value now = value_of(c);
+      null_before |= old.is_null();
+      null_after |= now.is_null();
+      encode_key_part(w.before, old, t.types[c]);
+      encode_key_part(w.after, now, t.types[c]);
+    }
+    if (dup || null_before) w.before += pk;
+    if (dup || null_after) w.after += pk;
+    if (w.before == w.after) continue;
+    rc = del(t.indexes[ix], w.before, &pk);  // an index entry holds its row's key
+    if (rc != 0 && rc != MDB_NOTFOUND) return make_error(rc, "updating index");
+    rc = put(t.indexes[ix], w.after, pk, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) return unique_error(t, static_cast<int>(ix));
+    if (rc != 0) return make_error(rc, "updating index " + t.schema.indexes[ix].name);
+  }
+  // The row: unchanged fields copied as stored, changed ones encoded.
+  w.bytes.clear();
+  for (std::size_t c = 0; c < n; ++c) {
+    if (w.now[c])
+      encode_value(w.bytes, *w.now[c]);
+    else if (!w.raw[c].empty())
+      w.bytes.append(w.raw[c]);
+    else
+      w.bytes.push_back(static_cast<char>(FieldTag::null));  // a missing trailing column
+  }
+  if (rc = put(t.rows, pk, w.bytes, 0, undo_ ? &w.old_bytes : nullptr); rc != 0)
+    return make_error(rc, "writing a row of " + t.schema.name);
+  return true;
+}
+
 Result<ExecResponse> Store::update(const op::UpdateByKey& op) {
   auto tr = require(op.table);
   if (!tr.ok()) return std::move(tr).error();
   const TableInfo& t = **tr;
-  std::vector<std::string> names(op.columns.begin(), op.columns.end());
-  auto cols = positions_of(t, names);
-  if (!cols.ok()) return std::move(cols).error();
-  if (op.values.size() != cols->size())
+  std::vector<std::size_t> cols;
+  cols.reserve(op.columns.size());
+  for (const auto& name : op.columns) {
+    const int p = t.column(name);
+    if (p < 0)
+      return driver_error(ErrorKind::invalid_statement,
+                          "table '" + t.schema.name + "' has no column '" + name + "'");
+    cols.push_back(static_cast<std::size_t>(p));
+  }
+  if (op.values.size() != cols.size())
     return driver_error(ErrorKind::invalid_statement, "update: one value per column needed");
+  // Columns outside the primary key and every foreign key (either side)
+  // change no key but index keys: the row is rewritten from its stored
+  // fields, without decoding it into values or re-encoding what stays.
+  const bool in_place = splices(t, cols);
   ExecResponse resp;
   std::set<std::string> seen;
   for (const auto& key : op.keys) {
     auto k = lookup_key(t, t.pk, key);
     if (!k.ok()) return std::move(k).error();
     if (!*k || (op.keys.size() > 1 && !seen.insert(**k).second)) continue;
+    if (in_place) {
+      auto done = splice(t, **k, cols, op.values);
+      if (!done.ok()) return std::move(done).error();
+      if (*done) ++resp.affected;
+      continue;
+    }
     std::string raw;
     auto old = read_old(t, **k, raw);
     if (!old.ok()) return std::move(old).error();
     if (!*old) continue;
     Row now = **old;
-    for (std::size_t i = 0; i < cols->size(); ++i) now[(*cols)[i]] = op.values[i];
+    for (std::size_t i = 0; i < cols.size(); ++i) now[cols[i]] = op.values[i];
     if (auto s = check_row(t, now); !s.ok()) return std::move(s).error();
     if (auto s = check_parents(t, now, &**old); !s.ok()) return std::move(s).error();
     if (auto s = on_parent_change(t, **old, &now, 0); !s.ok()) return std::move(s).error();

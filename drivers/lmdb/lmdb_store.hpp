@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "lmdb_catalog.hpp"
+#include "lmdb_codec.hpp"
 #include "lmdb_env.hpp"
 #include "tessera/driver/operation.hpp"
 #include "tessera/driver/rows.hpp"
@@ -83,6 +84,18 @@ class UndoLog {
   std::string bytes_;
 };
 
+// Buffers a Store's row rewrites reuse (see Store::splice). Kept by the
+// connection, so a statement allocates none once they have grown; one Store
+// uses them at a time.
+struct StoreScratch {
+  std::string old_bytes, bytes, before, after;
+  std::vector<Field> fields;
+  std::vector<std::string_view> raw;
+  std::vector<Value> values;
+  std::vector<Value*> now;
+  Value null_value;
+};
+
 class Store {
  public:
   // Resolves a table name as the transaction sees it (its overlay first).
@@ -94,13 +107,14 @@ class Store {
   // `undo`, when not null, records the before-image of every row, index and
   // sequence write (DDL is not recorded: run it in a transaction of its own).
   Store(Environment& env, MDB_txn* txn, Lookup lookup, AllTables all, Overlay* ddl,
-        UndoLog* undo = nullptr)
+        StoreScratch& scratch, UndoLog* undo = nullptr)
       : env_(env),
         txn_(txn),
         lookup_(std::move(lookup)),
         all_(std::move(all)),
         ddl_(ddl),
-        undo_(undo) {}
+        undo_(undo),
+        scratch_(scratch) {}
 
   Result<ExecResponse> insert(const op::Insert& op);
   Result<ExecResponse> update(const op::UpdateByKey& op);
@@ -129,7 +143,18 @@ class Store {
   Result<std::optional<Row>> read_old(const TableInfo& t, const std::string& pk, std::string& raw) {
     return read_row(t, pk, undo_ ? &raw : nullptr);
   }
+  // NOT NULL and the column's type for column `c`, converting `v` to it.
+  Status check_value(const TableInfo& t, std::size_t c, Value& v);
   Status check_row(const TableInfo& t, Row& row);
+  // Whether an update of `cols` may splice(): no column of the primary key
+  // or of a foreign key (this table's, or one referencing it) among them.
+  bool splices(const TableInfo& t, const std::vector<std::size_t>& cols);
+  // Sets `cols` to `values` in the row of `pk` (false: no such row), moving
+  // only the index entries whose key changes and copying the unchanged
+  // fields' stored bytes into the new row. The same checks, errors and undo
+  // records as the general path (read_old, check_row, rewrite).
+  Result<bool> splice(const TableInfo& t, const std::string& pk,
+                      const std::vector<std::size_t>& cols, std::span<const Value> values);
   Status check_parents(const TableInfo& t, const Row& row, const Row* old);
   Status on_parent_change(const TableInfo& parent, const Row& old, const Row* now, int depth);
   Result<std::vector<std::string>> children(const TableInfo& child, const ForeignKeyDef& fk,
@@ -151,6 +176,7 @@ class Store {
   AllTables all_;
   Overlay* ddl_;
   UndoLog* undo_;
+  StoreScratch& scratch_;
 };
 
 }  // namespace tessera::lmdb::detail

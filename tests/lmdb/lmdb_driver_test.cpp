@@ -245,7 +245,7 @@ TEST_CASE("lmdb driver: a full map with a live reader fails cleanly with storage
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::storage);
   CHECK(r.error().driver == "lmdb");
-  held = Error();  // the reader lets go: now the map may grow
+  held = Error();                         // the reader lets go: now the map may grow
   auto again = insert_large_rows(*c, 0);  // the same rows again
   REQUIRE_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
   CHECK(again->affected == 5000);
@@ -403,4 +403,95 @@ TEST_CASE("lmdb driver: a generated key below a stored one is still written") {
   insert(*c, "seqs", {"v"}, {"b", "c"});  // ids 2 and 3, below 9
   const std::vector<std::string> cols{"id", "v"};
   CHECK(read_pairs(c->exec(op::Scan{"seqs", cols})) == Strings{"2:b", "3:c", "9:a"});
+}
+
+TEST_CASE("lmdb driver: an update rewrites only changed fields and index entries") {
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(fresh_dir("splice")));
+  TableSchema t;
+  t.name = "items";
+  t.columns = {{"id", ColumnType::int64},
+               {"name", ColumnType::text},
+               {"qty", ColumnType::int64, true},
+               {"code", ColumnType::text, true},
+               {"price", ColumnType::float64}};
+  t.primary_key = {"id"};
+  t.indexes = {{"ix_items_qty", {"qty"}, false}, {"ux_items_code", {"code"}, true}};
+  REQUIRE(c->push_schema(Schema{{t}}).ok());
+  const std::string long_name(300, 'n');  // a varint length of two bytes
+  insert(*c, "items", {"id", "name", "qty", "code", "price"},
+         {std::int64_t{1}, long_name, std::int64_t{5}, "a", 1.5, std::int64_t{2},
+          std::string("b\0c", 3), std::int64_t{6}, "b", 2.5});
+  const std::vector<std::string> cols{"id", "name", "qty", "code", "price"};
+  // Every row through the primary key and through each index.
+  auto all = [&] {
+    std::vector<std::string> out;
+    for (const char* index : {"", "ix_items_qty", "ux_items_code"}) {
+      op::QueryPk q;
+      q.table = "items";
+      q.index = index;
+      q.columns = cols;
+      auto r = c->exec(q);
+      REQUIRE(r.ok());
+      std::string s;
+      while (*r->rows->next()) {
+        Rows& row = *r->rows;
+        s += std::to_string(row.get_int64(0)) + "/" + std::to_string(row.get_text(1).size()) + "/" +
+             (row.is_null(2) ? "null" : std::to_string(row.get_int64(2))) + "/" +
+             (row.is_null(3) ? "null" : std::string(row.get_text(3))) + "/" +
+             std::to_string(row.get_double(4)) + " ";
+      }
+      out.push_back(s);
+    }
+    return out;
+  };
+  const std::vector<std::vector<Value>> key1{{std::int64_t{1}}}, key2{{std::int64_t{2}}};
+  const std::vector<std::string> qty{"qty"}, code_qty{"code", "qty"}, name{"name"};
+  auto update = [&](const std::vector<std::vector<Value>>& keys,
+                    const std::vector<std::string>& set, std::vector<Value> values) {
+    return c->exec(op::UpdateByKey{"items", keys, set, values});
+  };
+
+  // A double that is an integer is stored as one; the index entry moves.
+  auto r = update(key1, qty, {7.0});
+  REQUIRE(r.ok());
+  CHECK(r->affected == 1);
+  // The same value again: counted, nothing moves.
+  r = update(key1, qty, {std::int64_t{7}});
+  REQUIRE(r.ok());
+  CHECK(r->affected == 1);
+  // NULL in a nullable indexed column, and in the unique one (which then
+  // allows duplicates), then back.
+  r = update(key2, code_qty, {Value(), Value()});
+  REQUIRE(r.ok());
+  CHECK(all() == std::vector<std::string>{
+                     "1/300/7/a/1.500000 2/3/null/null/2.500000 ",
+                     "2/3/null/null/2.500000 1/300/7/a/1.500000 ",
+                     "2/3/null/null/2.500000 1/300/7/a/1.500000 ",
+                 });
+  r = update(key2, code_qty, {"c", std::int64_t{3}});
+  REQUIRE(r.ok());
+  const auto settled = all();
+  CHECK(settled == std::vector<std::string>{
+                       "1/300/7/a/1.500000 2/3/3/c/2.500000 ",
+                       "2/3/3/c/2.500000 1/300/7/a/1.500000 ",
+                       "1/300/7/a/1.500000 2/3/3/c/2.500000 ",
+                   });
+  // Refused: NOT NULL, a value of another type, a duplicate in the unique
+  // index; nothing changes.
+  r = update(key1, name, {Value()});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::not_null_violation);
+  CHECK(r.error().constraint == "items.name");
+  r = update(key1, qty, {"seven"});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::invalid_value);
+  r = update(key1, code_qty, {"c", std::int64_t{1}});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::unique_violation);
+  CHECK(all() == settled);
+  // A missing key changes nothing and is not counted.
+  r = update({{std::int64_t{9}}}, qty, {std::int64_t{1}});
+  REQUIRE(r.ok());
+  CHECK(r->affected == 0);
 }
