@@ -303,7 +303,8 @@ std::uint64_t run_sqlitecpp(Workload w, const bench::Inputs& in) {
 
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
-            << " --lib raw|raw_nomutex|tessera|sqlitecpp [--workload find|insert|scan|update|update_dsl|range] "
+            << " --lib raw|raw_nomutex|tessera|sqlitecpp [--workload "
+               "find|insert|scan|update|update_dsl|range] "
                "[--rows N]"
                " [--lookups K]\n";
   std::exit(64);
