@@ -457,6 +457,23 @@ void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn 
   e.response_ = std::move(r).value();
 }
 
+void Engine::dispatch(Execution& e, Connection* pinned, std::string_view operation,
+                      const Operation& op, std::string_view what_prefix, std::string_view what) {
+  if (!pinned) e.lease_ = acquire();
+  e.connection_ = pinned ? pinned : &e.lease_.connection();
+  e.engine_ = this;
+  e.operation_ = operation;
+  e.start_ = Clock::now();
+  auto r = e.connection_->exec(op);
+  if (!r.ok()) {
+    Error err = std::move(r).error();
+    report(e, &err, Clock::now());
+    e.engine_ = nullptr;
+    fail(std::move(err), impl_->driver_name, std::string(what_prefix) + std::string(what));
+  }
+  e.response_ = std::move(r).value();
+}
+
 Execution Engine::insert(Connection* pinned, ast::Insert statement, std::vector<Value> values) {
   check_values(values);
   Execution e;
@@ -464,19 +481,8 @@ Execution Engine::insert(Connection* pinned, ast::Insert statement, std::vector<
   e.insert_ = std::make_unique<ast::Insert>(std::move(statement));
   e.owned_values_ = std::move(values);
   e.values_ = e.owned_values_;
-  if (!pinned) e.lease_ = acquire();
-  e.connection_ = pinned ? pinned : &e.lease_.connection();
-  e.engine_ = this;
-  e.operation_ = "Insert";
-  e.start_ = Clock::now();
-  auto r = e.connection_->exec(op::Insert{e.insert_.get(), e.values_});
-  if (!r.ok()) {
-    Error err = std::move(r).error();
-    report(e, &err, Clock::now());
-    e.engine_ = nullptr;
-    fail(std::move(err), impl_->driver_name, "INSERT INTO " + e.insert_->table);
-  }
-  e.response_ = std::move(r).value();
+  dispatch(e, pinned, "Insert", op::Insert{e.insert_.get(), e.values_}, "INSERT INTO ",
+           e.insert_->table);
   return e;
 }
 
@@ -487,22 +493,10 @@ Execution Engine::update_many(Connection* pinned, const op::UpdateMany& request,
   e.table_ = impl_->options.table_prefix + std::string(request.table);
   e.owned_values_ = std::move(values);
   e.values_ = e.owned_values_;
-  if (!pinned) e.lease_ = acquire();
-  e.connection_ = pinned ? pinned : &e.lease_.connection();
-  e.engine_ = this;
-  e.operation_ = "UpdateMany";
-  e.start_ = Clock::now();
   op::UpdateMany o = request;
   o.table = e.table_;
   o.values = e.values_;
-  auto r = e.connection_->exec(o);
-  if (!r.ok()) {
-    Error err = std::move(r).error();
-    report(e, &err, Clock::now());
-    e.engine_ = nullptr;
-    fail(std::move(err), impl_->driver_name, "UPDATE " + e.table_);
-  }
-  e.response_ = std::move(r).value();
+  dispatch(e, pinned, "UpdateMany", o, "UPDATE ", e.table_);
   return e;
 }
 
@@ -516,35 +510,13 @@ Execution Engine::raw(Connection* pinned, std::string sql, std::vector<Value> va
   e.raw_sql_ = std::make_unique<std::string>(std::move(sql));
   e.owned_values_ = std::move(values);
   e.values_ = e.owned_values_;
-  if (!pinned) e.lease_ = acquire();
-  e.connection_ = pinned ? pinned : &e.lease_.connection();
-  e.engine_ = this;
-  e.operation_ = "RawSql";
-  e.start_ = Clock::now();
-  auto r = e.connection_->exec(op::RawSql{*e.raw_sql_, e.values_});
-  if (!r.ok()) {
-    Error err = std::move(r).error();
-    report(e, &err, Clock::now());
-    e.engine_ = nullptr;
-    fail(std::move(err), impl_->driver_name, *e.raw_sql_);
-  }
-  e.response_ = std::move(r).value();
+  dispatch(e, pinned, "RawSql", op::RawSql{*e.raw_sql_, e.values_}, "", *e.raw_sql_);
   return e;
 }
 
 void Engine::transaction(Connection& connection, const op::Transaction& t) {
   Execution e;
-  e.engine_ = this;
-  e.connection_ = &connection;
-  e.operation_ = "Transaction";
-  e.start_ = Clock::now();
-  auto r = connection.exec(t);
-  if (!r.ok()) {
-    Error err = std::move(r).error();
-    report(e, &err, Clock::now());
-    e.engine_ = nullptr;
-    fail(std::move(err), impl_->driver_name, "transaction control");
-  }
+  dispatch(e, &connection, "Transaction", t, "transaction control", "");
 }
 
 void Engine::push_schema(Connection* pinned, const Schema& schema) {

@@ -62,28 +62,35 @@ unsigned element_oid(ValueType type);
 // statement is reused only with the parameter types it was prepared for.
 void append_type_signature(std::span<const Value> params, std::string& out);
 
-// Parameters encoded for PQsendQueryPrepared / PQsendQueryParams: pointers,
-// lengths and formats (all binary). Text and bytes point into the Values
-// without a copy, so the Values must outlive the send (see operation.hpp);
-// fixed-width values are encoded into this object's storage.
-class EncodedParams {
+// The arrays libpq takes for a statement's parameters (PQsendQueryPrepared,
+// PQsendQueryParams, PQsendPrepare): value pointers, lengths, formats (all
+// binary) and type OIDs, one entry per parameter.
+class ParamArrays {
  public:
-  // Encodes `params`, replacing what was held. Errors: invalid_value for a
-  // timestamp or date too far from 2000 for the wire format (text with a
-  // NUL is refused by the server, as invalid_value too).
-  Status encode(std::span<const Value> params);
-
   int count() const { return static_cast<int>(values_.size()); }
   const char* const* values() const { return values_.data(); }
   const int* lengths() const { return lengths_.data(); }
   const int* formats() const { return formats_.data(); }
   const unsigned* types() const { return types_.data(); }
 
- private:
+ protected:
   std::vector<const char*> values_;
   std::vector<int> lengths_;
   std::vector<int> formats_;
   std::vector<unsigned> types_;
+};
+
+// Scalar parameters. Text and bytes point into the Values without a copy,
+// so the Values must outlive the send (see operation.hpp); fixed-width
+// values are encoded into this object's storage.
+class EncodedParams : public ParamArrays {
+ public:
+  // Encodes `params`, replacing what was held. Errors: invalid_value for a
+  // timestamp or date too far from 2000 for the wire format (text with a
+  // NUL is refused by the server, as invalid_value too).
+  Status encode(std::span<const Value> params);
+
+ private:
   std::vector<char> fixed_;  // big-endian encodings of fixed-width values
 };
 
@@ -93,7 +100,7 @@ class EncodedParams {
 // one a scalar parameter of those values is bound with (param_oid). The
 // layout is array_recv's: ndim (1), has-NULL flag, element OID, length,
 // lower bound (1), then per element its int32 length (-1: NULL) and bytes.
-class ColumnArrays {
+class ColumnArrays : public ParamArrays {
  public:
   // The bytes value `v` takes as an array element (without its length).
   static std::size_t payload_size(const Value& v);
@@ -110,17 +117,7 @@ class ColumnArrays {
   Status encode(std::span<const Value> params, std::size_t columns,
                 std::span<const ValueType> types);
 
-  int count() const { return static_cast<int>(values_.size()); }
-  const char* const* values() const { return values_.data(); }
-  const int* lengths() const { return lengths_.data(); }
-  const int* formats() const { return formats_.data(); }
-  const unsigned* types() const { return types_.data(); }
-
  private:
-  std::vector<const char*> values_;
-  std::vector<int> lengths_;
-  std::vector<int> formats_;
-  std::vector<unsigned> types_;
   std::vector<char> buffer_;  // every array, one after another
   // Scratch of encode(), kept to reuse their memory.
   std::vector<std::size_t> sizes_;

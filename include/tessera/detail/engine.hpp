@@ -231,6 +231,12 @@ class TESSERA_API Engine {
     }
   }
   void check_stored(std::span<const Value> values) const;
+  // Runs `op` for `e` (its values and owned statement already in place) on
+  // `pinned` or a pooled connection and keeps the response in e. On failure
+  // reports the error and throws it, naming what_prefix + what as the
+  // statement.
+  void dispatch(Execution& e, Connection* pinned, std::string_view operation, const Operation& op,
+                std::string_view what_prefix, std::string_view what);
   void report(Execution& e, const Error* error, std::chrono::steady_clock::time_point end);
   friend class Execution;
 
