@@ -500,7 +500,8 @@ Execution Engine::update_many(Connection* pinned, const op::UpdateMany& request,
   return e;
 }
 
-Execution Engine::raw(Connection* pinned, std::string sql, std::vector<Value> values) {
+Execution Engine::raw(Connection* pinned, std::string sql, std::vector<Value> values,
+                      bool reads_all) {
   if (!impl_->capability.raw_sql) {
     Error err(ErrorKind::unsupported, "driver " + impl_->driver_name + " does not run raw SQL");
     fail(std::move(err), impl_->driver_name, sql);
@@ -510,7 +511,7 @@ Execution Engine::raw(Connection* pinned, std::string sql, std::vector<Value> va
   e.raw_sql_ = std::make_unique<std::string>(std::move(sql));
   e.owned_values_ = std::move(values);
   e.values_ = e.owned_values_;
-  dispatch(e, pinned, "RawSql", op::RawSql{*e.raw_sql_, e.values_}, "", *e.raw_sql_);
+  dispatch(e, pinned, "RawSql", op::RawSql{*e.raw_sql_, e.values_, reads_all}, "", *e.raw_sql_);
   return e;
 }
 

@@ -521,7 +521,7 @@ Result<ExecResponse> PgConnection::exec_raw(const op::RawSql& raw) {
   if (PQsendQueryParams(conn_.get(), text.c_str(), encoded_.count(), encoded_.types(),
                         encoded_.values(), encoded_.lengths(), encoded_.formats(), 1) == 0)
     return fail(nullptr, raw.sql);
-  PQsetSingleRowMode(conn_.get());
+  if (!raw.reads_all) PQsetSingleRowMode(conn_.get());  // as in exec_query
   return finish_streaming_command(raw.sql);
 }
 

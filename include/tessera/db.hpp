@@ -415,7 +415,7 @@ class TESSERA_API Executor {
   // std::tuple of column types. Tables are not prefixed.
   template <class R, class... P>
   std::vector<R> query(std::string sql, const P&... params) {
-    auto e = engine_->raw(pin(), std::move(sql), {detail::to_value(params)...});
+    auto e = engine_->raw(pin(), std::move(sql), {detail::to_value(params)...}, /*reads_all=*/true);
     std::vector<R> out;
     if (!e.rows()) return out;
     while (e.next()) {
@@ -435,7 +435,8 @@ class TESSERA_API Executor {
   // Runs raw SQL that returns no rows; the number of rows affected.
   template <class... P>
   std::uint64_t execute_raw(std::string sql, const P&... params) {
-    return engine_->raw(pin(), std::move(sql), {detail::to_value(params)...}).affected();
+    return engine_->raw(pin(), std::move(sql), {detail::to_value(params)...}, /*reads_all=*/true)
+        .affected();
   }
 
   // ------------------------------------------------------------ schema

@@ -192,7 +192,9 @@ class TESSERA_API Engine {
   Execution update_many(Connection* pinned, const op::UpdateMany& request,
                         std::vector<Value> values);
   // Raw SQL in the connection's dialect.
-  Execution raw(Connection* pinned, std::string sql, std::vector<Value> values);
+  // `reads_all` as in run().
+  Execution raw(Connection* pinned, std::string sql, std::vector<Value> values,
+                bool reads_all = false);
   // Begin / commit / rollback / savepoints on a pinned connection.
   void transaction(Connection& connection, const op::Transaction& t);
 

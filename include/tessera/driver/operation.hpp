@@ -89,6 +89,10 @@ struct UpdateMany {
 struct RawSql {
   std::string_view sql;
   std::span<const Value> params;
+  // As op::QuerySql::reads_all: the engine reads every row before its next
+  // operation on this connection (query<R>(), execute_raw), so the driver
+  // may fetch the whole result at once.
+  bool reads_all = false;
 };
 
 // Key-value: rows by full primary key. Missing keys produce no row, and a
