@@ -113,6 +113,16 @@ Result<bool> PgRows::next() {
   return false;
 }
 
+std::size_t PgRows::size_hint() const {
+  if (owner_ != nullptr) return 0;  // streaming: the rest is unknown
+  std::size_t n = 0;
+  if (current_ && row_ + 1 < rows_in_current_)
+    n = static_cast<std::size_t>(rows_in_current_ - row_ - 1);
+  for (std::size_t i = queue_pos_; i < queue_.size(); ++i)
+    n += static_cast<std::size_t>(PQntuples(queue_[i].get()));
+  return n;
+}
+
 std::string_view PgRows::cell(std::size_t col) const {
   const int c = static_cast<int>(col);
   return {PQgetvalue(current_.get(), row_, c),

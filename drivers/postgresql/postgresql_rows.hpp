@@ -64,6 +64,8 @@ class PgRows final : public Rows {
   Timestamp get_timestamp(std::size_t col) override;
   Date get_date(std::size_t col) override;
   const Error* conversion_error() const override { return error_ ? &*error_ : nullptr; }
+  // The rows held in memory after the current one; 0 while streaming.
+  std::size_t size_hint() const override;
 
   // Reads every remaining result of the stream into memory and detaches
   // from the connection. Called by the connection only.

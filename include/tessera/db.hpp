@@ -144,6 +144,7 @@ class TESSERA_API Executor {
   std::vector<R> fetch_all(Select<M, R> q) {
     auto e = run_select(std::move(q), ast::Select::Projection::columns);
     std::vector<R> out;
+    if (const Rows* rows = e.rows()) out.reserve(rows->size_hint());
     while (e.next()) {
       detail::read_row(*e.rows(), out.emplace_back());
       e.check_row();

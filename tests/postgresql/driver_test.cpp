@@ -626,11 +626,24 @@ TEST_CASE("UpdateMany through the SPI: a value not of its column's type is inval
   REQUIRE(good.ok());
   CHECK(good->affected == 2);
   auto rows = spi(c, tessera::op::RawSql{"SELECT id, a FROM " + quoted + " ORDER BY id", {}});
+  CHECK(rows.rows->size_hint() == 0);  // streamed (no reads_all): unknown
   REQUIRE(*rows.rows->next());
   CHECK(rows.rows->is_null(1));
   REQUIRE(*rows.rows->next());
   CHECK(rows.rows->get_int64(1) == 21);
   rows.rows.reset();
+  // Read whole (reads_all): the rows left after the current one.
+  auto whole = spi(
+      c, tessera::op::RawSql{
+             .sql = "SELECT id FROM " + quoted + " ORDER BY id", .params = {}, .reads_all = true});
+  CHECK(whole.rows->size_hint() == 2);
+  REQUIRE(*whole.rows->next());
+  CHECK(whole.rows->size_hint() == 1);
+  REQUIRE(*whole.rows->next());
+  CHECK(whole.rows->size_hint() == 0);
+  CHECK_FALSE(*whole.rows->next());
+  CHECK(whole.rows->size_hint() == 0);
+  whole.rows.reset();
   spi(c, tessera::op::RawSql{"DROP TABLE " + quoted, {}});
 }
 

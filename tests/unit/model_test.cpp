@@ -149,3 +149,15 @@ TEST_CASE("model: a viewed text Value is a text Value, equal to an owned one") {
   CHECK(tessera::detail::bound_value(std::optional<std::string>()).is_null());
   CHECK(tessera::detail::to_value(name).as_text().data() != name.data());
 }
+
+TEST_CASE("model: ValueRows counts the rows left as its size hint") {
+  tessera::ValueRows rows(1,
+                          {{tessera::Value(std::int64_t{1})}, {tessera::Value(std::int64_t{2})}});
+  CHECK(rows.size_hint() == 2);
+  REQUIRE(*rows.next());
+  CHECK(rows.size_hint() == 1);
+  REQUIRE(*rows.next());
+  CHECK(rows.size_hint() == 0);
+  CHECK_FALSE(*rows.next());
+  CHECK(rows.size_hint() == 0);
+}

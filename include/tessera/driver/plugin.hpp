@@ -20,7 +20,7 @@
 // 2: op::QuerySql::reads_all, Capability::row_at_a_time_writes
 // 3: op::UpdateMany (a new Operation alternative), Capability::update_many,
 //    Value::text_view (a ninth variant alternative; as_text() returns a view),
-//    op::RawSql::reads_all
+//    op::RawSql::reads_all, Rows::size_hint
 #define TESSERA_PLUGIN_ABI_VERSION 3u
 #define TESSERA_VERSION_STRING "0.1.0"
 

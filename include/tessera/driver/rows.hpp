@@ -56,6 +56,11 @@ class Rows {
   // The first conversion error since the last next(), or null.
   virtual const Error* conversion_error() const { return nullptr; }
 
+  // How many more rows next() will return, when the driver knows it without
+  // reading them (a result it fetched whole); 0 when it does not. A hint:
+  // the engine only reserves memory with it (fetch_all).
+  virtual std::size_t size_hint() const { return 0; }
+
   // Reads a column as a Value of the given type (NULL if the column is
   // NULL). Slow path for raw SQL and in-memory evaluation.
   Value get_value(std::size_t col, ValueType type) {
@@ -91,6 +96,7 @@ class ValueRows final : public Rows {
     return pos_ <= rows_.size();
   }
   std::size_t column_count() const override { return columns_; }
+  std::size_t size_hint() const override { return pos_ < rows_.size() ? rows_.size() - pos_ : 0; }
   bool is_null(std::size_t c) override { return cur(c).is_null(); }
   bool get_bool(std::size_t c) override {
     const Value& v = cur(c);
