@@ -81,48 +81,28 @@ StatementCache::Entry::Entry(std::uint64_t k, MYSQL_STMT* s, std::string text)
 StatementCache::Entry::~Entry() = default;
 
 StatementCache::StatementCache(MYSQL* db, std::size_t capacity, bool verify_text)
-    : db_(db), capacity_(capacity), verify_text_(verify_text) {}
+    : db_(db), verify_text_(verify_text), lru_(capacity) {}
 
 StatementCache::~StatementCache() {
-  for (auto& e : lru_) mysql_stmt_close(e.stmt);
+  lru_.for_each([](Entry& e) { mysql_stmt_close(e.stmt); });
 }
 
 Result<StatementLease> StatementCache::acquire(std::uint64_t key, std::string_view sql) {
   if (key != 0) {
-    if (auto it = index_.find(key); it != index_.end()) {
-      Entry& e = *it->second;
-      const bool same_text = !verify_text_ || e.sql == sql;
-      if (!e.leased && same_text) {
-        lru_.splice(lru_.begin(), lru_, it->second);
-        e.leased = true;
-        return StatementLease(this, &e, e.stmt);
-      }
-      // Leased to live Rows, or a hash collision: use a private one.
-      key = 0;
-    }
+    Entry* e =
+        lru_.lease(key, [&](const Entry& entry) { return !verify_text_ || entry.sql == sql; });
+    if (e != nullptr) return StatementLease(this, e, e->stmt);
+    // Leased to live Rows, or a hash collision: use a private one.
+    if (lru_.contains(key)) key = 0;
   }
   auto prepared = prepare_statement(db_, sql);
   if (!prepared) return std::move(prepared).error();
-  if (key == 0 || !make_room()) {
+  if (key == 0 || !lru_.make_room([](Entry& e) { mysql_stmt_close(e.stmt); })) {
     uncached_sql_ = std::string(sql);
     return StatementLease(this, nullptr, *prepared);
   }
-  lru_.emplace_front(key, *prepared, std::string(sql));
-  index_[key] = lru_.begin();
-  return StatementLease(this, &lru_.front(), *prepared);
-}
-
-bool StatementCache::make_room() {
-  if (lru_.size() < capacity_) return true;
-  for (auto it = lru_.end(); it != lru_.begin();) {
-    --it;
-    if (it->leased) continue;
-    mysql_stmt_close(it->stmt);
-    index_.erase(it->key);
-    lru_.erase(it);
-    return true;
-  }
-  return false;
+  Entry& e = lru_.add(key, *prepared, std::string(sql));
+  return StatementLease(this, &e, e.stmt);
 }
 
 void StatementCache::give_back(void* entry, MYSQL_STMT* stmt) noexcept {

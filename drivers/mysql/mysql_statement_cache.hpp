@@ -17,13 +17,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "tessera/driver/error.hpp"
+#include "tessera/driver/statement_lru.hpp"
 
 namespace tessera::mysql::detail {
 
@@ -88,14 +87,10 @@ class StatementCache {
     std::unique_ptr<ResultBinding> binding;
   };
   void give_back(void* entry, MYSQL_STMT* stmt) noexcept;
-  // Makes room for one entry; false if every entry is leased.
-  bool make_room();
 
   MYSQL* db_;
-  std::size_t capacity_;
   bool verify_text_;
-  std::list<Entry> lru_;  // most recently used first
-  std::unordered_map<std::uint64_t, std::list<Entry>::iterator> index_;
+  StatementLru<Entry> lru_;
   std::string uncached_sql_;  // sql() of an uncached lease (the last one made)
 };
 

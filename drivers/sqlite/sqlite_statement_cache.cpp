@@ -59,53 +59,27 @@ Result<sqlite3_stmt*> prepare_statement(sqlite3* db, std::string_view sql, bool 
 }
 
 StatementCache::StatementCache(sqlite3* db, std::size_t capacity, bool verify_text)
-    : db_(db), capacity_(capacity), verify_text_(verify_text) {}
+    : db_(db), verify_text_(verify_text), lru_(capacity) {}
 
 StatementCache::~StatementCache() {
-  for (auto& e : lru_) sqlite3_finalize(e.stmt);
+  lru_.for_each([](Entry& e) { sqlite3_finalize(e.stmt); });
 }
 
 Result<StatementLease> StatementCache::acquire(std::uint64_t key, std::string_view sql) {
   if (key != 0) {
-    // The statement run last, already first in the LRU order.
-    if (front_ != nullptr && front_->key == key && !front_->leased && !verify_text_) {
-      front_->leased = true;
-      return StatementLease(this, front_, front_->stmt);
-    }
-    if (auto it = index_.find(key); it != index_.end()) {
-      Entry& e = *it->second;
-      const bool same_text = !verify_text_ || std::string_view(sqlite3_sql(e.stmt)) == sql;
-      if (!e.leased && same_text) {
-        lru_.splice(lru_.begin(), lru_, it->second);
-        e.leased = true;
-        front_ = &e;
-        return StatementLease(this, &e, e.stmt);
-      }
-      // Leased to a live cursor, or a hash collision: use a private one.
-      key = 0;
-    }
+    Entry* e = lru_.lease(key, [&](const Entry& entry) {
+      return !verify_text_ || std::string_view(sqlite3_sql(entry.stmt)) == sql;
+    });
+    if (e != nullptr) return StatementLease(this, e, e->stmt);
+    // Leased to a live cursor, or a hash collision: use a private one.
+    if (lru_.contains(key)) key = 0;
   }
   auto prepared = prepare_statement(db_, sql, key != 0);
   if (!prepared) return std::move(prepared).error();
-  if (key == 0 || !make_room()) return StatementLease(this, nullptr, *prepared);
-  lru_.push_front(Entry{key, *prepared, true});
-  index_[key] = lru_.begin();
-  front_ = &lru_.front();
-  return StatementLease(this, &lru_.front(), *prepared);
-}
-
-bool StatementCache::make_room() {
-  if (lru_.size() < capacity_) return true;
-  for (auto it = lru_.end(); it != lru_.begin();) {
-    --it;
-    if (it->leased) continue;
-    sqlite3_finalize(it->stmt);
-    if (&*it == front_) front_ = nullptr;
-    index_.erase(it->key);
-    lru_.erase(it);
-    return true;
-  }
-  return false;
+  if (key == 0 || !lru_.make_room([](Entry& e) { sqlite3_finalize(e.stmt); }))
+    return StatementLease(this, nullptr, *prepared);
+  Entry& e = lru_.add(Entry{key, *prepared, true});
+  return StatementLease(this, &e, e.stmt);
 }
 
 void StatementCache::give_back(void* entry, sqlite3_stmt* stmt) noexcept {

@@ -11,11 +11,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <string_view>
-#include <unordered_map>
 
 #include "tessera/driver/error.hpp"
+#include "tessera/driver/statement_lru.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -75,18 +74,10 @@ class StatementCache {
     bool leased;
   };
   void give_back(void* entry, sqlite3_stmt* stmt) noexcept;
-  // Makes room for one entry; false if every entry is leased.
-  bool make_room();
 
   sqlite3* db_;
-  std::size_t capacity_;
   bool verify_text_;
-  std::list<Entry> lru_;  // most recently used first
-  std::unordered_map<std::uint64_t, std::list<Entry>::iterator> index_;
-  // The entry of the last hit or insertion, which is at the front of lru_
-  // (a program running one statement in a loop skips the hash lookup and
-  // the splice). Null when that entry was evicted.
-  Entry* front_ = nullptr;
+  StatementLru<Entry> lru_;
 };
 
 }  // namespace tessera::sqlite::detail
