@@ -291,6 +291,67 @@ TEST_CASE(
   CHECK(db.find<Membership>(1, 2)->role == "y");
 }
 
+TEST_CASE("conformance: update_many writes every column type, to and from NULL") {
+  TestDb t;
+  t.create<Nullables>();
+  auto& db = *t;
+  // Row i: every column set when i is even, NULL when odd; then the update
+  // swaps that, and leaves `level` NULL in every row (a column without a
+  // single value to tell its type).
+  auto filled = [](std::int64_t i, bool set) {
+    Nullables n{.id = i};
+    if (!set) return n;
+    n.b = i % 3 == 0;
+    n.i8 = static_cast<std::int8_t>(-(i % 100));
+    n.i16 = static_cast<std::int16_t>(i * 7);
+    n.i32 = static_cast<std::int32_t>(-i * 1000);
+    n.i64 = i * 1'000'000'007LL;
+    n.u8 = static_cast<std::uint8_t>(i % 250);
+    n.u16 = static_cast<std::uint16_t>(i * 3);
+    n.u32 = static_cast<std::uint32_t>(i * 100'000);
+    n.f32 = static_cast<float>(i) / 4;
+    n.f64 = static_cast<double>(i) / 3;
+    n.text = "text " + std::to_string(i) + (i % 5 == 0 ? std::string() : std::string(20, 'x'));
+    n.bytes = tessera::to_bytes("b" + std::to_string(i));
+    n.ts = tessera::Timestamp{i * 1'000'001};
+    n.day = tessera::Date{static_cast<std::int32_t>(i)};
+    n.color = i % 2 ? Color::red : Color::green;
+    return n;
+  };
+  std::vector<Nullables> rows;
+  for (std::int64_t i = 1; i <= 700; ++i) rows.push_back(filled(i, i % 2 == 0));
+  db.insert_many(rows);
+  for (auto& r : rows) {
+    r = filled(r.id + 1000, r.id % 2 != 0);
+    r.id -= 1000;
+  }
+  CHECK(db.update_many(rows) == 700);
+  const auto all = db.fetch_all(select<Nullables>().order_by(col(&Nullables::id)));
+  REQUIRE(all.size() == rows.size());
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    CAPTURE(all[k].id);
+    const Nullables& want = rows[k];
+    const Nullables& got = all[k];
+    CHECK(got.id == want.id);
+    CHECK(got.b == want.b);
+    CHECK(got.i8 == want.i8);
+    CHECK(got.i16 == want.i16);
+    CHECK(got.i32 == want.i32);
+    CHECK(got.i64 == want.i64);
+    CHECK(got.u8 == want.u8);
+    CHECK(got.u16 == want.u16);
+    CHECK(got.u32 == want.u32);
+    CHECK(got.f32 == want.f32);
+    CHECK(got.f64 == want.f64);
+    CHECK(got.text == want.text);
+    CHECK(got.bytes == want.bytes);
+    CHECK(got.ts == want.ts);
+    CHECK(got.day == want.day);
+    CHECK(got.color == want.color);
+    CHECK_FALSE(got.level.has_value());
+  }
+}
+
 TEST_CASE("conformance: update and delete where return exact affected counts") {
   TestDb t;
   t.create<Item>();
