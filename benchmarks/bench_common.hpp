@@ -350,6 +350,14 @@ struct Args {
     auto it = extra.find(name);
     return it == extra.end() ? fallback : it->second;
   }
+  // The server URL: --url, else the environment variable `env` (the one the
+  // test suite and scripts/services/*.sh use), else empty.
+  std::string url(const char* env) const {
+    std::string u = get("--url");
+    if (u.empty())
+      if (const char* e = std::getenv(env)) u = e;
+    return u;
+  }
 };
 
 // Parses argv; nullopt on an unknown option, a missing value, or --n or

@@ -1009,10 +1009,8 @@ int main(int argc, char** argv) {
   const std::int64_t n = args->n;
   const int reps = args->reps;
   const std::string& out_path = args->out;
-  std::string url = args->get("--url");
+  const std::string url = args->url("TESSERA_TEST_MYSQL_URL");
   const std::string only = args->get("--only");
-  if (url.empty())
-    if (const char* env = std::getenv("TESSERA_TEST_MYSQL_URL"); env != nullptr) url = env;
   if (url.empty()) {
     std::cerr << "tessera_bench_mysql: no server: pass --url mysql://user:pw@host:port/db or set "
                  "TESSERA_TEST_MYSQL_URL (scripts/services/mariadb.sh start DIR prints one); "

@@ -1046,10 +1046,8 @@ int main(int argc, char** argv) {
   const std::int64_t n = args->n;
   const int reps = args->reps;
   const std::string& out_path = args->out;
-  std::string url = args->get("--url");
+  const std::string url = args->url("TESSERA_TEST_POSTGRESQL_URL");
   const std::string only = args->get("--only");
-  if (url.empty())
-    if (const char* env = std::getenv("TESSERA_TEST_POSTGRESQL_URL")) url = env;
   if (url.empty()) {
     std::cerr << "tessera_bench_postgresql: no server: pass --url postgresql://... or set "
                  "TESSERA_TEST_POSTGRESQL_URL\n"

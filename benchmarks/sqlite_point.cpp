@@ -238,14 +238,7 @@ std::uint64_t run_tessera(Workload w, const bench::Inputs& in) {
   }
   if (w == Workload::update) {
     (void)db.update(Item{.id = -1}, tessera::only(&Item::qty));
-    return counted([&] {
-      std::uint64_t changed = 0;
-      auto tx = db.transaction();
-      for (auto [id, qty] : in.updates)
-        changed += tx.update(Item{.id = id, .qty = qty}, tessera::only(&Item::qty)) ? 1 : 0;
-      tx.commit();
-      return changed;
-    });
+    return counted([&] { return bench::tessera_run::update_each(db, in); });
   }
   (void)db.execute(tessera::update<Item>().set(&Item::qty, 0).where(col(&Item::id) == -1));
   return counted([&] {
