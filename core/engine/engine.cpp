@@ -395,6 +395,12 @@ namespace {
 }
 }  // namespace
 
+const TableSchema& Engine::schema_for(const Plan& plan, SchemaFn schema) {
+  return schema_for(
+      std::visit([](const auto& st) -> const std::string& { return st.table; }, plan.statement),
+      schema);
+}
+
 const TableSchema& Engine::schema_for(const std::string& table, SchemaFn schema) {
   Impl& s = *impl_;
   std::lock_guard lock(s.schema_mutex);
@@ -419,13 +425,69 @@ Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vect
   return e;
 }
 
-Execution Engine::run(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
-                      SchemaFn schema, bool reads_all) {
+template <class Body>
+std::uint64_t Engine::run_static(Connection* pinned, const StaticShape& shape,
+                                 std::span<const Value> values, Body&& body) {
   check_values(values);
-  Execution e;
-  e.values_ = values;
-  start(e, pinned, plan_for(shape), schema, reads_all);
-  return e;
+  Impl& s = *impl_;
+  const Plan* plan = plan_for(shape);
+  const bool watched = s.observed();
+  const Clock::time_point start = watched ? Clock::now() : coarse_now();
+  Lease lease;
+  Connection* c = pinned;
+  if (!pinned) {  // filled in place
+    lease.engine_ = this;
+    lease.pc_ = acquire_connection(start);
+    c = lease.pc_->connection.get();
+  }
+  const bool kv = s.capability.sql == SqlDialect::none;
+  Result<std::uint64_t> r = body(*c, *plan, kv);
+  const std::string_view operation = kv ? "KeyValue" : "QuerySql";
+  if (!r.ok()) {
+    Error err = std::move(r).error();
+    report(Reported{operation, plan->sql, values, start, 0}, &err, Clock::now());
+    fail(std::move(err), s.driver_name, plan->sql);
+  }
+  const Clock::time_point end = watched ? Clock::now() : coarse_now();
+  if (watched || end - start > s.options.slow_statement)
+    report(Reported{operation, plan->sql, values, start, *r}, nullptr, end);
+  lease.release(end);
+  return *r;
+}
+
+std::uint64_t Engine::read(Connection* pinned, const StaticShape& shape,
+                           std::span<const Value> values, SchemaFn schema, ReadSink& sink) {
+  const std::uint64_t rows = run_static(
+      pinned, shape, values,
+      [&](Connection& c, const Plan& plan, bool kv) -> Result<std::uint64_t> {
+        if (!kv)
+          return c.read(op::QuerySql{&plan.statement, plan.sql, values, plan.cache_key, true},
+                        sink);
+        Result<ExecResponse> response =
+            kv::execute(c, plan.statement, values, schema_for(plan, schema));
+        if (!response.ok()) return std::move(response).error();
+        return feed(response->rows.get(), sink);
+      });
+  if (sink.thrown) [[unlikely]]
+    std::rethrow_exception(sink.thrown);
+  if (sink.conversion) [[unlikely]] {
+    const Plan* plan = plan_for(shape);
+    fail(std::move(*sink.conversion), impl_->driver_name, plan->sql);
+  }
+  return rows;
+}
+
+std::uint64_t Engine::write(Connection* pinned, const StaticShape& shape,
+                            std::span<const Value> values, SchemaFn schema) {
+  return run_static(
+      pinned, shape, values,
+      [&](Connection& c, const Plan& plan, bool kv) -> Result<std::uint64_t> {
+        Result<ExecResponse> r =
+            kv ? kv::execute(c, plan.statement, values, schema_for(plan, schema))
+               : c.exec(op::QuerySql{&plan.statement, plan.sql, values, plan.cache_key, false});
+        if (!r.ok()) return std::move(r).error();
+        return r->affected;  // any rows go before the connection does
+      });
 }
 
 void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema,
@@ -441,11 +503,7 @@ void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn 
   const bool kv = impl_->capability.sql == SqlDialect::none;
   e.operation_ = kv ? "KeyValue" : "QuerySql";
   Result<ExecResponse> r =
-      kv ? kv::execute(
-               *e.connection_, plan->statement, e.values_,
-               schema_for(std::visit([](const auto& st) -> const std::string& { return st.table; },
-                                     plan->statement),
-                          schema))
+      kv ? kv::execute(*e.connection_, plan->statement, e.values_, schema_for(*plan, schema))
          : e.connection_->exec(
                op::QuerySql{&plan->statement, plan->sql, e.values_, plan->cache_key, reads_all});
   if (!r.ok()) {
@@ -540,9 +598,8 @@ void Engine::report(Execution& e, const Error* error, Clock::time_point end) {
   const Options& opts = impl_->options;
   // The common case first: a quick success nobody listens to.
   if (!error && !opts.on_operation && end - e.start_ <= opts.slow_statement &&
-      !logger().should_log(spdlog::level::debug))
+      !impl_->log->should_log(spdlog::level::debug))
     return;
-  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(end - e.start_);
   std::string_view sql;
   if (e.plan_)
     sql = e.plan_->sql;
@@ -552,23 +609,29 @@ void Engine::report(Execution& e, const Error* error, Clock::time_point end) {
     sql = e.insert_->table;
   else if (!e.table_.empty())
     sql = e.table_;
-  const std::uint64_t rows = e.rows_read_ ? e.rows_read_ : e.response_.affected;
-  auto& log = logger();
-  const Options& o = opts;
+  report(Reported{e.operation_, sql, e.values_, e.start_,
+                  e.rows_read_ ? e.rows_read_ : e.response_.affected},
+         error, end);
+}
+
+void Engine::report(const Reported& r, const Error* error, Clock::time_point end) {
+  const Options& o = impl_->options;
+  spdlog::logger& log = *impl_->log;
+  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(end - r.start);
   if (error) {
-    log.debug("{} failed after {} us: {}: {} | {}", e.operation_, elapsed.count(),
-              to_string(error->kind), error->message, sql);
+    log.debug("{} failed after {} us: {}: {} | {}", r.operation, elapsed.count(),
+              to_string(error->kind), error->message, r.sql);
   } else if (elapsed > o.slow_statement) {
-    log.warn("slow {} took {} us, {} rows | {}", e.operation_, elapsed.count(), rows, sql);
+    log.warn("slow {} took {} us, {} rows | {}", r.operation, elapsed.count(), r.rows, r.sql);
   } else if (log.should_log(spdlog::level::debug)) {
     if (o.log_values)
-      log.debug("{} took {} us, {} rows | {} | {}", e.operation_, elapsed.count(), rows, sql,
-                describe_values(e.values_));
+      log.debug("{} took {} us, {} rows | {} | {}", r.operation, elapsed.count(), r.rows, r.sql,
+                describe_values(r.values));
     else
-      log.debug("{} took {} us, {} rows | {}", e.operation_, elapsed.count(), rows, sql);
+      log.debug("{} took {} us, {} rows | {}", r.operation, elapsed.count(), r.rows, r.sql);
   }
   if (o.on_operation) {
-    OperationEvent ev{e.operation_, sql, elapsed, rows, error};
+    OperationEvent ev{r.operation, r.sql, elapsed, r.rows, error};
     o.on_operation(ev);
   }
 }

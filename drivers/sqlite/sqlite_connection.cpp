@@ -166,6 +166,20 @@ Result<ExecResponse> SqliteConnection::exec(const Operation& op) {
   return dispatch_sql(*this, op, kDriverName);
 }
 
+Result<std::uint64_t> SqliteConnection::read(const op::QuerySql& q, RowSink& sink) {
+  return catch_all(kDriverName, [&]() -> Result<std::uint64_t> {
+    auto lease = queries_.acquire(q.cache_key, q.sql);
+    if (!lease) return std::move(lease).error();
+    sqlite3_stmt* stmt = lease->get();
+    if (Status s = bind_params(stmt, q.params); !s) return std::move(s).error();
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) return std::uint64_t{0};  // the lease resets the statement
+    if (rc != SQLITE_ROW) return fail(rc, sqlite3_sql(stmt));
+    StreamingRows rows(std::move(*lease), /*first_row_ready=*/true, &broken_);
+    return feed(&rows, sink);
+  });
+}
+
 Result<ExecResponse> SqliteConnection::run_statement(StatementLease&& lease,
                                                      std::span<const Value> params) {
   sqlite3* db = db_.get();

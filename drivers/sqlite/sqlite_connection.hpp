@@ -38,6 +38,8 @@ class SqliteConnection final : public Connection {
 
   const Capability& capability() const override { return capability_; }
   Result<ExecResponse> exec(const Operation& op) override;
+  // The rows on the stack: one statement lease, no Rows allocated.
+  Result<std::uint64_t> read(const op::QuerySql& query, RowSink& sink) override;
   bool is_valid() const override { return !broken_; }
   Status ping() override;
   Status push_schema(const Schema& schema) override;

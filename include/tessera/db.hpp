@@ -129,13 +129,12 @@ class TESSERA_API Executor {
     static_assert(sizeof...(K) == detail::primary_key_count<T>(),
                   "tessera: find() needs one value per primary-key member");
     const auto values = key_values<T>(key...);
-    auto e = engine_->run(pin(), find_shape<T>(), values, &table_schema<T>, /*reads_all=*/true);
     std::optional<T> out;
-    if (e.next()) {
-      out.emplace();
-      detail::read_row(*e.rows(), *out);
-      e.check_row();
-    }
+    detail::MappingSink sink([&out](Rows& rows) {
+      detail::read_row(rows, out.emplace());
+      return false;  // a key matches at most one row
+    });
+    engine_->read(pin(), find_shape<T>(), values, &table_schema<T>, sink);
     return out;
   }
 
@@ -279,10 +278,8 @@ class TESSERA_API Executor {
         using F = std::decay_t<decltype(f)>;
         if constexpr (F::is_primary_key) values[count++] = detail::bound_value(row.*(F::member));
       });
-      return engine_
-                 ->run(pin(), update_shape<T>(mask), std::span<const Value>(values.data(), count),
-                       &table_schema<T>)
-                 .affected() > 0;
+      return engine_->write(pin(), update_shape<T>(mask),
+                            std::span<const Value>(values.data(), count), &table_schema<T>) > 0;
     } else {
       ast::Statement st{ast::Update{}};
       auto& u = std::get<ast::Update>(st);
@@ -397,7 +394,7 @@ class TESSERA_API Executor {
     static_assert(sizeof...(K) == detail::primary_key_count<T>(),
                   "tessera: erase() needs one value per primary-key member");
     const auto values = key_values<T>(key...);
-    return engine_->run(pin(), erase_shape<T>(), values, &table_schema<T>).affected() > 0;
+    return engine_->write(pin(), erase_shape<T>(), values, &table_schema<T>) > 0;
   }
 
   // Deletes the row with row's primary key; false if there was none.
@@ -405,7 +402,7 @@ class TESSERA_API Executor {
   bool remove(const T& row) {
     std::vector<Value> values;
     append_key_values(row, values);
-    return engine_->run(pin(), erase_shape<T>(), values, &table_schema<T>).affected() > 0;
+    return engine_->write(pin(), erase_shape<T>(), values, &table_schema<T>) > 0;
   }
 
   // ------------------------------------------------------------ raw SQL
@@ -572,22 +569,15 @@ class TESSERA_API Executor {
   // The key's values in key-member order, on the stack.
   template <Model T, class... K>
   static std::array<Value, sizeof...(K)> key_values(const K&... key) {
-    std::array<Value, sizeof...(K)> values;
-    std::size_t k = 0;
-    const std::tuple<const K&...> keys(key...);
-    detail::for_each_field<T>([&](const auto& f, auto) {
-      using F = std::decay_t<decltype(f)>;
-      if constexpr (F::is_primary_key) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-          ((I == k ? (void)(values[I] = key_value<typename F::value_type>(std::get<I>(keys)))
-                   : (void)0),
-           ...);
-        }
-        (std::index_sequence_for<K...>{});
-        ++k;
-      }
-    });
-    return values;
+    // Each value built in its array slot (no temporaries to move and destroy).
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      using Fields = std::decay_t<decltype(model_fields<T>)>;
+      const std::tuple<const K&...> keys(key...);
+      return std::array<Value, sizeof...(K)>{key_value<
+          typename std::tuple_element_t<detail::primary_key_field<T>(I), Fields>::value_type>(
+          std::get<I>(keys))...};
+    }
+    (std::index_sequence_for<K...>{});
   }
 
   template <class C, class V>

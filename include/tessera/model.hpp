@@ -293,6 +293,18 @@ constexpr int primary_key_count() {
   return n;
 }
 
+// The index among T's fields of its k-th primary-key field (declaration
+// order). Precondition: k < primary_key_count<T>().
+template <class T>
+constexpr std::size_t primary_key_field(std::size_t k) {
+  std::size_t found = 0;
+  std::size_t seen = 0;
+  for_each_field<T>([&](const auto& field, auto i) {
+    if (std::decay_t<decltype(field)>::is_primary_key && seen++ == k) found = i;
+  });
+  return found;
+}
+
 // The index of the auto-increment field, or -1.
 template <class T>
 constexpr int auto_increment_index() {

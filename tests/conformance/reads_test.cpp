@@ -7,6 +7,42 @@ namespace {
 using tessera::col;
 using tessera::select;
 
+// Two models of one table: Wide stores what Narrow's members cannot hold.
+struct Wide {
+  std::int64_t id{};
+  std::optional<std::int64_t> n;
+};
+TESSERA_MODEL(Wide, "narrowing", (id, primary_key), (n));
+struct Narrow {
+  std::int64_t id{};
+  std::int32_t n{};
+};
+TESSERA_MODEL(Narrow, "narrowing", (id, primary_key), (n));
+
+TEST_CASE(
+    "conformance: a stored value the member cannot hold is a typed error, and the "
+    "connection stays usable") {
+  TestDb t;
+  t.create<Wide>();
+  auto& db = *t;
+  std::vector<Wide> rows{{1, std::int64_t{1} << 40}, {2, std::nullopt}, {3, 7}};
+  db.insert_many(rows);
+  // More failures than the pool has connections: a connection kept by a
+  // failed read would make a later one time out.
+  for (int i = 0; i < 10; ++i) {
+    auto big = catch_error<tessera::DbError>([&] { (void)db.find<Narrow>(std::int64_t{1}); });
+    REQUIRE(big.has_value());
+    CHECK(big->kind == tessera::ErrorKind::invalid_value);
+    CHECK(big->message.find("out of range") != std::string::npos);
+    auto null = catch_error<tessera::DbError>([&] { (void)db.find<Narrow>(std::int64_t{2}); });
+    REQUIRE(null.has_value());
+    CHECK(null->kind == tessera::ErrorKind::invalid_value);
+    CHECK(null->message.find("NULL") != std::string::npos);
+  }
+  CHECK(db.find<Narrow>(std::int64_t{3})->n == 7);
+  CHECK(db.find<Wide>(std::int64_t{1})->n == std::optional<std::int64_t>(std::int64_t{1} << 40));
+}
+
 TEST_CASE("conformance: order by several columns ascending and descending") {
   TestDb t;
   t.create<Item>();

@@ -206,3 +206,51 @@ TEST_CASE("engine: the operation hook sees every operation") {
   CHECK(seen[0] == "QuerySql");
   CHECK(seen[1] == "Insert");
 }
+
+TEST_CASE(
+    "engine: find reads through Connection::read; a bad row is a typed error naming the "
+    "statement, and the connection goes back to the pool") {
+  // The fake does not override read(): this is the SPI's default, exec()
+  // and its Rows, as a third-party driver gets it.
+  auto state = fake::install("fake-read");
+  tessera::Options o;
+  o.max_connections = 1;
+  o.acquire_timeout = std::chrono::milliseconds(200);
+  auto db = tessera::Db::open("fake-read://x", o);
+  using tessera::Value;
+  state->columns = 3;
+  state->rows = {{Value(std::int64_t{4}), Value(std::string("four")), Value(std::int64_t{44})}};
+  auto found = db.find<Item>(std::int64_t{4});
+  REQUIRE(found);
+  CHECK(found->name == "four");
+  CHECK(found->qty == 44);
+  REQUIRE(state->ops.size() == 1);
+  CHECK(state->ops[0].sql == R"(SELECT "id", "name", "qty" FROM "items" WHERE "id" = ?1)");
+
+  // A conversion error recorded by the Rows (text where an integer belongs).
+  state->rows = {{Value(std::int64_t{4}), Value(std::string("four")), Value(std::string("x"))}};
+  for (int i = 0; i < 3; ++i) {  // a leaked connection would time out the second time
+    try {
+      (void)db.find<Item>(std::int64_t{4});
+      FAIL("no error");
+    } catch (const tessera::DbError& e) {
+      CHECK(e.error().kind == tessera::ErrorKind::invalid_value);
+      CHECK(e.error().driver == "fake");
+      CHECK(e.error().statement == state->ops[0].sql);
+    }
+  }
+  // An exception thrown by the mapping itself (out of the member's range).
+  state->rows = {
+      {Value(std::int64_t{4}), Value(std::string("four")), Value(std::int64_t{1} << 40)}};
+  for (int i = 0; i < 3; ++i) {
+    try {
+      (void)db.find<Item>(std::int64_t{4});
+      FAIL("no error");
+    } catch (const tessera::DbError& e) {
+      CHECK(e.error().kind == tessera::ErrorKind::invalid_value);
+      CHECK(std::string(e.what()).find("out of range") != std::string::npos);
+    }
+  }
+  state->rows.clear();
+  CHECK_FALSE(db.find<Item>(std::int64_t{4}).has_value());
+}

@@ -31,6 +31,9 @@ struct State {
   std::atomic<int> connects{0};
   std::atomic<int> live{0};
   std::atomic<bool> fail_next{false};  // the next exec reports connection_lost
+  // What every query returns: `columns` columns, these rows (none by default).
+  std::size_t columns = 1;
+  std::vector<std::vector<tessera::Value>> rows;
   tessera::Capability capability;
 };
 
@@ -67,7 +70,8 @@ class FakeConnection : public tessera::Connection {
       s_->ops.push_back(r);
     }
     tessera::ExecResponse resp;
-    resp.rows = std::make_unique<tessera::ValueRows>(1, std::vector<std::vector<tessera::Value>>{});
+    std::lock_guard lock(s_->mutex);
+    resp.rows = std::make_unique<tessera::ValueRows>(s_->columns, s_->rows);
     return resp;
   }
   bool is_valid() const override { return valid_; }

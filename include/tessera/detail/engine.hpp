@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -145,9 +146,8 @@ class TESSERA_API Execution {
   Engine* engine_ = nullptr;
   Lease lease_;
   Connection* connection_ = nullptr;
-  // The statement's values: owned_values_, or the caller's (see
-  // Engine::run(StaticShape)). A moved vector keeps its buffer, so the span
-  // stays valid when the Execution moves.
+  // The statement's values, a view of owned_values_. A moved vector keeps
+  // its buffer, so the span stays valid when the Execution moves.
   std::vector<Value> owned_values_;
   std::span<const Value> values_;
   const Plan* plan_ = nullptr;  // owned by the engine's plan cache
@@ -158,6 +158,42 @@ class TESSERA_API Execution {
   std::chrono::steady_clock::time_point start_{};
   std::uint64_t rows_read_ = 0;
   ExecResponse response_;
+};
+
+// The RowSink of Engine::read: maps each row and keeps, for Engine::read to
+// throw once the driver has returned (nothing may cross the SPI), the first
+// conversion error and any exception the mapping threw.
+class ReadSink : public RowSink {
+ public:
+  std::optional<Error> conversion;
+  std::exception_ptr thrown;
+
+ protected:
+  ~ReadSink() = default;
+};
+
+// A ReadSink over `map` (bool map(Rows&), false stops the read).
+template <class Map>
+class MappingSink final : public ReadSink {
+ public:
+  explicit MappingSink(Map map) : map_(std::move(map)) {}
+
+  bool row(Rows& rows) noexcept override {
+    try {
+      const bool more = map_(rows);
+      if (const Error* e = rows.conversion_error()) [[unlikely]] {
+        conversion = *e;
+        return false;
+      }
+      return more;
+    } catch (...) {
+      thrown = std::current_exception();
+      return false;
+    }
+  }
+
+ private:
+  Map map_;
 };
 
 class TESSERA_API Engine {
@@ -204,10 +240,19 @@ class TESSERA_API Engine {
   // The table name with the Db's prefix.
   std::string table(std::string_view name) const;
 
-  // Runs a static shape (find by key, ...). `values` are borrowed: the
-  // caller keeps them alive until the Execution is destroyed. Throws DbError.
-  Execution run(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
-                SchemaFn schema = nullptr, bool reads_all = false);
+  // Runs a static shape whose rows the caller consumes at once (find by
+  // key), handing each row to `sink` (Connection::read): no Execution and
+  // no Rows object per statement. Returns the number of rows handed over.
+  // `values` are borrowed. Throws DbError for a driver error or the row's
+  // conversion error, and rethrows what the sink caught.
+  std::uint64_t read(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
+                     SchemaFn schema, ReadSink& sink);
+
+  // Runs a static shape that writes (update or delete by key) and returns
+  // the number of rows it changed: no Execution per statement. `values` are
+  // borrowed. Throws DbError.
+  std::uint64_t write(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
+                      SchemaFn schema);
 
   // Called by Lease when a connection comes back; `now` becomes its last use.
   void release(std::unique_ptr<PooledConnection> pc, std::chrono::steady_clock::time_point now);
@@ -222,6 +267,13 @@ class TESSERA_API Engine {
   // Runs `plan` with e's values; fills e (on failure: reports, throws).
   void start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema, bool reads_all);
   const TableSchema& schema_for(const std::string& table, SchemaFn schema);
+  const TableSchema& schema_for(const Plan& plan, SchemaFn schema);  // of the plan's table
+  // read() and write(): checks the values, finds the plan, takes a
+  // connection, runs body(connection, plan, key_value) -> Result<uint64_t>,
+  // reports, gives the connection back. Throws DbError.
+  template <class Body>
+  std::uint64_t run_static(Connection* pinned, const StaticShape& shape,
+                           std::span<const Value> values, Body&& body);
   // Throws invalid_value for a value the driver cannot store (NaN, text
   // with NUL, a timestamp or date outside 0001..9999). Booleans, integers
   // and NULL always pass, without a call.
@@ -239,7 +291,16 @@ class TESSERA_API Engine {
   // statement.
   void dispatch(Execution& e, Connection* pinned, std::string_view operation, const Operation& op,
                 std::string_view what_prefix, std::string_view what);
+  // What report() says about a finished operation.
+  struct Reported {
+    std::string_view operation;
+    std::string_view sql;  // or the table, for an insert or update_many
+    std::span<const Value> values;
+    std::chrono::steady_clock::time_point start;
+    std::uint64_t rows = 0;  // read, else affected
+  };
   void report(Execution& e, const Error* error, std::chrono::steady_clock::time_point end);
+  void report(const Reported& r, const Error* error, std::chrono::steady_clock::time_point end);
   friend class Execution;
 
   std::unique_ptr<Impl> impl_;

@@ -32,6 +32,19 @@ class Connection {
   // Runs one operation. See operation.hpp for the lifetime of its inputs.
   virtual Result<ExecResponse> exec(const Operation& op) = 0;
 
+  // Runs a query whose rows the engine consumes at once (a find by key) and
+  // hands each row to `sink` while the statement is live; returns the number
+  // of rows handed over. Same results and errors as exec(query) followed by
+  // reading its Rows (query.reads_all is true): the default does exactly
+  // that. A driver overrides it only to go faster, e.g. with its cursor on
+  // the stack instead of a Rows on the heap and an ExecResponse. Not
+  // overridden by ConnectionWrapper, so a wrapper's exec() sees every query.
+  virtual Result<std::uint64_t> read(const op::QuerySql& query, RowSink& sink) {
+    Result<ExecResponse> r = exec(query);
+    if (!r.ok()) return std::move(r).error();
+    return feed(r->rows.get(), sink);
+  }
+
   // Cheap local check (no round trip): false once the connection is known
   // to be broken.
   virtual bool is_valid() const = 0;

@@ -21,7 +21,8 @@
 // 3: op::UpdateMany (a new Operation alternative), Capability::update_many,
 //    Value::text_view (a ninth variant alternative; as_text() returns a view),
 //    op::RawSql::reads_all, Rows::size_hint
-#define TESSERA_PLUGIN_ABI_VERSION 3u
+// 4: Connection::read (a new virtual) and RowSink
+#define TESSERA_PLUGIN_ABI_VERSION 4u
 #define TESSERA_VERSION_STRING "0.1.0"
 
 #define TESSERA_DETAIL_STR2(x) #x

@@ -154,6 +154,34 @@ class ValueRows final : public Rows {
   std::optional<Error> error_;
 };
 
+// Receives the rows of Connection::read(): row() is called once per row,
+// with `rows` positioned on it (its views valid until row() returns).
+// Returning false stops the read: the driver ends the statement without
+// stepping further. row() must not throw (the engine's sinks catch their
+// own exceptions and keep them until read() has returned).
+class RowSink {
+ public:
+  virtual bool row(Rows& rows) noexcept = 0;
+
+ protected:
+  ~RowSink() = default;
+};
+
+// Hands the rows of `rows` (may be null: no rows) to `sink` until the end,
+// an error, or the sink stops; returns the number of rows handed over. The
+// default Connection::read() and key-value reads go through it.
+inline Result<std::uint64_t> feed(Rows* rows, RowSink& sink) {
+  std::uint64_t count = 0;
+  if (rows == nullptr) return count;
+  for (;;) {
+    Result<bool> more = rows->next();
+    if (!more.ok()) return std::move(more).error();
+    if (!*more) return count;
+    ++count;
+    if (!sink.row(*rows)) return count;
+  }
+}
+
 // The answer to one Operation.
 struct ExecResponse {
   // Rows for a query or for RETURNING; null for writes without RETURNING.
