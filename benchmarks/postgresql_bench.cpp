@@ -4,10 +4,14 @@
 // configure time.
 //
 //   tessera_bench_postgresql [--url postgresql://...] [--n N] [--reps R] [--out FILE.md]
-//                            [--only LIBRARY]
+//                            [--only LIBRARY] [--workload W]
 //
 // --only runs one library (its name as in the table, e.g. tessera), for
-// profiling; its ratios then read 0.
+// profiling; its ratios then read 0. --workload runs one workload (its tag,
+// e.g. W3a), also for profiling: the table is still filled through the
+// library's W1 (or its bulk path), untimed and unreported unless selected.
+// Under callgrind, count only the workload with e.g.
+// --toggle-collect='*Tessera::w3_vector*'.
 //
 // The server: --url, else TESSERA_TEST_POSTGRESQL_URL; with neither, exits
 // 77 (skipped). Every library gets its own connection; before each of its
@@ -21,6 +25,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -59,6 +64,8 @@ const std::string kW3b = "W3b scan via cursor";
 const std::string kW4 = "W4 update by pk (1 tx)";
 const std::string kW4b = "W4b update by pk, batched (1 tx)";
 const std::string kW5 = "W5 qty BETWEEN, ORDER BY price DESC LIMIT 20";
+// In the report's order.
+const std::string* const kWorkloads[] = {&kW1, &kW1b, &kW2, &kW2b, &kW3a, &kW3b, &kW4, &kW4b, &kW5};
 
 // The one DDL of every library (three statements: Tessera's execute_raw
 // runs one at a time).
@@ -979,11 +986,20 @@ class Soci final : public Library {
 
 // ------------------------------------------------------------------ driver
 
+// The workload to run (its tag, "W3a"), or empty for all.
+std::string g_workload;
+
+// Whether `workload` (a kW* name) is selected by --workload.
+bool selected(const std::string& workload) {
+  return g_workload.empty() || workload.starts_with(g_workload + " ");
+}
+
 // Times `f` (returning an optional checksum) and records it; nothing when
 // the library does not run the workload.
 template <class F>
 void timed(bench::Results& res, const std::string& workload, const std::string& lib,
            std::uint64_t ops, F&& f) {
+  if (!selected(workload)) return;
   std::optional<std::uint64_t> sum;
   const double s = bench::seconds([&] { sum = f(); });
   if (sum) res.record(workload, lib, ops, s, *sum);
@@ -1001,15 +1017,18 @@ void run_library(Library& lib, const std::string& url, const Inputs& in, Checker
   // table again, which the other workloads read.
   lib.reset_table();
   std::optional<bool> ids_ok;
-  {
+  if (selected(kW1b) || !lib.has_w1()) {
     std::vector<Item> rows = in.rows;
     const double s = bench::seconds([&] { ids_ok = lib.w1b_bulk(rows); });
-    if (ids_ok) res.record(kW1b, l, n, s, check.stored_sum() + (*ids_ok ? 0 : 1));
+    if (ids_ok && selected(kW1b)) res.record(kW1b, l, n, s, check.stored_sum() + (*ids_ok ? 0 : 1));
   }
   if (lib.has_w1()) {
     if (ids_ok) lib.reset_table();
     std::vector<Item> rows = in.rows;  // W1 writes the generated ids back
-    timed(res, kW1, l, n, [&] { return lib.w1_insert(rows); });
+    if (selected(kW1))
+      timed(res, kW1, l, n, [&] { return lib.w1_insert(rows); });
+    else
+      (void)lib.w1_insert(rows);  // fills the table the other workloads read
   }
   check.analyze();
   timed(res, kW2, l, n, [&] { return lib.w2_find(in.lookup_keys); });
@@ -1021,6 +1040,7 @@ void run_library(Library& lib, const std::string& url, const Inputs& in, Checker
   // W5 reads the table W4 left, whatever a wrong W4b would do to it.
   auto updates = [&](const std::string& w,
                      std::optional<std::uint64_t> (Library::*run)(const Inputs&)) {
+    if (!selected(w)) return;
     std::optional<std::uint64_t> changed;
     const double s = bench::seconds([&] { changed = (lib.*run)(in); });
     if (changed) res.record(w, l, n_updates, s, *changed * 1000003u + check.qty_total());
@@ -1034,6 +1054,7 @@ void run_library(Library& lib, const std::string& url, const Inputs& in, Checker
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " [--url postgresql://...] [--n N] [--reps R] [--out FILE.md] [--only LIBRARY]\n"
+               "  [--workload W1|W1b|W2|W2b|W3a|W3b|W4|W4b|W5]\n"
                "  (--url defaults to $TESSERA_TEST_POSTGRESQL_URL)\n";
   std::exit(64);
 }
@@ -1041,13 +1062,14 @@ void run_library(Library& lib, const std::string& url, const Inputs& in, Checker
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto args = bench::parse_args(argc, argv, {"--url", "--only"});
+  const auto args = bench::parse_args(argc, argv, {"--url", "--only", "--workload"});
   if (!args) usage(argv[0]);
   const std::int64_t n = args->n;
   const int reps = args->reps;
   const std::string& out_path = args->out;
   const std::string url = args->url("TESSERA_TEST_POSTGRESQL_URL");
   const std::string only = args->get("--only");
+  g_workload = args->get("--workload");
   if (url.empty()) {
     std::cerr << "tessera_bench_postgresql: no server: pass --url postgresql://... or set "
                  "TESSERA_TEST_POSTGRESQL_URL\n"
@@ -1072,6 +1094,9 @@ int main(int argc, char** argv) {
   libs.push_back(std::make_unique<Soci>());
 #endif
 
+  if (!g_workload.empty() && std::none_of(std::begin(kWorkloads), std::end(kWorkloads),
+                                          [](const std::string* w) { return selected(*w); }))
+    usage(argv[0]);
   if (!only.empty()) {
     std::erase_if(libs, [&](const auto& lib) { return lib->name() != only; });
     if (libs.empty()) usage(argv[0]);
@@ -1079,8 +1104,7 @@ int main(int argc, char** argv) {
 
   bench::Results res;
   // The report's order of rows and columns, whatever runs first.
-  for (const auto* w : {&kW1, &kW1b, &kW2, &kW2b, &kW3a, &kW3b, &kW4, &kW4b, &kW5})
-    res.workloads.push_back(*w);
+  for (const auto* w : kWorkloads) res.workloads.push_back(*w);
   for (const auto& lib : libs) {
     res.libraries.push_back(lib->name());
     if (lib->peer()) res.mark_peer(lib->name());
