@@ -52,6 +52,15 @@ constexpr std::size_t kArrayBatchBytes = std::size_t{16} << 20;
 // Rows an abandoned stream may discard before the driver asks the server
 // to cancel the query instead of reading it to the end.
 constexpr int kCancelAfterRows = 1000;
+// A lazy cursor over a SELECT is a server-side cursor read in batches: its
+// first FETCH asks for kFirstFetchRows (a short cursor, or one left early,
+// makes the server compute few rows ahead), each later one for as many
+// rows as fit kFetchBytes of libpq result at the size of the rows so far,
+// at most kMaxFetchRows. Only one cursor is open per connection at a time.
+constexpr int kFirstFetchRows = 100;
+constexpr int kMaxFetchRows = 1000;
+constexpr std::size_t kFetchBytes = std::size_t{2} << 20;
+constexpr const char* kCursorName = "tessera_cursor";
 constexpr std::string_view kSchemaSavepoint = "\"tessera_push_schema\"";
 // Statement cache key spaces: engine cache keys and the driver's own
 // insert-shape ids are distinct counters.
@@ -357,6 +366,13 @@ Error PgConnection::fail(const pg_result* result, std::string_view sql) {
 
 Status PgConnection::begin_command() {
   if (stream_ != nullptr) stream_->buffer_rest();  // ends the stream: stream_ is null after
+  if (ending_) {
+    // The CLOSE or COMMIT of a cursor that has ended. It ends a read that
+    // has delivered its rows: a failure here has nothing left to report to,
+    // except a broken connection (checked below).
+    ending_ = false;
+    drain();
+  }
   if (broken_ || PQstatus(conn_.get()) != CONNECTION_OK) {
     broken_ = true;
     return driver_error(ErrorKind::connection_lost,
@@ -439,8 +455,114 @@ Result<ExecResponse> PgConnection::finish_streaming_command(std::string_view sql
   }
 }
 
-ResultPtr PgConnection::stream_next(PgRows* rows, std::optional<Error>& failure) {
+namespace {
+
+std::string fetch_sql(int rows) {
+  return rows > 0 ? "FETCH FORWARD " + std::to_string(rows) + " FROM " + kCursorName
+                  : std::string("FETCH ALL FROM ") + kCursorName;
+}
+
+// The rows of the next FETCH after one of `rows` rows taking `bytes`.
+int next_fetch_rows(int rows, std::size_t bytes) {
+  const std::size_t per_row = std::max<std::size_t>(1, bytes / static_cast<std::size_t>(rows));
+  return static_cast<int>(
+      std::clamp<std::size_t>(kFetchBytes / per_row, 1, static_cast<std::size_t>(kMaxFetchRows)));
+}
+
+}  // namespace
+
+Result<ExecResponse> PgConnection::open_cursor(const op::QuerySql& q) {
+  pg_conn* conn = conn_.get();
+  const bool own = !tx_before_;
+  const std::string declare =
+      std::string("DECLARE ") + kCursorName + " NO SCROLL CURSOR FOR " + std::string(q.sql);
+  const std::string fetch = fetch_sql(kFirstFetchRows);
+  // One round trip: [BEGIN,] DECLARE (with the parameters), the first
+  // FETCH (binary), one sync. Each answer is small and read after all is
+  // sent, so blocking sends cannot deadlock.
+  if (PQenterPipelineMode(conn) == 0) return fail(nullptr, q.sql);
+  const bool sent =
+      (!own || PQsendQueryParams(conn, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) != 0) &&
+      PQsendQueryParams(conn, declare.c_str(), encoded_.count(), encoded_.types(),
+                        encoded_.values(), encoded_.lengths(), encoded_.formats(), 1) != 0 &&
+      PQsendQueryParams(conn, fetch.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1) != 0 &&
+      PQpipelineSync(conn) != 0;
+  if (!sent) return pipeline_broken(q.sql);
+  std::optional<Error> error;
+  ResultPtr first;
+  const int commands = own ? 3 : 2;
+  for (int i = 0; i < commands; ++i) {
+    while (ResultPtr r{PQgetResult(conn)}) {
+      const auto status = PQresultStatus(r.get());
+      if (status == PGRES_TUPLES_OK && i == commands - 1)
+        first = std::move(r);
+      else if (status != PGRES_COMMAND_OK && status != PGRES_PIPELINE_ABORTED && !error)
+        error = fail(r.get(), q.sql);
+    }
+  }
+  ResultPtr sync{PQgetResult(conn)};
+  if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(conn) == 0)
+    return error ? *error : pipeline_broken(q.sql);
+  if (error || !first) {
+    // The caller's transaction is aborted, as by any failed statement; the
+    // driver's own is rolled back.
+    if (own && !broken_) (void)run("ROLLBACK");
+    if (error) return *error;
+    return driver_error(ErrorKind::invalid_statement, "FETCH returned no rows", q.sql);
+  }
+  cursor_own_tx_ = own;
+  ExecResponse response;
+  const int got = PQntuples(first.get());
+  if (got < kFirstFetchRows) {
+    // The whole result came in the first batch.
+    end_cursor(false);
+    response.rows = std::make_unique<PgRows>(std::move(first));
+    return response;
+  }
+  fetch_rows_ = next_fetch_rows(got, PQresultMemorySize(first.get()));
+  auto rows = std::make_unique<PgRows>(this, std::move(first));
+  stream_ = rows.get();
+  cursor_ = true;
+  response.rows = std::move(rows);
+  return response;
+}
+
+void PgConnection::end_cursor(bool failed) noexcept {
+  cursor_ = false;
+  const char* sql = nullptr;
+  if (cursor_own_tx_)
+    sql = failed ? "ROLLBACK" : "COMMIT";
+  else if (!failed)
+    sql = "CLOSE tessera_cursor";
+  if (sql == nullptr) return;
+  if (PQsendQuery(conn_.get(), sql) == 0)
+    broken_ = true;
+  else
+    ending_ = true;
+}
+
+ResultPtr PgConnection::stream_next(PgRows* rows, std::optional<Error>& failure, bool rest) {
   if (stream_ != rows) return nullptr;
+  if (cursor_) {
+    const int asked = rest ? 0 : fetch_rows_;
+    ResultPtr r(PQexecParams(conn_.get(), fetch_sql(asked).c_str(), 0, nullptr, nullptr, nullptr,
+                             nullptr, 1));
+    stream_ = nullptr;  // until the batch proves there may be more
+    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+      failure = fail(r.get(), {});
+      if (!broken_) end_cursor(true);
+      cursor_ = false;
+      return nullptr;
+    }
+    const int got = PQntuples(r.get());
+    if (asked == 0 || got < asked) {
+      end_cursor(false);  // the last batch
+    } else {
+      stream_ = rows;
+      fetch_rows_ = next_fetch_rows(got, PQresultMemorySize(r.get()));
+    }
+    return r;
+  }
   for (;;) {
     ResultPtr r(PQgetResult(conn_.get()));
     if (!r) {
@@ -466,6 +588,10 @@ ResultPtr PgConnection::stream_next(PgRows* rows, std::optional<Error>& failure)
 void PgConnection::abandon_stream(PgRows* rows) noexcept {
   if (stream_ != rows) return;
   stream_ = nullptr;
+  if (cursor_) {
+    end_cursor(false);  // the rows not fetched are never computed
+    return;
+  }
   // Inside a transaction a cancelled query would abort the transaction, so
   // there the rest is read and discarded; outside, a long remainder is
   // cancelled (the query_canceled error that ends it is expected).
@@ -490,6 +616,7 @@ Result<ExecResponse> PgConnection::exec_query(const op::QuerySql& q) {
                         "a statement can bind at most 65535 parameters", q.sql);
   if (Status s = begin_command(); !s) return std::move(s).error();
   if (Status s = encoded_.encode(q.params); !s) return std::move(s).error();
+  if (!q.reads_all && std::holds_alternative<ast::Select>(*q.statement)) return open_cursor(q);
   int sent = 0;
   if (q.cache_key != 0) {
     auto name = prepared(q.cache_key, q.sql, q.params);

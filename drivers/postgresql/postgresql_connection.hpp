@@ -52,8 +52,9 @@ class PgConnection final : public Connection {
 
   // For PgRows: the next result of the open stream holding rows, or null
   // at its end (then `failure` holds the stream's error, if any, and the
-  // stream is closed).
-  ResultPtr stream_next(PgRows* rows, std::optional<Error>& failure);
+  // stream is closed). With `rest`, a cursor fetches all its remaining rows
+  // as one result.
+  ResultPtr stream_next(PgRows* rows, std::optional<Error>& failure, bool rest = false);
   // For PgRows destroyed before its end: discards the rest of the stream
   // (asking the server to cancel a long one).
   void abandon_stream(PgRows* rows) noexcept;
@@ -113,6 +114,15 @@ class PgConnection final : public Connection {
   Result<ExecResponse> finish_streaming_command(std::string_view sql);
   // Reads and discards every result up to the end of the current command.
   void drain() noexcept;
+  // A lazy cursor over a SELECT: DECLAREs a server-side cursor (in a
+  // transaction of the driver's own outside the caller's) and fetches its
+  // first batch, all in one round trip; PgRows fetches the rest in batches
+  // (stream_next). encoded_ holds the parameters.
+  Result<ExecResponse> open_cursor(const op::QuerySql& q);
+  // Ends the open cursor: CLOSE inside the caller's transaction, the COMMIT
+  // of the driver's own (nothing after a failure in the caller's, ROLLBACK
+  // in its own). Sent without waiting; begin_command() reads its result.
+  void end_cursor(bool failed) noexcept;
   // Runs SQL without parameters (simple protocol, several statements
   // allowed) to completion, ignoring rows.
   Status run(const std::string& sql);
@@ -161,6 +171,10 @@ class PgConnection final : public Connection {
   bool broken_ = false;
   bool tx_before_ = false;  // a transaction was open when the current command was sent
   PgRows* stream_ = nullptr;
+  bool cursor_ = false;         // stream_ reads the server-side cursor, in batches
+  bool cursor_own_tx_ = false;  // the cursor's transaction is the driver's own
+  int fetch_rows_ = 0;          // the rows the cursor's next FETCH asks for
+  bool ending_ = false;         // end_cursor()'s command is in flight
   StatementCache statements_;
   EncodedParams encoded_;
   ColumnArrays arrays_;

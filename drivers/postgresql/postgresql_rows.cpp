@@ -58,10 +58,10 @@ void PgRows::read_columns(const pg_result* r) {
   oids_ = oids;
 }
 
-ResultPtr PgRows::pull() {
+ResultPtr PgRows::pull(bool rest) {
   if (owner_ == nullptr) return nullptr;
   std::optional<Error> failure;
-  ResultPtr r = owner_->stream_next(this, failure);
+  ResultPtr r = owner_->stream_next(this, failure, rest);
   if (!r) {
     // The stream ended; the connection has forgotten it.
     owner_ = nullptr;
@@ -71,7 +71,7 @@ ResultPtr PgRows::pull() {
 }
 
 void PgRows::buffer_rest() {
-  while (ResultPtr r = pull()) queue_.push_back(std::move(r));
+  while (ResultPtr r = pull(true)) queue_.push_back(std::move(r));
 }
 
 void PgRows::start_at(ResultPtr r) {

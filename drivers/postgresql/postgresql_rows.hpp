@@ -4,10 +4,11 @@
 // fetch_all, find, count) is fetched as one PGresult holding every row, and
 // the RETURNING rows of a pipelined insert as one PGresult per batch.
 //
-// Streaming: a lazy cursor runs in single-row mode and each next() pulls one
-// PGresult from the connection, so memory stays bounded however many rows
-// the query returns (libpq 15 has no chunked mode: one small PGresult per
-// row). Only one result stream can be active on a connection: when the
+// Streaming: each next() past the rows in hand pulls the next PGresult from
+// the connection, so memory stays bounded however many rows the query
+// returns: a lazy cursor over a SELECT pulls batches of a server-side
+// cursor (FETCH), raw SQL without reads_all one result per row (single-row
+// mode). Only one result stream can be active on a connection: when the
 // connection must run another command while a stream is open (a second
 // query inside the same transaction), it first reads the rest of the open
 // stream into memory (buffer_rest()), and that Rows goes on from there.
@@ -40,9 +41,9 @@ using ResultPtr = std::unique_ptr<pg_result, ClearResult>;
 
 class PgRows final : public Rows {
  public:
-  // A stream whose first result (PGRES_SINGLE_TUPLE) is `first`; later ones
-  // come from `owner`, which outlives this object and is told when the
-  // stream ends.
+  // A stream whose first result (one row in single-row mode, or a
+  // cursor's first batch) is `first`; later ones come from `owner`, which
+  // outlives this object and is told when the stream ends.
   PgRows(PgConnection* owner, ResultPtr first);
   // Rows held in `results` (PGRES_TUPLES_OK, at least one, all with the
   // same columns).
@@ -79,8 +80,9 @@ class PgRows final : public Rows {
   // Records a conversion error unless the cell is NULL (a getter on NULL
   // returns the zero value without one).
   void mismatch(std::size_t col, std::string_view wanted);
-  // The next result of the stream, or null once it has ended.
-  ResultPtr pull();
+  // The next result of the stream, or null once it has ended; with `rest`,
+  // a cursor's remaining rows as one result.
+  ResultPtr pull(bool rest = false);
   // Makes `r` the current result, positioned on its first row.
   void make_current(ResultPtr r);
   // Makes `r` the current result, positioned before its first row.

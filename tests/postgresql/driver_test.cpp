@@ -391,6 +391,173 @@ tessera::ExecResponse spi(tessera::Connection& c, const tessera::Operation& op) 
   return std::move(r).value();
 }
 
+TEST_CASE("rows read whole and streamed give the same values, NULLs and zero values") {
+  auto driver = tessera::postgresql::make_driver();
+  auto url_parsed = tessera::detail::parse_url(url());
+  REQUIRE(url_parsed.ok());
+  auto connected = driver->connect(*url_parsed);
+  REQUIRE(connected.ok());
+  tessera::Connection& c = **connected;
+  using Row = std::tuple<std::optional<std::int64_t>, std::optional<std::int64_t>,
+                         std::optional<double>, std::optional<bool>, std::optional<std::string>,
+                         std::optional<std::int64_t>, std::optional<std::int32_t>>;
+  const std::string sql =
+      "SELECT * FROM (VALUES (CAST(-7 AS int8), CAST(42 AS int4), CAST(1.5 AS float8), true, "
+      "CAST('abc' AS text), CAST('2001-02-03 04:05:06.789+00' AS timestamptz), "
+      "CAST('1999-12-31' AS date)), (NULL, NULL, NULL, NULL, NULL, NULL, NULL), (0, 0, 0, false, "
+      "'', CAST('1970-01-01 00:00:00+00' AS timestamptz), CAST('1970-01-01' AS date))) v";
+  // Whole (one result) or streamed (single-row mode: a result per row).
+  auto read = [&](bool reads_all) {
+    auto r = spi(c, tessera::op::RawSql{.sql = sql, .params = {}, .reads_all = reads_all});
+    tessera::Rows& rows = *r.rows;
+    std::vector<Row> out;
+    while (*rows.next()) {
+      Row row;
+      auto get = [&](std::size_t col, auto& field, auto value) {
+        if (!rows.is_null(col)) field = value;
+      };
+      get(0, std::get<0>(row), rows.get_int64(0));
+      get(1, std::get<1>(row), rows.get_int64(1));
+      get(2, std::get<2>(row), rows.get_double(2));
+      get(3, std::get<3>(row), rows.get_bool(3));
+      get(4, std::get<4>(row), std::string(rows.get_text(4)));
+      get(5, std::get<5>(row), rows.get_timestamp(5).micros);
+      get(6, std::get<6>(row), rows.get_date(6).days);
+      REQUIRE(rows.conversion_error() == nullptr);
+      out.push_back(row);
+    }
+    return out;
+  };
+  const auto whole = read(true);
+  CHECK(read(false) == whole);
+  REQUIRE(whole.size() == 3);
+  CHECK(whole[0] == Row{-7, 42, 1.5, true, "abc", 981173106789000, 10956});
+  CHECK(whole[1] == Row{});                            // every column NULL
+  CHECK(whole[2] == Row{0, 0, 0.0, false, "", 0, 0});  // empty text, not NULL
+}
+
+TEST_CASE("a lazy cursor reads a server-side cursor in batches, in and out of a transaction") {
+  auto driver = tessera::postgresql::make_driver();
+  auto url_parsed = tessera::detail::parse_url(url());
+  REQUIRE(url_parsed.ok());
+  auto connected = driver->connect(*url_parsed);
+  REQUIRE(connected.ok());
+  tessera::Connection& c = **connected;
+  const std::string table = "\"" + prefix() + "marks\"";
+  spi(c, tessera::op::RawSql{"CREATE TABLE " + table + " (n bigint)", {}});
+  const tessera::ast::Statement select_shape = tessera::ast::Select{};
+  // A cursor (no reads_all) over 1..`last` (the bound a parameter), with a
+  // division by zero at `zero` when it is in range.
+  const std::string series =
+      "SELECT g, CAST(1 / ($2 - g) AS int8) FROM generate_series(1, CAST($1 AS int8)) g";
+  std::vector<tessera::Value> params;
+  auto cursor = [&](std::int64_t last, std::int64_t zero) {
+    params = {tessera::Value(last), tessera::Value(zero)};
+    auto r = c.exec(tessera::op::QuerySql{
+        .statement = &select_shape, .sql = series, .params = params, .reads_all = false});
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    return std::move(r->rows);
+  };
+  // Reads `rows` to its end: the sum of its first column, or the error.
+  auto sum = [](tessera::Rows& rows) -> tessera::Result<std::int64_t> {
+    std::int64_t total = 0;
+    for (;;) {
+      auto more = rows.next();
+      if (!more.ok()) return std::move(more).error();
+      if (!*more) return total;
+      total += rows.get_int64(0);
+    }
+  };
+  // A write through the connection, then whether another session sees it
+  // (it does only if the connection is not left inside a transaction).
+  int mark = 0;
+  auto committed_after = [&] {
+    ++mark;
+    spi(c,
+        tessera::op::RawSql{"INSERT INTO " + table + " VALUES (" + std::to_string(mark) + ")", {}});
+    return psql("SELECT count(*) FROM " + table + " WHERE n = " + std::to_string(mark)) == "1";
+  };
+  constexpr std::int64_t kNever = -1;
+
+  // Outside a transaction: several batches, one, none, and early ends.
+  for (std::int64_t last : {0, 1, 99, 100, 101, 2500, 30'000}) {
+    auto rows = cursor(last, kNever);
+    auto total = sum(*rows);
+    REQUIRE(total.ok());
+    CHECK(*total == last * (last + 1) / 2);
+    CHECK(committed_after());
+  }
+  {
+    auto rows = cursor(5000, kNever);
+    REQUIRE(*rows->next());
+    CHECK(rows->get_int64(0) == 1);
+  }  // dropped after one row
+  CHECK(committed_after());
+  {
+    auto rows = cursor(5000, kNever);
+    for (int i = 0; i < 150; ++i) REQUIRE(*rows->next());
+    CHECK(rows->get_int64(0) == 150);
+  }  // dropped in its second batch
+  CHECK(committed_after());
+  // An error in a later batch ends the cursor with the error and leaves no
+  // transaction behind.
+  {
+    auto rows = cursor(300, 200);
+    auto total = sum(*rows);
+    REQUIRE_FALSE(total.ok());
+    CHECK(total.error().kind == ErrorKind::invalid_value);  // 22012 division by zero
+    CHECK(total.error().sqlstate == "22012");
+  }
+  CHECK(committed_after());
+  // Another command while a cursor is open reads the cursor's rest first.
+  {
+    auto rows = cursor(3000, kNever);
+    REQUIRE(*rows->next());
+    CHECK(committed_after());
+    auto total = sum(*rows);
+    REQUIRE(total.ok());
+    CHECK(*total + 1 == std::int64_t{3000} * 3001 / 2);
+  }
+
+  // Inside the caller's transaction: the cursor is closed when it ends or is
+  // dropped, so the next one can open; another command reads the rest.
+  using Tx = tessera::op::Transaction;
+  spi(c, Tx{.kind = Tx::Kind::start});
+  for (std::int64_t last : {0, 150, 2500}) {
+    auto rows = cursor(last, kNever);
+    auto total = sum(*rows);
+    REQUIRE(total.ok());
+    CHECK(*total == last * (last + 1) / 2);
+  }
+  {
+    auto rows = cursor(5000, kNever);
+    REQUIRE(*rows->next());
+  }
+  {
+    auto rows = cursor(3000, kNever);
+    REQUIRE(*rows->next());
+    spi(c, tessera::op::RawSql{"INSERT INTO " + table + " VALUES (-1)", {}});
+    auto total = sum(*rows);
+    REQUIRE(total.ok());
+    CHECK(*total + 1 == std::int64_t{3000} * 3001 / 2);
+  }
+  spi(c, Tx{.kind = Tx::Kind::commit});
+  CHECK(psql("SELECT count(*) FROM " + table + " WHERE n = -1") == "1");
+  // An error inside the caller's transaction aborts it, as any failed
+  // statement does.
+  spi(c, Tx{.kind = Tx::Kind::start});
+  {
+    auto rows = cursor(300, 200);
+    REQUIRE_FALSE(sum(*rows).ok());
+  }
+  auto aborted = c.exec(tessera::op::RawSql{"SELECT 1", {}, true});
+  REQUIRE_FALSE(aborted.ok());
+  CHECK(aborted.error().sqlstate == "25P02");
+  spi(c, Tx{.kind = Tx::Kind::rollback});
+  CHECK(committed_after());
+  spi(c, tessera::op::RawSql{"DROP TABLE " + table, {}});
+}
+
 // Every column type, for update_many's arrays (typed by the declared
 // column type, so NULLs need no value to tell their type).
 struct AllTypes {
