@@ -371,12 +371,12 @@ bool LmdbConnection::usable(MDB_txn* txn) const {
 }
 
 template <class F>
-Result<ExecResponse> LmdbConnection::write(F&& fn, bool nested) {
+Result<ExecResponse> LmdbConnection::write(F&& fn, bool ddl) {
   if (in_tx_) {
     if (tx_read_only_)
       return driver_error(ErrorKind::invalid_statement, "write in a read-only transaction");
     if (auto st = ensure_write(); !st.ok()) return std::move(st).error();
-    if (!nested) return write_in_place(fn);
+    if (!ddl) return write_in_place(fn);
     auto child = begin_child(innermost());
     if (!child.ok()) return std::move(child).error();
     Overlay ddl;
@@ -384,23 +384,11 @@ Result<ExecResponse> LmdbConnection::write(F&& fn, bool nested) {
     Store s = store((*child)->txn(), &ddl);
     Result<ExecResponse> r = fn(s);
     statement_overlay_ = nullptr;
-    // A failed child leaves its parent as it was (LMDB's nested
-    // transactions): the statement failed, the transaction goes on, unless
-    // LMDB failed the parent too.
-    auto failed = [&](Error e) -> Result<ExecResponse> {
-      if (!usable(innermost())) {
-        Error f = e;
-        f.message = "this transaction failed and must be rolled back: " + f.message;
-        failed_ = std::move(f);
-      }
-      return e;
-    };
     if (!r.ok()) {
       (*child)->abort();
-      return failed(std::move(r).error());
+      return r;
     }
-    if (int rc = (*child)->commit(); rc != 0)
-      return failed(make_error(rc, "committing a statement"));
+    if (int rc = (*child)->commit(); rc != 0) return make_error(rc, "committing a statement");
     merge(innermost_overlay(), ddl);
     return r;
   }
@@ -583,11 +571,7 @@ Result<ExecResponse> LmdbConnection::dispatch(const Operation& operation) {
           if (!o.statement)
             return driver_error(ErrorKind::invalid_statement, "insert without statement");
           if (auto t = lookup(o.statement->table); !t.ok()) return std::move(t).error();
-          // Undo records cost ~370 instructions a row (a third of the row's
-          // own write); a nested transaction costs its begin and commit once.
-          constexpr std::size_t kNestedInsertRows = 64;
-          return write([&](Store& s) { return s.insert(o); },
-                       o.statement->row_count >= kNestedInsertRows);
+          return write([&](Store& s) { return s.insert(o); });
         } else if constexpr (std::is_same_v<T, op::UpdateByKey>) {
           if (auto t = lookup(std::string(o.table)); !t.ok()) return std::move(t).error();
           return write([&](Store& s) { return s.update(o); });

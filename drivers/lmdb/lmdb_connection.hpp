@@ -72,12 +72,11 @@ class LmdbConnection final : public Connection {
                                    std::span<const std::string> columns);
   Result<ExecResponse> find_pk(const op::FindPkByIndex& op);
 
-  // Runs `fn(Store&)` as one atomic write (see the class comment). `nested`:
-  // inside an explicit transaction, run it in a nested transaction instead
-  // of undoing it in place on failure (DDL, which is not undone in place,
-  // and inserts of many rows, for which logging every write costs more).
+  // Runs `fn(Store&)` as one atomic write (see the class comment). `ddl`:
+  // inside an explicit transaction, run it in a nested transaction (DDL is
+  // not undone in place).
   template <class F>
-  Result<ExecResponse> write(F&& fn, bool nested = false);
+  Result<ExecResponse> write(F&& fn, bool ddl = false);
   // A row write inside the explicit transaction's innermost level, undone
   // in place if it fails (see UndoLog).
   template <class F>
