@@ -241,7 +241,8 @@ Status read_all(Rows& rows, const RowLayout& layout, std::vector<Row>& out) {
     if (!*n) return {};
     Row r;
     r.reserve(layout.size());
-    for (std::size_t i = 0; i < layout.size(); ++i) r.push_back(read_value(rows, i, layout.type(i)));
+    for (std::size_t i = 0; i < layout.size(); ++i)
+      r.push_back(read_value(rows, i, layout.type(i)));
     if (const Error* e = rows.conversion_error()) return *e;
     out.push_back(std::move(r));
   }
