@@ -14,11 +14,16 @@ constexpr char kValueMarker = 0x02;
 constexpr std::uint64_t kSign64 = std::uint64_t{1} << 63;
 constexpr std::uint32_t kSign32 = std::uint32_t{1} << 31;
 
+// One append per number: a byte-wise push_back checks the capacity each time.
 void put_be64(std::string& out, std::uint64_t v) {
-  for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xff));
+  char b[8];
+  for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
+  out.append(b, 8);
 }
 void put_be32(std::string& out, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xff));
+  char b[4];
+  for (int i = 3; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
+  out.append(b, 4);
 }
 bool get_be(std::string_view& in, int bytes, std::uint64_t& v) {
   if (in.size() < static_cast<std::size_t>(bytes)) return false;
@@ -76,12 +81,21 @@ std::int64_t unzigzag(std::uint64_t v) {
 
 }  // namespace
 
-void put_varint(std::string& out, std::uint64_t v) {
+namespace {
+// Writes the varint of v at p (at most 10 bytes); returns the end.
+char* write_varint(char* p, std::uint64_t v) {
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  *p++ = static_cast<char>(v);
+  return p;
+}
+}  // namespace
+
+void put_varint(std::string& out, std::uint64_t v) {
+  char b[10];
+  out.append(b, static_cast<std::size_t>(write_varint(b, v) - b));
 }
 
 bool get_varint(std::string_view& in, std::uint64_t& v) {
@@ -209,38 +223,45 @@ std::optional<Value> coerce(const Value& v, ValueType type) {
 }
 
 void encode_value(std::string& out, const Value& v) {
+  // The tag and a number (at most 10 varint bytes) in one append.
+  char b[11];
+  char* p = b + 1;
+  auto tagged = [&](FieldTag tag) {
+    b[0] = static_cast<char>(tag);
+    out.append(b, static_cast<std::size_t>(p - b));
+  };
   switch (v.type()) {
-    case ValueType::null: out.push_back(static_cast<char>(FieldTag::null)); break;
-    case ValueType::boolean:
-      out.push_back(static_cast<char>(v.as_bool() ? FieldTag::true_ : FieldTag::false_));
-      break;
+    case ValueType::null: tagged(FieldTag::null); break;
+    case ValueType::boolean: tagged(v.as_bool() ? FieldTag::true_ : FieldTag::false_); break;
     case ValueType::int64:
-      out.push_back(static_cast<char>(FieldTag::int64));
-      put_varint(out, zigzag(v.as_int64()));
+      p = write_varint(p, zigzag(v.as_int64()));
+      tagged(FieldTag::int64);
       break;
     case ValueType::float64: {
-      out.push_back(static_cast<char>(FieldTag::float64));
-      const auto b = std::bit_cast<std::uint64_t>(v.as_double());
-      for (int s = 0; s < 64; s += 8) out.push_back(static_cast<char>((b >> s) & 0xff));
+      auto u = std::bit_cast<std::uint64_t>(v.as_double());
+      if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap64(u);
+      std::memcpy(p, &u, 8);  // little-endian
+      p += 8;
+      tagged(FieldTag::float64);
       break;
     }
     case ValueType::text:
-      out.push_back(static_cast<char>(FieldTag::text));
-      put_varint(out, v.as_text().size());
+      p = write_varint(p, v.as_text().size());
+      tagged(FieldTag::text);
       out.append(v.as_text());
       break;
     case ValueType::bytes:
-      out.push_back(static_cast<char>(FieldTag::bytes));
-      put_varint(out, v.as_bytes().size());
+      p = write_varint(p, v.as_bytes().size());
+      tagged(FieldTag::bytes);
       out.append(reinterpret_cast<const char*>(v.as_bytes().data()), v.as_bytes().size());
       break;
     case ValueType::timestamp:
-      out.push_back(static_cast<char>(FieldTag::timestamp));
-      put_varint(out, zigzag(v.as_timestamp().micros));
+      p = write_varint(p, zigzag(v.as_timestamp().micros));
+      tagged(FieldTag::timestamp);
       break;
     case ValueType::date:
-      out.push_back(static_cast<char>(FieldTag::date));
-      put_varint(out, zigzag(v.as_date().days));
+      p = write_varint(p, zigzag(v.as_date().days));
+      tagged(FieldTag::date);
       break;
   }
 }

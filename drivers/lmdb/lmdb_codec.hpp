@@ -70,8 +70,10 @@ enum class FieldTag : std::uint8_t {
 // One decoded field; `data` points into the encoded row.
 struct Field {
   FieldTag tag = FieldTag::null;
-  std::int64_t i = 0;  // int64, timestamp micros, date days
-  double d = 0;
+  union {
+    std::int64_t i = 0;  // int64, timestamp micros, date days
+    double d;            // float64
+  };
   std::string_view data;  // text, bytes
 };
 

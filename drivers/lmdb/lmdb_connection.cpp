@@ -21,6 +21,24 @@ void merge(Overlay& into, Overlay& from) {
   from.clear();
 }
 
+// Ends a single-use read (a slot's embedded box, which no refcount ends) on
+// scope exit unless its rows took it over: an error or exception between
+// begin_read and the rows must not leave the slot busy, holding a snapshot.
+class SingleUseRead {
+ public:
+  SingleUseRead(ReaderSlot& slot, const std::shared_ptr<TxnBox>& box)
+      : box_(box.get() == &slot.box ? box.get() : nullptr) {}
+  ~SingleUseRead() {
+    if (box_) box_->abort();
+  }
+  SingleUseRead(const SingleUseRead&) = delete;
+  SingleUseRead& operator=(const SingleUseRead&) = delete;
+  void taken_over() { box_ = nullptr; }
+
+ private:
+  TxnBox* box_;
+};
+
 template <class T>
 Result<T> guarded(const std::function<Result<T>()>& fn) {
   return catch_all(kDriverName, fn);
@@ -34,7 +52,8 @@ Result<std::unique_ptr<Connection>> LmdbConnection::open(const OpenOptions& opti
   return std::unique_ptr<Connection>(new LmdbConnection(*env));
 }
 
-LmdbConnection::LmdbConnection(Environment* env) : env_(env) {
+LmdbConnection::LmdbConnection(Environment* env)
+    : env_(env), reader_(std::make_shared<ReaderSlot>(*env)) {
   Capability& c = capability_;
   c.sql = SqlDialect::none;
   c.returning = true;
@@ -196,7 +215,7 @@ Status LmdbConnection::ensure_write() {
   return {};
 }
 
-Result<std::shared_ptr<TxnBox>> LmdbConnection::begin_read() {
+Result<std::shared_ptr<TxnBox>> LmdbConnection::begin_read(bool single_use) {
   if (!reader_->busy.load(std::memory_order_acquire)) {
     if (reader_->txn) {
       if (auto st = env_->renew(reader_->txn); !st.ok()) return std::move(st).error();
@@ -206,7 +225,9 @@ Result<std::shared_ptr<TxnBox>> LmdbConnection::begin_read() {
       reader_->txn = *txn;
     }
     reader_->busy.store(true, std::memory_order_relaxed);
-    return std::make_shared<TxnBox>(*env_, reader_);
+    if (!single_use) return std::make_shared<TxnBox>(*env_, reader_);
+    reader_->box.renew_on(reader_->txn);
+    return std::shared_ptr<TxnBox>(reader_, &reader_->box);
   }
   auto txn = env_->begin(false);
   if (!txn.ok()) return std::move(txn).error();
@@ -216,7 +237,7 @@ Result<std::shared_ptr<TxnBox>> LmdbConnection::begin_read() {
 Result<std::shared_ptr<TxnBox>> LmdbConnection::read_box() {
   if (in_tx_) {
     if (!top_) {
-      auto box = begin_read();
+      auto box = begin_read(false);
       if (!box.ok()) return box;
       top_ = std::move(*box);
     }
@@ -224,7 +245,7 @@ Result<std::shared_ptr<TxnBox>> LmdbConnection::read_box() {
       if (l->box) return l->box;
     return top_;
   }
-  return begin_read();
+  return begin_read(true);
 }
 
 void LmdbConnection::end_explicit(bool commit_levels) {
@@ -439,11 +460,14 @@ Result<ExecResponse> LmdbConnection::get_by_key(const op::GetByKey& op) {
     if (!enc.ok()) return std::move(enc).error();
     auto box = read_box();
     if (!box.ok()) return std::move(box).error();
+    SingleUseRead single(*reader_, *box);
+    std::unique_ptr<LmdbRows> rows =
+        *enc ? LmdbRows::key(std::move(*box), *t, std::move(*cols), std::move(**enc))
+             : LmdbRows::keys(std::move(*box), *t, std::move(*cols), {});
+    if (!in_tx_) rows->ends_read();
+    single.taken_over();
     ExecResponse resp;
-    if (*enc)
-      resp.rows = LmdbRows::key(std::move(*box), *t, std::move(*cols), std::move(**enc));
-    else
-      resp.rows = LmdbRows::keys(std::move(*box), *t, std::move(*cols), {});
+    resp.rows = std::move(rows);
     return resp;
   }
   // A key asked twice yields its row once: a linear check for a few keys,
@@ -466,8 +490,13 @@ Result<ExecResponse> LmdbConnection::get_by_key(const op::GetByKey& op) {
   }
   auto box = read_box();
   if (!box.ok()) return std::move(box).error();
+  SingleUseRead single(*reader_, *box);
+  std::unique_ptr<LmdbRows> rows =
+      LmdbRows::keys(std::move(*box), *t, std::move(*cols), std::move(keys));
+  if (!in_tx_) rows->ends_read();
+  single.taken_over();
   ExecResponse resp;
-  resp.rows = LmdbRows::keys(std::move(*box), *t, std::move(*cols), std::move(keys));
+  resp.rows = std::move(rows);
   return resp;
 }
 
@@ -498,9 +527,13 @@ Result<ExecResponse> LmdbConnection::query_range(
   KeyRange range = key_range(info, *key_cols, lower, lower_inclusive, upper, upper_inclusive);
   auto box = read_box();
   if (!box.ok()) return std::move(box).error();
+  SingleUseRead single(*reader_, *box);
+  std::unique_ptr<LmdbRows> rows = LmdbRows::range(
+      std::move(*box), *t, std::move(*cols), dbi, !index.empty(), std::move(range), reverse, limit);
+  if (!in_tx_) rows->ends_read();
+  single.taken_over();
   ExecResponse resp;
-  resp.rows = LmdbRows::range(std::move(*box), *t, std::move(*cols), dbi, !index.empty(),
-                              std::move(range), reverse, limit);
+  resp.rows = std::move(rows);
   return resp;
 }
 
@@ -511,6 +544,7 @@ Result<ExecResponse> LmdbConnection::find_pk(const op::FindPkByIndex& op) {
   if (!t.ok()) return std::move(t).error();
   auto box = read_box();
   if (!box.ok()) return std::move(box).error();
+  const SingleUseRead single(*reader_, *box);  // the keys are copied out: the read ends here
   Store s = store((*box)->txn(), nullptr);
   return s.find_pk(op);
 }

@@ -86,9 +86,12 @@ class LmdbConnection final : public Connection {
   // The transaction reads run in: the explicit transaction's innermost
   // level, or a new read transaction (see begin_read).
   Result<std::shared_ptr<TxnBox>> read_box();
-  // A top-level read transaction: the connection's reader slot renewed,
-  // or, while rows of an earlier read still hold the slot, a fresh one.
-  Result<std::shared_ptr<TxnBox>> begin_read();
+  // A top-level read transaction: the connection's reader slot renewed
+  // (no lock), or, while rows of an earlier read still hold the slot, a
+  // fresh one. Outside an explicit transaction (`single_use`) the slot's
+  // embedded box is returned (no allocation) and the caller ends it: the
+  // rows it returns do (LmdbRows::ends_read), else it aborts it.
+  Result<std::shared_ptr<TxnBox>> begin_read(bool single_use);
   // Makes the explicit transaction a write transaction with a nested
   // transaction per open savepoint.
   Status ensure_write();
@@ -112,7 +115,7 @@ class LmdbConnection final : public Connection {
   // catalog's lock.
   TableRef cached_table_;
   std::uint64_t cached_generation_ = 0;
-  std::shared_ptr<ReaderSlot> reader_ = std::make_shared<ReaderSlot>();
+  std::shared_ptr<ReaderSlot> reader_;
   bool broken_ = false;
 
   bool in_tx_ = false;

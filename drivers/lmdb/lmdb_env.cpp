@@ -156,20 +156,37 @@ void Environment::count_foreign_keys() {
   foreign_keys_.store(any, std::memory_order_release);
 }
 
+void Environment::enter_read() {
+  for (;;) {
+    readers_.fetch_add(1, std::memory_order_seq_cst);
+    if (!resizing_.load(std::memory_order_seq_cst)) return;
+    readers_.fetch_sub(1, std::memory_order_seq_cst);
+    std::lock_guard lock(mutex_);  // the resize holds it: wait for its end
+  }
+}
+
+bool Environment::resize_if_idle(std::size_t size) {
+  if (writer_) return false;
+  resizing_.store(true, std::memory_order_seq_cst);
+  const bool ok =
+      readers_.load(std::memory_order_seq_cst) == 0 && mdb_env_set_mapsize(env_, size) == 0;
+  resizing_.store(false, std::memory_order_seq_cst);
+  return ok;
+}
+
 Result<MDB_txn*> Environment::begin(bool write) {
   for (int attempt = 0;; ++attempt) {
-    {
+    if (write) {
       std::unique_lock lock(mutex_);
-      if (write) {
-        const auto timeout = std::chrono::milliseconds(options_.busy_timeout_ms);
-        if (!gate_cv_.wait_for(lock, timeout, [&] { return !writer_; }))
-          return driver_error(ErrorKind::timeout,
-                              "another connection of this process holds the write transaction "
-                              "(waited busy_timeout_ms=" +
-                                  std::to_string(options_.busy_timeout_ms) + ")");
-        writer_ = true;
-      }
-      ++live_;
+      const auto timeout = std::chrono::milliseconds(options_.busy_timeout_ms);
+      if (!gate_cv_.wait_for(lock, timeout, [&] { return !writer_; }))
+        return driver_error(ErrorKind::timeout,
+                            "another connection of this process holds the write transaction "
+                            "(waited busy_timeout_ms=" +
+                                std::to_string(options_.busy_timeout_ms) + ")");
+      writer_ = true;
+    } else {
+      enter_read();
     }
     MDB_txn* txn = nullptr;
     const int rc = mdb_txn_begin(env_, nullptr, write ? 0 : MDB_RDONLY, &txn);
@@ -179,7 +196,7 @@ Result<MDB_txn*> Environment::begin(bool write) {
       // Another process grew the map: adopt its size, once no transaction
       // of ours is live.
       std::lock_guard lock(mutex_);
-      if (live_ == 0 && mdb_env_set_mapsize(env_, 0) == 0) continue;
+      if (resize_if_idle(0)) continue;
     }
     return make_error(rc, write ? "beginning a write transaction" : "beginning a read transaction");
   }
@@ -187,36 +204,35 @@ Result<MDB_txn*> Environment::begin(bool write) {
 
 Status Environment::renew(MDB_txn* txn) {
   for (int attempt = 0;; ++attempt) {
-    {
-      std::lock_guard lock(mutex_);
-      ++live_;
-    }
+    enter_read();
     const int rc = mdb_txn_renew(txn);
     if (rc == 0) return {};
     end(false);
     if (rc == MDB_MAP_RESIZED && attempt == 0) {
       std::lock_guard lock(mutex_);
-      if (live_ == 0 && mdb_env_set_mapsize(env_, 0) == 0) continue;
+      if (resize_if_idle(0)) continue;
     }
     return make_error(rc, "renewing a read transaction");
   }
 }
 
 void Environment::end(bool write) {
+  if (!write) {
+    readers_.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
-    --live_;
-    if (write) writer_ = false;
+    writer_ = false;
   }
-  if (write) gate_cv_.notify_one();
+  gate_cv_.notify_one();
 }
 
 bool Environment::grow() {
   std::lock_guard lock(mutex_);
-  if (live_ != 0) return false;
   MDB_envinfo info{};
   if (mdb_env_info(env_, &info) != 0) return false;
-  return mdb_env_set_mapsize(env_, info.me_mapsize * 2) == 0;
+  return resize_if_idle(info.me_mapsize * 2);
 }
 
 Result<std::shared_ptr<const TableInfo>> Environment::load(MDB_txn* txn, const std::string& name) {

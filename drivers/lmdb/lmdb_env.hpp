@@ -11,7 +11,9 @@
 //   busy_timeout_ms, so two connections of one thread cannot deadlock: the
 //   second gets ErrorKind::timeout instead of blocking forever in LMDB.
 // - the count of live transactions, so the map can grow (mdb_env_set_mapsize
-//   needs no transaction active in the process);
+//   needs no transaction active in the process). Read transactions are
+//   counted without a lock (an atomic counter and a resizing flag, checked
+//   against each other; see grow()), so a read takes no mutex;
 // - the catalog cache: each table's resolved schema and database handles
 //   (handles are environment-wide in LMDB), published when the transaction
 //   that created them commits.
@@ -78,7 +80,8 @@ class Environment {
 
   // Called after a transaction failed with MDB_MAP_FULL and was aborted:
   // doubles the map if no transaction is live in this process. False when it
-  // could not (the caller then reports the error).
+  // could not (the caller then reports the error; a read beginning at that
+  // very moment may also make it fail).
   bool grow();
 
   // The catalog entry of `table`: from the cache, else read from the
@@ -110,16 +113,26 @@ class Environment {
   Status open();
   // Reads one table's schema and opens its handles inside `txn`.
   Result<std::shared_ptr<const TableInfo>> load(MDB_txn* txn, const std::string& name);
+  // Counts a read transaction about to begin; waits while the map is being
+  // resized.
+  void enter_read();
+  // Sets the map size (0: adopt the size another process set) if no
+  // transaction of this process is live. Caller holds mutex_.
+  bool resize_if_idle(std::size_t size);
 
   OpenOptions options_;
   MDB_env* env_ = nullptr;
   MDB_dbi meta_ = 0;
   int refs_ = 0;  // guarded by the registry's mutex
 
-  std::mutex mutex_;  // guards the gate and the count
+  std::mutex mutex_;  // guards the gate and resizing
   std::condition_variable gate_cv_;
-  bool writer_ = false;
-  int live_ = 0;
+  bool writer_ = false;  // a write transaction is live
+  // Live read transactions, counted without the mutex. A reader increments
+  // it and then checks resizing_; a resize sets resizing_ and then checks it
+  // (both sequentially consistent), so one of the two always sees the other.
+  std::atomic<int> readers_{0};
+  std::atomic<bool> resizing_{false};
 
   std::mutex dbi_mutex_;
   std::mutex catalog_mutex_;

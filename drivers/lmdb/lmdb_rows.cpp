@@ -30,6 +30,14 @@ std::string encode_prefix(const TableInfo& t, const std::vector<std::size_t>& po
 
 // ------------------------------------------------------------------ TxnBox
 
+TxnBox::TxnBox(Environment& env, std::shared_ptr<ReaderSlot> slot)
+    : env_(env),
+      txn_(slot->txn),
+      write_(false),
+      top_(true),
+      slot_(slot.get()),
+      keep_(std::move(slot)) {}
+
 void TxnBox::finish() {
   done_ = true;
   if (top_) env_.end(write_);
@@ -109,7 +117,7 @@ std::unique_ptr<LmdbRows> LmdbRows::range(std::shared_ptr<TxnBox> box,
   r->left_ = limit;
   if (int rc = mdb_cursor_open(r->box_->txn(), dbi, &r->cursor_); rc != 0) {
     r->cursor_ = nullptr;
-    r->failed_ = make_error(rc, "opening a cursor");
+    r->failed_ = std::make_unique<Error>(make_error(rc, "opening a cursor"));
   }
   return r;
 }
@@ -138,10 +146,11 @@ LmdbRows::~LmdbRows() {
   // A write transaction frees its cursors when it ends; a read
   // transaction's cursors must be closed by hand, before or after.
   if (cursor_ && (!box_->write() || !box_->done())) mdb_cursor_close(cursor_);
+  if (ends_read_) box_->abort();
 }
 
 LmdbRows::Step LmdbRows::fail(Error e) {
-  failed_ = std::move(e);
+  failed_ = std::make_unique<Error>(std::move(e));
   return Step::failed;
 }
 
@@ -202,7 +211,8 @@ Result<bool> LmdbRows::next() {
   if (finished_) return false;
   if (box_->done()) {
     finished_ = true;
-    failed_ = driver_error(ErrorKind::invalid_statement, "rows read after their transaction ended");
+    failed_ = std::make_unique<Error>(
+        driver_error(ErrorKind::invalid_statement, "rows read after their transaction ended"));
     return *failed_;
   }
   Step s = Step::end;
@@ -226,9 +236,9 @@ Result<bool> LmdbRows::next() {
 void LmdbRows::mismatch(std::size_t c, const char* want) {
   // A getter on a NULL returns the zero value without an error (Rows' contract).
   if (!error_ && field(c).tag != FieldTag::null)
-    error_ = driver_error(ErrorKind::invalid_value,
-                          "column '" + table_->schema.columns[(*columns_)[c]].name + "' read as " +
-                              want + " but holds another type");
+    error_ = std::make_unique<Error>(driver_error(
+        ErrorKind::invalid_value, "column '" + table_->schema.columns[(*columns_)[c]].name +
+                                      "' read as " + want + " but holds another type"));
 }
 
 bool LmdbRows::get_bool(std::size_t c) {

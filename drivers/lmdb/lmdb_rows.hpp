@@ -20,38 +20,25 @@
 
 namespace tessera::lmdb::detail {
 
-// A connection's read transaction kept between reads: reset while idle
-// (it then holds only its reader-table slot, no snapshot), renewed for the
-// next read, so a read pays mdb_txn_renew instead of mdb_txn_begin's
-// allocation. Shared by the connection and the TxnBox renewed from it;
-// whichever lets go last aborts it.
-struct ReaderSlot {
-  MDB_txn* txn = nullptr;  // null until the first read
-  // A TxnBox holds it renewed. Atomic: rows may be released on another
-  // thread than the connection's next read runs on.
-  std::atomic<bool> busy{false};
-  ReaderSlot() = default;
-  ReaderSlot(const ReaderSlot&) = delete;
-  ReaderSlot& operator=(const ReaderSlot&) = delete;
-  ~ReaderSlot() {
-    if (txn) mdb_txn_abort(txn);
-  }
-};
+struct ReaderSlot;
 
 // One live MDB_txn. A top-level transaction is counted by its Environment
 // (and holds the writer gate when it writes) until it ends; a child
 // transaction (savepoint) is ended by its connection before its parent.
-// Rows keep the box alive and check `done` before touching the transaction:
-// a read transaction outlives its connection's use of it when rows still
-// stream from it. A box on a ReaderSlot resets the transaction when it ends
-// (commit or abort alike) and gives the slot back.
+// Rows keep the box alive and check `done` before touching the
+// transaction: a read transaction outlives its connection's use of it when
+// rows still stream from it. A box on a ReaderSlot resets the transaction
+// when it ends (commit or abort alike) and gives the slot back.
 class TxnBox {
  public:
   TxnBox(Environment& env, MDB_txn* txn, bool write, bool top)
       : env_(env), txn_(txn), write_(write), top_(top) {}
-  // A read transaction on `slot`, already renewed (and counted) by the caller.
-  TxnBox(Environment& env, std::shared_ptr<ReaderSlot> slot)
-      : env_(env), txn_(slot->txn), write_(false), top_(true), slot_(std::move(slot)) {}
+  // A read transaction on `slot`, already renewed (and counted) by the
+  // caller; the box keeps the slot alive.
+  TxnBox(Environment& env, std::shared_ptr<ReaderSlot> slot);
+  // The box embedded in `slot` (ReaderSlot::box): done until renew_on().
+  TxnBox(Environment& env, ReaderSlot& slot)
+      : env_(env), txn_(nullptr), write_(false), top_(true), done_(true), slot_(&slot) {}
   ~TxnBox() { abort(); }
   TxnBox(const TxnBox&) = delete;
   TxnBox& operator=(const TxnBox&) = delete;
@@ -65,6 +52,11 @@ class TxnBox {
   void abort();
   // Marks a child done that LMDB ended with its parent.
   void ended_with_parent() { done_ = true; }
+  // The embedded box of a slot: `txn` was renewed (and counted) for a read.
+  void renew_on(MDB_txn* txn) {
+    txn_ = txn;
+    done_ = false;
+  }
 
  private:
   void finish();
@@ -73,7 +65,34 @@ class TxnBox {
   bool write_;
   bool top_;
   bool done_ = false;
-  std::shared_ptr<ReaderSlot> slot_;
+  ReaderSlot* slot_ = nullptr;
+  std::shared_ptr<ReaderSlot> keep_;  // the slot, for a box that owns a share of it
+};
+
+// A connection's read transaction kept between reads: reset while idle
+// (it then holds only its reader-table slot, no snapshot), renewed for the
+// next read, so a read pays mdb_txn_renew instead of mdb_txn_begin's
+// allocation. Shared by the connection and the box renewed from it;
+// whichever lets go last aborts it.
+//
+// A read outside an explicit transaction, whose rows are the box's only
+// holder, uses the embedded `box`, handed out as a shared_ptr aliasing the
+// slot (no allocation); the rows end it (LmdbRows::ends_read). A
+// transaction's read snapshot, which the connection and any number of rows
+// share until the last lets go, gets a box of its own.
+struct ReaderSlot {
+  explicit ReaderSlot(Environment& env) : box(env, *this) {}
+  ReaderSlot(const ReaderSlot&) = delete;
+  ReaderSlot& operator=(const ReaderSlot&) = delete;
+  ~ReaderSlot() {
+    box.abort();
+    if (txn) mdb_txn_abort(txn);
+  }
+  MDB_txn* txn = nullptr;  // null until the first read
+  // A box holds it renewed. Atomic: rows may be released on another
+  // thread than the connection's next read runs on.
+  std::atomic<bool> busy{false};
+  TxnBox box;
 };
 
 // A byte range [lo, hi) of keys; an absent end is open.
@@ -116,6 +135,9 @@ class LmdbRows final : public Rows {
                                        std::shared_ptr<const TableInfo> t, ColumnMap columns,
                                        std::string key);
   ~LmdbRows() override;
+  // The rows end their read transaction when destroyed (a read outside an
+  // explicit transaction, whose box nobody else holds).
+  void ends_read() { ends_read_ = true; }
 
   Result<bool> next() override;
   std::size_t column_count() const override { return columns_->size(); }
@@ -144,6 +166,7 @@ class LmdbRows final : public Rows {
   Step decode(std::string_view bytes);
 
   std::shared_ptr<TxnBox> box_;
+  bool ends_read_ = false;
   std::shared_ptr<const TableInfo> table_;
   std::vector<std::size_t> own_columns_;
   const std::vector<std::size_t>* columns_;  // own_columns_ or the table's all_columns
@@ -153,8 +176,10 @@ class LmdbRows final : public Rows {
   std::array<Field, kInlineFields> inline_fields_;
   std::vector<Field> more_fields_;
   std::span<Field> fields_;
-  std::optional<Error> error_;
-  std::optional<Error> failed_;
+  // Held out of line: rarely set, and inline they would double the object's
+  // size (one allocation per read, which should stay in malloc's fast path).
+  std::unique_ptr<Error> error_;
+  std::unique_ptr<Error> failed_;
   bool finished_ = false;
 
   // Range mode.

@@ -31,10 +31,15 @@ bool has_null(const std::vector<std::size_t>& positions, const Row& row) {
 
 // The index entry of `row`: its index key, plus the primary key where the
 // index allows duplicates (non-unique, or a NULL in a unique index's columns).
-std::string index_key(const TableInfo& t, std::size_t ix, const Row& row, const std::string& pk) {
+void append_index_key(std::string& k, const TableInfo& t, std::size_t ix, const Row& row,
+                      std::string_view pk) {
   const auto& cols = t.index_columns[ix];
-  std::string k = key_of(t, cols, row);
+  for (std::size_t p : cols) encode_key_part(k, row[p], t.types[p]);
   if (!t.schema.indexes[ix].unique || has_null(cols, row)) k += pk;
+}
+std::string index_key(const TableInfo& t, std::size_t ix, const Row& row, const std::string& pk) {
+  std::string k;
+  append_index_key(k, t, ix, row, pk);
   return k;
 }
 
@@ -375,9 +380,10 @@ Status Store::on_parent_change(const TableInfo& parent, const Row& old, const Ro
   return {};
 }
 
-Status Store::write_new(const TableInfo& t, const Row& row, bool last) {
-  const std::string pk = key_of(t, t.pk, row);
-  std::string bytes;
+Status Store::write_new(const TableInfo& t, const std::string& pk, const Row& row, bool last) {
+  // The connection's buffers: a bulk insert allocates none per row.
+  std::string& bytes = scratch_.bytes;
+  bytes.clear();
   encode_row(bytes, row);
   // MDB_APPEND skips the search and splits a full last page by starting a
   // new one. It answers MDB_KEYEXIST, writing nothing, for a key that is not
@@ -388,7 +394,9 @@ Status Store::write_new(const TableInfo& t, const Row& row, bool last) {
   if (rc == MDB_KEYEXIST) return unique_error(t, -1);
   if (rc != 0) return make_error(rc, "writing a row of " + t.schema.name);
   for (std::size_t ix = 0; ix < t.indexes.size(); ++ix) {
-    const std::string ik = index_key(t, ix, row, pk);
+    std::string& ik = scratch_.after;
+    ik.clear();
+    append_index_key(ik, t, ix, row, pk);
     rc = put(t.indexes[ix], ik, pk, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return unique_error(t, static_cast<int>(ix));
     if (rc != 0) return make_error(rc, "writing index " + t.schema.indexes[ix].name);
@@ -498,16 +506,14 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
   ExecResponse resp;
   std::vector<Row> out;
   std::vector<bool> provided(t.schema.columns.size());
+  for (std::size_t c = 0; c < width; ++c) provided[(*cols)[c]] = true;
+  Row row;  // reused from row to row (unless RETURNING keeps it)
   for (std::size_t r = 0; r < st.row_count; ++r) {
-    Row row(t.schema.columns.size());
-    std::fill(provided.begin(), provided.end(), false);
-    for (std::size_t c = 0; c < width; ++c) {
-      row[(*cols)[c]] = op.params[r * width + c];
-      provided[(*cols)[c]] = true;
-    }
+    row.resize(t.schema.columns.size());
+    for (std::size_t c = 0; c < width; ++c) row[(*cols)[c]] = op.params[r * width + c];
     for (std::size_t c = 0; c < row.size(); ++c)
-      if (!provided[c] && t.schema.columns[c].default_value)
-        row[c] = *t.schema.columns[c].default_value;
+      if (!provided[c])
+        row[c] = t.schema.columns[c].default_value ? *t.schema.columns[c].default_value : Value();
     bool generated = false;
     if (t.auto_increment >= 0) {
       Value& id = row[static_cast<std::size_t>(t.auto_increment)];
@@ -557,7 +563,7 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
     // A generated key is above every key the sequence has seen: likely the last.
     const bool last =
         generated && t.pk.size() == 1 && t.pk[0] == static_cast<std::size_t>(t.auto_increment);
-    if (auto s = write_new(t, row, last); !s.ok()) return std::move(s).error();
+    if (auto s = write_new(t, pk, row, last); !s.ok()) return std::move(s).error();
     ++resp.affected;
     if (!returning.empty()) out.push_back(std::move(row));
   }

@@ -84,7 +84,7 @@ class UndoLog {
   std::string bytes_;
 };
 
-// Buffers a Store's row rewrites reuse (see Store::splice). Kept by the
+// Buffers a Store's row writes reuse (see Store::splice, Store::write_new). Kept by the
 // connection, so a statement allocates none once they have grown; one Store
 // uses them at a time.
 struct StoreScratch {
@@ -160,8 +160,10 @@ class Store {
   Result<std::vector<std::string>> children(const TableInfo& child, const ForeignKeyDef& fk,
                                             const std::vector<std::size_t>& fk_cols,
                                             const Row& values);
-  // `last`: the row's key is likely above every stored key (try MDB_APPEND).
-  Status write_new(const TableInfo& t, const Row& row, bool last = false);
+  // Writes `row`, whose encoded primary key is `pk`, and its index entries.
+  // `last`: the key is likely above every stored key (try MDB_APPEND).
+  // Uses scratch_.bytes and scratch_.after.
+  Status write_new(const TableInfo& t, const std::string& pk, const Row& row, bool last = false);
   // `old_bytes`: the stored row, when known (see read_old).
   Status rewrite(const TableInfo& t, const std::string& old_pk, const Row& old, const Row& now,
                  const std::string& old_bytes);

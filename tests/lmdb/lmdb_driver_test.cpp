@@ -347,6 +347,45 @@ TEST_CASE("lmdb driver: reads reuse the connection's read transaction") {
   REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::commit}).ok());
 }
 
+TEST_CASE("lmdb driver: a transaction's rows outlive its commit, not its rollback") {
+  const std::string dir = fresh_dir("snapshot-rows");
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(dir));
+  REQUIRE(c->push_schema(Schema{{pairs_table()}}).ok());
+  insert(*c, "pairs", {"a", "b"}, {std::int64_t{1}, "x", std::int64_t{2}, "y"});
+  const std::vector<std::string> cols{"a", "b"};
+  const op::Transaction start{op::Transaction::Kind::start, Isolation::database_default, true};
+  const std::vector<std::vector<Value>> key{{Value(std::int64_t{2}), Value("y")}};
+  // The transaction's snapshot takes the connection's reader slot.
+  REQUIRE(c->exec(start).ok());
+  auto held = c->exec(op::Scan{"pairs", cols});
+  REQUIRE(held.ok());
+  REQUIRE(*held->rows->next());
+  REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::commit}).ok());
+  // Reads go on beside the committed transaction's rows, which keep their
+  // snapshot until they are let go.
+  insert(*c, "pairs", {"a", "b"}, {std::int64_t{3}, "z"});
+  CHECK(read_pairs(c->exec(op::Scan{"pairs", cols})).size() == 3);
+  CHECK(read_pairs(c->exec(op::GetByKey{"pairs", key, cols})) == Strings{"2:y"});
+  REQUIRE(*held->rows->next());
+  CHECK(held->rows->get_int64(0) == 2);
+  CHECK_FALSE(*held->rows->next());
+  held = Error();
+  // A rollback ends the snapshot its rows read.
+  REQUIRE(c->exec(start).ok());
+  held = c->exec(op::Scan{"pairs", cols});
+  REQUIRE(held.ok());
+  REQUIRE(*held->rows->next());
+  REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::rollback}).ok());
+  auto r = held->rows->next();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::invalid_statement);
+  held = Error();
+  // Every read has let the slot go: finds renew it.
+  for (int i = 0; i < 3; ++i)
+    CHECK(read_pairs(c->exec(op::GetByKey{"pairs", key, cols})) == Strings{"2:y"});
+}
+
 TEST_CASE("lmdb driver: a full map inside a transaction leaves only a rollback") {
   const std::string dir = fresh_dir("fullmap-tx");
   auto d = lmdb::make_driver();
