@@ -532,15 +532,13 @@ void Engine::dispatch(Execution& e, Connection* pinned, std::string_view operati
   e.response_ = std::move(r).value();
 }
 
-Execution Engine::insert(Connection* pinned, ast::Insert statement, std::vector<Value> values) {
+Execution Engine::insert(Connection* pinned, const ast::Insert& statement,
+                         std::span<const Value> values) {
   check_values(values);
   Execution e;
-  statement.table = impl_->options.table_prefix + statement.table;
-  e.insert_ = std::make_unique<ast::Insert>(std::move(statement));
-  e.owned_values_ = std::move(values);
-  e.values_ = e.owned_values_;
-  dispatch(e, pinned, "Insert", op::Insert{e.insert_.get(), e.values_}, "INSERT INTO ",
-           e.insert_->table);
+  e.insert_ = &statement;
+  e.values_ = values;
+  dispatch(e, pinned, "Insert", op::Insert{&statement, e.values_}, "INSERT INTO ", statement.table);
   return e;
 }
 

@@ -796,11 +796,12 @@ class TESSERA_API Executor {
       else if (generate)
         ins.returning = {detail::column_names<T>()[static_cast<std::size_t>(ai)]};
     }
-    ins.row_count = rows.size();
     // cols lists fields in field order, so a per-field test keeps the
     // values in column order.
     std::bitset<tessera::field_count<T>> written;
     for (int c : cols) written.set(static_cast<std::size_t>(c));
+    ins.table = engine_->table(ins.table);
+    ins.row_count = rows.size();
     std::vector<Value> values;
     values.reserve(rows.size() * cols.size());
     for (const T& r : rows)
@@ -808,7 +809,7 @@ class TESSERA_API Executor {
         using F = std::decay_t<decltype(f)>;
         if (written.test(i)) values.push_back(detail::bound_value(r.*(F::member)));
       });
-    auto e = engine_->insert(pin(), std::move(ins), std::move(values));
+    auto e = engine_->insert(pin(), ins, values);
     if (e.rows() && cap.returning && (read_back_all || generate)) {
       std::size_t n = 0;
       while (e.next()) {

@@ -150,8 +150,8 @@ class TESSERA_API Execution {
   // its buffer, so the span stays valid when the Execution moves.
   std::vector<Value> owned_values_;
   std::span<const Value> values_;
-  const Plan* plan_ = nullptr;  // owned by the engine's plan cache
-  std::unique_ptr<ast::Insert> insert_;
+  const Plan* plan_ = nullptr;           // owned by the engine's plan cache
+  const ast::Insert* insert_ = nullptr;  // borrowed from the caller
   std::unique_ptr<std::string> raw_sql_;
   std::string table_;  // update_many: the prefixed table, named in logs
   std::string_view operation_;
@@ -219,8 +219,12 @@ class TESSERA_API Engine {
   // `reads_all`: the caller reads every row at once (op::QuerySql::reads_all).
   Execution run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values,
                 SchemaFn schema = nullptr, bool reads_all = false);
-  // Inserts rows (values row-major).
-  Execution insert(Connection* pinned, ast::Insert statement, std::vector<Value> values);
+  // Inserts rows (values row-major). `statement` names the table with the
+  // Db's prefix (see table()); it and `values` are borrowed until the
+  // Execution is destroyed (a caller inserting in chunks reuses both: the
+  // driver finds its prepared form by the statement's address, and the
+  // values' buffer stays warm in the cache). Throws DbError.
+  Execution insert(Connection* pinned, const ast::Insert& statement, std::span<const Value> values);
   // Runs `request` (op::UpdateMany) on a connection whose capability has
   // update_many, with the table prefix applied to request.table. `values`
   // is moved in; the column spans are borrowed until the Execution is
