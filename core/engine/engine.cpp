@@ -464,7 +464,7 @@ std::uint64_t Engine::read(Connection* pinned, const StaticShape& shape,
           return c.read(op::QuerySql{&plan.statement, plan.sql, values, plan.cache_key, true},
                         sink);
         Result<ExecResponse> response =
-            kv::execute(c, plan.statement, values, schema_for(plan, schema));
+            kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv);
         if (!response.ok()) return std::move(response).error();
         return feed(response->rows.get(), sink);
       });
@@ -483,7 +483,7 @@ std::uint64_t Engine::write(Connection* pinned, const StaticShape& shape,
       pinned, shape, values,
       [&](Connection& c, const Plan& plan, bool kv) -> Result<std::uint64_t> {
         Result<ExecResponse> r =
-            kv ? kv::execute(c, plan.statement, values, schema_for(plan, schema))
+            kv ? kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv)
                : c.exec(op::QuerySql{&plan.statement, plan.sql, values, plan.cache_key, false});
         if (!r.ok()) return std::move(r).error();
         return r->affected;  // any rows go before the connection does
@@ -503,7 +503,8 @@ void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn 
   const bool kv = impl_->capability.sql == SqlDialect::none;
   e.operation_ = kv ? "KeyValue" : "QuerySql";
   Result<ExecResponse> r =
-      kv ? kv::execute(*e.connection_, plan->statement, e.values_, schema_for(*plan, schema))
+      kv ? kv::execute(*e.connection_, plan->statement, e.values_, schema_for(*plan, schema),
+                       plan->kv)
          : e.connection_->exec(
                op::QuerySql{&plan->statement, plan->sql, e.values_, plan->cache_key, reads_all});
   if (!r.ok()) {

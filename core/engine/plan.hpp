@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/kv/executor.hpp"
 #include "tessera/driver/statement.hpp"
 
 namespace tessera::detail {
@@ -13,6 +14,9 @@ struct Plan {
   ast::Statement statement;  // the shape with the Db's table prefix applied
   std::string sql;           // rendered in the connection's dialect
   std::uint64_t cache_key = 0;
+  // Key-value drivers: kv::execute()'s analysis of `statement`, built on the
+  // first execution. Mutable: plans are shared as const, the slot fills once.
+  mutable kv::PlanSlot kv;
 };
 
 // A hash of a statement's shape (not its values).

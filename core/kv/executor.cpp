@@ -4,7 +4,6 @@
 #include <array>
 #include <cmath>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <unordered_map>
 
@@ -18,10 +17,10 @@ namespace {
 using Row = std::vector<Value>;
 
 // Column positions and types of a table, for evaluating expressions on full
-// rows. Immutable once built; layout_for() shares one per schema.
+// rows. Immutable once built; each statement's Prepared holds one.
 class RowLayout {
  public:
-  explicit RowLayout(const TableSchema& t) : table_(t.name), primary_key_(t.primary_key) {
+  explicit RowLayout(const TableSchema& t) : table_(t.name) {
     names_.reserve(t.columns.size());
     types_.reserve(t.columns.size());
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
@@ -33,16 +32,6 @@ class RowLayout {
       auto it = index_.find(k);
       key_positions_.push_back(it == index_.end() ? kNoColumn : it->second);
     }
-  }
-  // True when `t` has this layout's table name, column names and types,
-  // and primary key.
-  bool describes(const TableSchema& t) const {
-    if (t.name != table_ || t.columns.size() != names_.size() || t.primary_key != primary_key_)
-      return false;
-    for (std::size_t i = 0; i < names_.size(); ++i)
-      if (t.columns[i].name != names_[i] || value_type_of(t.columns[i].type) != types_[i])
-        return false;
-    return true;
   }
   // True when `columns` are every column in table order (a whole-row select).
   bool is_all(std::span<const std::string> columns) const {
@@ -64,53 +53,20 @@ class RowLayout {
 
  private:
   std::string table_;
-  std::vector<std::string> primary_key_;
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<std::string> names_;
   std::vector<ValueType> types_;
   std::vector<std::size_t> key_positions_;
 };
 
-// The layout of `t`, built on first use and then shared: the engine keeps
-// each TableSchema for its own lifetime and passes the same object for every
-// statement on the table, so the cache is keyed by address. An address can
-// be reused by another schema after an engine is destroyed, hence the
-// describes() check on every hit (a few string compares, no allocation).
-// The returned layout stays valid for as long as the caller holds it, even if
-// the cache replaces or drops its entry. Thread-safe.
-std::shared_ptr<const RowLayout> layout_for(const TableSchema& t) {
-  // The thread's last answer first: statements in a row mostly name one
-  // table, and this skips the lock and the hash.
-  thread_local const TableSchema* last_schema = nullptr;
-  thread_local std::shared_ptr<const RowLayout> last;
-  if (last_schema == &t && last->describes(t)) return last;
-  // Bounds the memory held for schemas that no longer exist.
-  constexpr std::size_t kMaxCached = 256;
-  static std::mutex mutex;
-  static std::unordered_map<const TableSchema*, std::shared_ptr<const RowLayout>> cache;
-  std::lock_guard lock(mutex);
-  if (auto it = cache.find(&t); it != cache.end() && it->second->describes(t)) {
-    last_schema = &t;
-    last = it->second;
-    return it->second;
-  }
-  auto layout = std::make_shared<const RowLayout>(t);
-  if (cache.size() >= kMaxCached) cache.clear();
-  cache.insert_or_assign(&t, layout);
-  last_schema = &t;
-  last = layout;
-  return layout;
-}
-
 // A statement's filter, its column references resolved to row positions
 // once (by the address of each column node's name, which evaluate() passes
 // back to the reader), so testing a row does no name lookup. A column the
-// table lacks reads as NULL. Holds `where`, `params` and `layout` by
-// reference: they must outlive it.
+// table lacks reads as NULL. Holds `where` and `layout` by reference: they
+// must outlive it.
 class Filter {
  public:
-  Filter(const ast::Expr* where, std::span<const Value> params, const RowLayout& layout)
-      : where_(where), params_(params), layout_(&layout) {
+  Filter(const ast::Expr* where, const RowLayout& layout) : where_(where), layout_(&layout) {
     if (where) resolve(*where);
   }
 
@@ -133,8 +89,8 @@ class Filter {
   }
 
   // True when the filter is absent or evaluates to true on `row` (of which
-  // only the positions mark_columns() names are read).
-  bool matches(const Row& row) const {
+  // only the positions mark_columns() names are read) with `params`.
+  bool matches(const Row& row, std::span<const Value> params) const {
     if (!where_) return true;
     static const Value null_value;
     auto reader = [&](const std::string& c) -> const Value& {
@@ -143,7 +99,7 @@ class Filter {
       auto p = layout_->position(c);  // beyond kMaxColumns
       return p.ok() ? row[*p] : null_value;
     };
-    return evaluate(*where_, params_, reader) == Truth::true_;
+    return evaluate(*where_, params, reader) == Truth::true_;
   }
 
  private:
@@ -160,9 +116,7 @@ class Filter {
   }
 
   const ast::Expr* where_;
-  std::span<const Value> params_;
   const RowLayout* layout_;
-  // Inline, as most filters name few columns: no allocation per statement.
   static constexpr std::size_t kMaxColumns = 8;
   std::array<std::pair<const std::string*, std::size_t>, kMaxColumns> columns_{};
   std::size_t count_ = 0;
@@ -327,6 +281,290 @@ Status read_access(Connection& c, const TableSchema& t, const RowLayout& layout,
   return {};
 }
 
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+// The primary key `where` names when it is exactly one equality per
+// primary-key column (`column = parameter`, joined by AND, nothing else),
+// each key column of a type other than float64: for key column i, the
+// parameter that binds it and the column's type. Empty otherwise.
+//
+// When every such parameter is also non-NULL and of its column's type (see
+// exact_key()), the filter matches the row with that key and no other, so a
+// select reads it with one GetByKey and no planning or evaluation, and an
+// update or delete goes straight to UpdateByKey / DeleteByKey: the driver
+// skips a missing key, counts the rows it changed, and checks the
+// constraints, as it does for the keys matching_keys() finds. The type test
+// keeps the driver's key coercion an identity, so key equality and the
+// filter's equality agree; float64 keys are left to the general path, since
+// evaluation and key encoding may disagree on NaN and -0.0.
+struct KeyParam {
+  std::size_t param;
+  ValueType type;
+};
+std::vector<KeyParam> exact_key_shape(const TableSchema& t, const RowLayout& layout,
+                                      const ast::Expr* where) {
+  using Kind = ast::Expr::Kind;
+  if (!where || t.primary_key.empty()) return {};
+  std::span<const ast::Expr> terms(where, 1);
+  if (where->kind == Kind::and_) terms = where->children;
+  if (terms.size() != t.primary_key.size()) return {};
+  std::vector<KeyParam> key(t.primary_key.size(), KeyParam{kNone, ValueType::null});
+  for (const ast::Expr& e : terms) {
+    if (e.kind != Kind::eq || e.children.size() != 2 || e.children[0].kind != Kind::column ||
+        e.children[1].kind != Kind::param)
+      return {};
+    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
+    if (k == t.primary_key.end()) return {};
+    const auto i = static_cast<std::size_t>(k - t.primary_key.begin());
+    if (key[i].param != kNone) return {};  // the same key column twice
+    const std::size_t p = layout.key_position(i);
+    if (p == RowLayout::kNoColumn || layout.type(p) == ValueType::float64) return {};
+    key[i] = KeyParam{e.children[1].param, layout.type(p)};
+  }
+  return key;
+}
+
+// The parameters of a filter that only binds primary-key columns to keys:
+// one conjunct per key column (`column = parameter` or `column IN
+// (parameters)`, joined by AND, nothing else), no key column of type
+// float64; each parameter with its column's type. Empty otherwise.
+//
+// When every such parameter is also non-NULL and of its column's type, a
+// GetByKey planned from the filter returns exactly the rows it selects, so
+// they need no evaluation (for an IN list of n keys that was n comparisons
+// per row); the type test as for exact_key_shape().
+std::vector<KeyParam> key_list_shape(const TableSchema& t, const RowLayout& layout,
+                                     const ast::Expr* where) {
+  using Kind = ast::Expr::Kind;
+  if (!where || t.primary_key.empty() || t.primary_key.size() > 64) return {};
+  std::span<const ast::Expr> terms(where, 1);
+  if (where->kind == Kind::and_) terms = where->children;
+  if (terms.size() != t.primary_key.size()) return {};
+  std::uint64_t bound = 0;  // bit i: key column i has its conjunct
+  std::vector<KeyParam> out;
+  for (const ast::Expr& e : terms) {
+    if ((e.kind != Kind::eq && e.kind != Kind::in) || e.children.size() < 2 ||
+        (e.kind == Kind::eq && e.children.size() != 2) || e.children[0].kind != Kind::column)
+      return {};
+    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
+    if (k == t.primary_key.end()) return {};
+    const auto bit = std::uint64_t{1} << static_cast<std::size_t>(k - t.primary_key.begin());
+    if (bound & bit) return {};
+    bound |= bit;
+    auto p = layout.position(*k);
+    if (!p.ok()) return {};
+    const ValueType type = layout.type(*p);
+    if (type == ValueType::float64) return {};
+    for (std::size_t i = 1; i < e.children.size(); ++i) {
+      const ast::Expr& v = e.children[i];
+      if (v.kind != Kind::param) return {};
+      out.push_back(KeyParam{v.param, type});
+    }
+  }
+  return out;
+}
+
+// A filter that is one comparison (BETWEEN, >=, >, <=, <, =) of a column of
+// a type other than float64 with parameters. When a planned key range is led
+// by that column and its bounds are those parameters, each non-NULL and of
+// the column's type, the range reads exactly the rows the filter selects:
+// they need no evaluation (for W5's BETWEEN on an index, that was the
+// evaluation of every candidate). As for exact_key_shape(), the type test
+// keeps the driver's key coercion an identity, so the key order and
+// compare() agree on the bounds; NULLs sort below every value in a key, and
+// a comparison with NULL is never true.
+struct RangeShape {
+  bool comparison = false;  // false: the filter is not such a comparison
+  ast::Expr::Kind kind{};
+  std::size_t first = kNone;   // the parameter compared (BETWEEN's lower bound)
+  std::size_t second = kNone;  // BETWEEN's upper bound
+  ValueType type{};
+  bool leads_primary_key = false;
+  std::vector<std::string> leading_indexes;  // the indexes the column leads
+};
+RangeShape range_shape(const TableSchema& t, const RowLayout& layout, const ast::Expr* where) {
+  using Kind = ast::Expr::Kind;
+  RangeShape r;
+  if (!where) return r;
+  const ast::Expr& e = *where;
+  switch (e.kind) {
+    case Kind::between:
+    case Kind::eq:
+    case Kind::ge:
+    case Kind::gt:
+    case Kind::le:
+    case Kind::lt: break;
+    default: return r;
+  }
+  if (e.children.size() != (e.kind == Kind::between ? 3u : 2u) ||
+      e.children[0].kind != Kind::column)
+    return r;
+  const std::string& column = e.children[0].column;
+  auto p = layout.position(column);
+  if (!p.ok() || layout.type(*p) == ValueType::float64) return r;
+  auto param = [&](std::size_t i) {
+    return e.children[i].kind == Kind::param ? e.children[i].param : kNone;
+  };
+  r.comparison = true;
+  r.kind = e.kind;
+  r.type = layout.type(*p);
+  r.first = param(1);
+  if (e.kind == Kind::between) r.second = param(2);
+  r.leads_primary_key = !t.primary_key.empty() && t.primary_key.front() == column;
+  for (auto ix = t.indexes.begin(); ix != t.indexes.end(); ++ix) {
+    // A planned range names its index; the first index of that name is it.
+    const bool first_of_name = std::find_if(t.indexes.begin(), ix, [&](const IndexDef& i) {
+                                 return i.name == ix->name;
+                               }) == ix;
+    if (first_of_name && !ix->columns.empty() && ix->columns.front() == column)
+      r.leading_indexes.push_back(ix->name);
+  }
+  return r;
+}
+
+struct OrderKey {
+  std::size_t column;
+  bool descending;
+  ValueType type;  // the column's: every value held is NULL or of it
+};
+
+// The row positions a held select reads before the filter and the ordering
+// have decided on a row (`first`), and the rest, read only once it is kept.
+struct ColumnSplit {
+  std::vector<std::size_t> first, rest;
+};
+
+}  // namespace
+
+// Everything execute() derives from a statement and its table without
+// looking at parameter values. Immutable once built; holds the statement's
+// parts by address, so the statement must outlive it.
+class Prepared {
+ public:
+  Prepared(const ast::Statement& statement, const TableSchema& table)
+      : statement_(&statement),
+        table_(&table),
+        layout(table),
+        where(where_of(statement)),
+        filter(where, layout),
+        filter_positions(filter.positions()),
+        exact_key(exact_key_shape(table, layout, where)),
+        key_list(key_list_shape(table, layout, where)),
+        range(range_shape(table, layout, where)),
+        access(shape_access(table, where)) {
+    for (std::size_t i = 0; i < table.primary_key.size(); ++i)
+      key_positions.push_back(layout.key_position(i));
+    if (const auto* s = std::get_if<ast::Select>(&statement)) prepare_select(*s);
+    if (const auto* u = std::get_if<ast::Update>(&statement)) {
+      for (const auto& a : u->set) {
+        set_expression = set_expression || a.has_value;
+        set_columns.push_back(a.column);
+        set_params.push_back(a.param);
+      }
+    }
+  }
+
+  // True when built for exactly these objects.
+  bool built_for(const ast::Statement& statement, const TableSchema& table) const {
+    return statement_ == &statement && table_ == &table;
+  }
+
+ private:
+  const ast::Statement* statement_;
+  const TableSchema* table_;
+
+ public:
+  const RowLayout layout;
+  const ast::Expr* const where;  // null: no filter
+  const Filter filter;
+  const std::vector<std::size_t> filter_positions;  // filter.positions()
+  const std::vector<KeyParam> exact_key;            // see exact_key_shape()
+  const std::vector<KeyParam> key_list;             // see key_list_shape()
+  const RangeShape range;
+  const AccessShape access;
+  std::vector<std::size_t> key_positions;  // of each primary-key column (kNoColumn: none)
+
+  // Selects: the projection (positions, unless `all`: every column in table
+  // order), the ordering, and the first error naming a column the table
+  // lacks (projection first, then ordering).
+  bool all = false;
+  std::vector<std::size_t> projection;
+  std::vector<std::size_t> held_projection;  // projection, or every position if `all`
+  std::vector<OrderKey> order;
+  std::optional<Error> column_error;
+  // For held selects: with the filter evaluated ([1]) or not ([0]).
+  std::array<ColumnSplit, 2> split;
+
+  // Updates: the columns set and the parameter of each; set_expression: some
+  // column is set to an expression, which key-value drivers refuse.
+  std::vector<std::string> set_columns;
+  std::vector<std::size_t> set_params;
+  bool set_expression = false;
+
+ private:
+  static const ast::Expr* where_of(const ast::Statement& statement) {
+    return std::visit(
+        [](const auto& s) -> const ast::Expr* {
+          if constexpr (requires { s.has_where; })
+            return s.has_where ? &s.where : nullptr;
+          else
+            return nullptr;
+        },
+        statement);
+  }
+
+  void prepare_select(const ast::Select& s) {
+    all = layout.is_all(s.columns);
+    if (!all)
+      for (const auto& col : s.columns) {
+        auto p = layout.position(col);
+        if (!p.ok()) {
+          column_error = std::move(p).error();
+          return;
+        }
+        projection.push_back(*p);
+      }
+    for (const auto& o : s.order_by) {
+      auto p = layout.position(o.column);
+      if (!p.ok()) {
+        column_error = std::move(p).error();
+        return;
+      }
+      order.push_back(OrderKey{*p, o.descending, layout.type(*p)});
+    }
+    held_projection = projection;
+    if (all)
+      for (std::size_t i = 0; i < layout.size(); ++i) held_projection.push_back(i);
+    for (int filtered = 0; filtered < 2; ++filtered) {
+      std::vector<bool> needed(layout.size());
+      if (filtered) filter.mark_columns(needed);
+      for (const OrderKey& k : order) needed[k.column] = true;
+      ColumnSplit& c = split[static_cast<std::size_t>(filtered)];
+      for (std::size_t i = 0; i < layout.size(); ++i) (needed[i] ? c.first : c.rest).push_back(i);
+    }
+  }
+};
+
+// Reaches PlanSlot's pointer for execute().
+struct SlotAccess {
+  // The slot's Prepared, built now if it has none. Two threads may both
+  // build one; the first to publish it wins and the other's is freed.
+  static const Prepared& get(PlanSlot& slot, const ast::Statement& statement,
+                             const TableSchema& table) {
+    if (const Prepared* p = slot.prepared_.load(std::memory_order_acquire)) return *p;
+    auto fresh = std::make_unique<const Prepared>(statement, table);
+    const Prepared* expected = nullptr;
+    if (slot.prepared_.compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel,
+                                               std::memory_order_acquire))
+      return *fresh.release();
+    return *expected;
+  }
+};
+
+PlanSlot::~PlanSlot() { delete prepared_.load(std::memory_order_acquire); }
+
+namespace {
+
 // Streams matching rows from the store, projecting `columns`. Only the
 // columns the filter reads are copied out of the store's rows; the getters
 // read the store's current row directly, through the projection. Without a
@@ -334,20 +572,18 @@ Status read_access(Connection& c, const TableSchema& t, const RowLayout& layout,
 // column.
 class FilterRows final : public Rows {
  public:
-  FilterRows(std::shared_ptr<const RowLayout> layout, const ast::Expr* where,
-             std::span<const Value> params, std::vector<std::size_t> projection, bool all,
-             std::int64_t offset, std::int64_t limit)
-      : layout_(std::move(layout)),
-        filter_(where, params, *layout_),
-        has_filter_(where != nullptr),
-        projection_(std::move(projection)),
-        all_(all),
+  // `filtered`: whether the statement's filter is evaluated on each row.
+  // `owned`: `prepared` itself when it belongs to no slot, else null.
+  FilterRows(const Prepared& prepared, std::unique_ptr<const Prepared> owned, bool filtered,
+             std::span<const Value> params, std::int64_t offset, std::int64_t limit)
+      : owned_(std::move(owned)),
+        prepared_(&prepared),
+        filter_(filtered ? &prepared.filter : nullptr),
+        params_(params),
+        all_(prepared.all),
         skip_(offset),
         left_(limit) {
-    if (has_filter_) {
-      filtered_ = filter_.positions();
-      row_.resize(layout_->size());
-    }
+    if (filter_) row_.resize(prepared.layout.size());
   }
 
   // Where the access path's rows go (see read_access).
@@ -356,13 +592,15 @@ class FilterRows final : public Rows {
   Result<bool> next() override {
     if (left_ == 0) return false;
     Rows& in = *source_.rows;
+    const RowLayout& layout = prepared_->layout;
     for (;;) {
       auto n = in.next();
       if (!n.ok() || !*n) return n;
-      if (has_filter_) {
-        for (std::size_t i : filtered_) row_[i] = read_value(in, i, layout_->type(i));
+      if (filter_) {
+        for (std::size_t i : prepared_->filter_positions)
+          row_[i] = read_value(in, i, layout.type(i));
         if (const Error* e = in.conversion_error()) return *e;
-        if (!filter_.matches(row_)) continue;
+        if (!filter_->matches(row_, params_)) continue;
       }
       if (skip_ > 0) {
         --skip_;
@@ -372,7 +610,9 @@ class FilterRows final : public Rows {
       return true;
     }
   }
-  std::size_t column_count() const override { return all_ ? layout_->size() : projection_.size(); }
+  std::size_t column_count() const override {
+    return all_ ? prepared_->layout.size() : prepared_->projection.size();
+  }
   bool is_null(std::size_t c) override { return in().is_null(at(c)); }
   bool get_bool(std::size_t c) override { return in().get_bool(at(c)); }
   std::int64_t get_int64(std::size_t c) override { return in().get_int64(at(c)); }
@@ -385,159 +625,86 @@ class FilterRows final : public Rows {
 
  private:
   Rows& in() { return *source_.rows; }
-  std::size_t at(std::size_t c) const { return all_ ? c : projection_[c]; }
+  std::size_t at(std::size_t c) const { return all_ ? c : prepared_->projection[c]; }
 
   // Declared first, destroyed last: the source's operation names its columns
   // through spans into the layout.
-  std::shared_ptr<const RowLayout> layout_;
+  std::unique_ptr<const Prepared> owned_;
+  const Prepared* prepared_;
   Source source_;
-  Filter filter_;
-  bool has_filter_;
-  std::vector<std::size_t> projection_;  // unless all_
-  bool all_;                             // every column, in table order
+  const Filter* filter_;  // null: every row read matches
+  std::span<const Value> params_;
+  bool all_;  // every column, in table order
   std::int64_t skip_;
-  std::int64_t left_;                  // -1: unlimited
-  std::vector<std::size_t> filtered_;  // the positions the filter reads
-  Row row_;                            // the current row at `filtered_`; other slots NULL
+  std::int64_t left_;  // -1: unlimited
+  Row row_;            // the current row at the filter's positions; other slots NULL
 };
 
-// The primary key `where` names when it is exactly one equality per
-// primary-key column (`column = parameter`, joined by AND, nothing else) and
-// every such parameter is non-NULL and already of its column's type;
-// otherwise nullopt. Such a filter matches the row with that key and no
-// other, so a select reads it with one GetByKey and no planning or
-// evaluation, and an update or delete goes straight to UpdateByKey /
-// DeleteByKey: the driver skips a missing key, counts the rows it changed,
-// and checks the constraints, as it does for the keys matching_keys()
-// finds. The type test
-// keeps the driver's key coercion an identity, so key equality and the
-// filter's equality agree; float64 keys are left to the general path, since
-// evaluation and key encoding may disagree on NaN and -0.0.
-std::optional<Row> exact_key(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
-                             std::span<const Value> params) {
-  using Kind = ast::Expr::Kind;
-  if (!where || t.primary_key.empty()) return std::nullopt;
-  std::span<const ast::Expr> terms(where, 1);
-  if (where->kind == Kind::and_) terms = where->children;
-  if (terms.size() != t.primary_key.size()) return std::nullopt;
-  Row key(t.primary_key.size());  // NULL until bound; bound values are never NULL
-  for (const ast::Expr& e : terms) {
-    if (e.kind != Kind::eq || e.children.size() != 2 || e.children[0].kind != Kind::column ||
-        e.children[1].kind != Kind::param || e.children[1].param >= params.size())
-      return std::nullopt;
-    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
-    if (k == t.primary_key.end()) return std::nullopt;
-    const auto i = static_cast<std::size_t>(k - t.primary_key.begin());
-    Value& slot = key[i];
-    if (!slot.is_null()) return std::nullopt;  // the same key column twice
-    const std::size_t p = layout.key_position(i);
-    if (p == RowLayout::kNoColumn) return std::nullopt;
-    const Value& v = params[e.children[1].param];
-    const ValueType type = layout.type(p);
-    if (v.is_null() || v.type() != type || type == ValueType::float64) return std::nullopt;
-    slot = v;
+// The primary key the filter names (see exact_key_shape()) when every
+// parameter binding it is non-NULL and of its column's type; else nullopt.
+std::optional<Row> exact_key(const Prepared& p, std::span<const Value> params) {
+  if (p.exact_key.empty()) return std::nullopt;
+  Row key;
+  key.reserve(p.exact_key.size());
+  for (const KeyParam& k : p.exact_key) {
+    if (k.param >= params.size()) return std::nullopt;
+    const Value& v = params[k.param];
+    if (v.is_null() || v.type() != k.type) return std::nullopt;
+    key.push_back(v);
   }
   return key;
 }
 
-// True when `where` only binds primary-key columns to keys: one conjunct
-// per key column (`column = parameter` or `column IN (parameters)`, joined by
-// AND, nothing else), every parameter non-NULL and already of its column's
-// type (not float64). A GetByKey planned from it returns exactly the rows the
-// filter selects, so they need no evaluation (for an IN list of n keys that
-// was n comparisons per row). The type test keeps the driver's key coercion
-// an identity, so key equality and the filter's equality agree; float64 is
-// left out as evaluation and key encoding may disagree on NaN and -0.0.
-bool key_lookup_only(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
-                     std::span<const Value> params) {
-  using Kind = ast::Expr::Kind;
-  if (!where || t.primary_key.empty()) return false;
-  std::span<const ast::Expr> terms(where, 1);
-  if (where->kind == Kind::and_) terms = where->children;
-  if (terms.size() != t.primary_key.size()) return false;
-  std::uint64_t bound = 0;  // bit i: key column i has its conjunct
-  if (t.primary_key.size() > 64) return false;
-  for (const ast::Expr& e : terms) {
-    if ((e.kind != Kind::eq && e.kind != Kind::in) || e.children.size() < 2 ||
-        (e.kind == Kind::eq && e.children.size() != 2) || e.children[0].kind != Kind::column)
+// True when the filter only binds primary-key columns to keys (see
+// key_list_shape()) and every parameter is non-NULL and of its column's type.
+bool key_lookup_only(const Prepared& p, std::span<const Value> params) {
+  if (p.key_list.empty()) return false;
+  for (const KeyParam& k : p.key_list)
+    if (k.param >= params.size() || params[k.param].is_null() || params[k.param].type() != k.type)
       return false;
-    const auto k = std::find(t.primary_key.begin(), t.primary_key.end(), e.children[0].column);
-    if (k == t.primary_key.end()) return false;
-    const auto bit = std::uint64_t{1} << static_cast<std::size_t>(k - t.primary_key.begin());
-    if (bound & bit) return false;
-    bound |= bit;
-    auto p = layout.position(*k);
-    if (!p.ok()) return false;
-    const ValueType type = layout.type(*p);
-    if (type == ValueType::float64) return false;
-    for (std::size_t i = 1; i < e.children.size(); ++i) {
-      const ast::Expr& v = e.children[i];
-      if (v.kind != Kind::param || v.param >= params.size()) return false;
-      if (params[v.param].is_null() || params[v.param].type() != type) return false;
-    }
-  }
   return true;
 }
 
-// True when the key range `a` reads exactly the rows `where` selects:
-// `where` is one comparison (BETWEEN, >=, >, <=, <, =) of the column that
-// leads the range's key with parameters, every parameter non-NULL and
-// already of the column's type (not float64), and the range's bounds are
-// those parameters. Its rows then need no evaluation (for W5's BETWEEN on an
-// index, that was the evaluation of every candidate). As for
-// key_lookup_only, the type test keeps the driver's key coercion an
-// identity, so the key order and compare() agree on the bounds; NULLs sort
-// below every value in a key, and a comparison with NULL is never true.
-bool range_only(const TableSchema& t, const RowLayout& layout, const ast::Expr* where,
-                std::span<const Value> params, const Access& a) {
+// True when the key range `a` reads exactly the rows the filter selects
+// (see RangeShape).
+bool range_only(const Prepared& p, std::span<const Value> params, const Access& a) {
   using Kind = ast::Expr::Kind;
-  if (!where || (a.kind != Access::Kind::query_pk && a.kind != Access::Kind::query_index))
+  const RangeShape& r = p.range;
+  if (!r.comparison) return false;
+  if (a.kind == Access::Kind::query_pk) {
+    if (!r.leads_primary_key) return false;
+  } else if (a.kind == Access::Kind::query_index) {
+    if (std::find(r.leading_indexes.begin(), r.leading_indexes.end(), a.index) ==
+        r.leading_indexes.end())
+      return false;
+  } else {
     return false;
-  const std::vector<std::string>* key = &t.primary_key;
-  if (a.kind == Access::Kind::query_index) {
-    const auto ix = std::find_if(t.indexes.begin(), t.indexes.end(),
-                                 [&](const IndexDef& i) { return i.name == a.index; });
-    if (ix == t.indexes.end()) return false;
-    key = &ix->columns;
   }
-  const ast::Expr& e = *where;
-  if (key->empty() || e.children.empty() || e.children[0].kind != Kind::column ||
-      e.children[0].column != key->front())
-    return false;
-  auto p = layout.position(key->front());
-  if (!p.ok()) return false;
-  const ValueType type = layout.type(*p);
-  if (type == ValueType::float64) return false;
   auto param = [&](std::size_t i) -> const Value* {
-    if (i >= e.children.size() || e.children[i].kind != Kind::param ||
-        e.children[i].param >= params.size())
-      return nullptr;
-    const Value& v = params[e.children[i].param];
-    return v.is_null() || v.type() != type ? nullptr : &v;
+    if (i >= params.size()) return nullptr;  // also kNone: not a parameter
+    const Value& v = params[i];
+    return v.is_null() || v.type() != r.type ? nullptr : &v;
   };
   const Value *lo = nullptr, *hi = nullptr;
   bool lo_inclusive = true, hi_inclusive = true;
-  switch (e.kind) {
+  switch (r.kind) {
     case Kind::between:
-      if (e.children.size() != 3) return false;
-      lo = param(1);
-      hi = param(2);
+      lo = param(r.first);
+      hi = param(r.second);
       if (!lo || !hi) return false;
       break;
-    case Kind::eq: lo = hi = param(1); break;
+    case Kind::eq: lo = hi = param(r.first); break;
     case Kind::ge:
     case Kind::gt:
-      lo = param(1);
-      lo_inclusive = e.kind == Kind::ge;
+      lo = param(r.first);
+      lo_inclusive = r.kind == Kind::ge;
       break;
-    case Kind::le:
-    case Kind::lt:
-      hi = param(1);
-      hi_inclusive = e.kind == Kind::le;
+    default:  // le, lt
+      hi = param(r.first);
+      hi_inclusive = r.kind == Kind::le;
       break;
-    default: return false;
   }
-  if (e.children.size() != (e.kind == Kind::between ? 3u : 2u) || (!lo && !hi)) return false;
+  if (!lo && !hi) return false;
   if (a.lower.size() != (lo ? 1u : 0u) || a.upper.size() != (hi ? 1u : 0u)) return false;
   if (lo && (!(a.lower[0] == *lo) || a.lower_inclusive != lo_inclusive)) return false;
   if (hi && (!(a.upper[0] == *hi) || a.upper_inclusive != hi_inclusive)) return false;
@@ -545,56 +712,41 @@ bool range_only(const TableSchema& t, const RowLayout& layout, const ast::Expr* 
 }
 
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
-                                    std::span<const Value> params, const TableSchema& t) {
-  const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
-  const RowLayout& layout = *shared_layout;
-  const ast::Expr* where = s.has_where ? &s.where : nullptr;
+                                    std::span<const Value> params, const TableSchema& t,
+                                    const Prepared& prep, std::unique_ptr<const Prepared> owned) {
+  const RowLayout& layout = prep.layout;
+  bool filtered = prep.where != nullptr;
   Source src;
-  if (auto key = exact_key(t, layout, where, params)) {
+  if (auto key = exact_key(prep, params)) {
     // What plan_access() would choose (cost 1), without its general analysis.
     src.access.kind = Access::Kind::get_by_key;
     src.access.cost = 1;
     src.key = std::move(*key);
     src.single_key = true;
-    where = nullptr;  // the store returns exactly the matching row
+    filtered = false;  // the store returns exactly the matching row
   } else {
-    auto planned = plan_access(t, where, params, c.capability());
+    auto planned = plan_access(prep.access, params, c.capability());
     if (!planned.ok()) return std::move(planned).error();
     src.access = std::move(*planned);
-    if ((src.access.kind == Access::Kind::get_by_key &&
-         key_lookup_only(t, layout, where, params)) ||
-        range_only(t, layout, where, params, src.access))
-      where = nullptr;  // the store returns exactly the matching rows
+    if ((src.access.kind == Access::Kind::get_by_key && key_lookup_only(prep, params)) ||
+        range_only(prep, params, src.access))
+      filtered = false;  // the store returns exactly the matching rows
   }
   auto limit = param_int(s.limit_param, params);
   if (!limit.ok()) return std::move(limit).error();
   auto offset = param_int(s.offset_param, params);
   if (!offset.ok()) return std::move(offset).error();
-
-  // A whole-row select maps no column; others resolve each once.
-  const bool all = layout.is_all(s.columns);
-  std::vector<std::size_t> projection;
-  if (!all)
-    for (const auto& col : s.columns) {
-      auto p = layout.position(col);
-      if (!p.ok()) return std::move(p).error();
-      projection.push_back(*p);
-    }
-  for (const auto& o : s.order_by)
-    if (auto p = layout.position(o.column); !p.ok()) return std::move(p).error();
+  if (prep.column_error) return *prep.column_error;
 
   ExecResponse resp;
   const std::int64_t off = std::max<std::int64_t>(*offset, 0);
   if (s.projection == ast::Select::Projection::columns && s.order_by.empty()) {
-    auto rows = std::make_unique<FilterRows>(shared_layout, where, params, std::move(projection),
-                                             all, off, *limit);
+    auto rows = std::make_unique<FilterRows>(prep, std::move(owned), filtered, params, off, *limit);
     rows->source() = std::move(src);
     if (auto st = read_access(c, t, layout, rows->source()); !st.ok()) return std::move(st).error();
     resp.rows = std::move(rows);
     return resp;
   }
-  if (all)
-    for (std::size_t i = 0; i < layout.size(); ++i) projection.push_back(i);
   if (auto st = read_access(c, t, layout, src); !st.ok()) return std::move(st).error();
   Source* const source = &src;
 
@@ -602,16 +754,7 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   // the first offset + limit of them in that order: a bounded heap ranked by
   // (sort key, arrival), which keeps what std::stable_sort of every match
   // would, equal keys in the order the store returned them.
-  struct OrderKey {
-    std::size_t column;
-    bool descending;
-    ValueType type;  // the column's: every value held is NULL or of it
-  };
-  std::vector<OrderKey> keys;
-  for (const auto& o : s.order_by) {
-    const std::size_t i = *layout.position(o.column);
-    keys.push_back(OrderKey{i, o.descending, layout.type(i)});
-  }
+  const std::vector<OrderKey>& keys = prep.order;
   auto order = [&](const Row& a, const Row& b) {
     for (const OrderKey& k : keys) {
       const int cmp = compare_same_type(a[k.column], b[k.column], k.type);
@@ -632,16 +775,10 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   const std::size_t keep = static_cast<std::size_t>(off) + static_cast<std::size_t>(*limit);
   std::vector<Ranked> top;  // bounded: a max-heap under `before`, its front ranked last
   std::vector<Row> hits;
-  const Filter filter(where, params, layout);
+  const Filter* const filter = filtered ? &prep.filter : nullptr;
   // The columns the filter and the ordering read come first; the rest of a
   // row is read only once it is kept (count and exists never need them).
-  std::vector<std::size_t> first, rest;
-  {
-    std::vector<bool> needed(layout.size());
-    filter.mark_columns(needed);
-    for (const OrderKey& k : keys) needed[k.column] = true;
-    for (std::size_t i = 0; i < layout.size(); ++i) (needed[i] ? first : rest).push_back(i);
-  }
+  const ColumnSplit& split = prep.split[filtered ? 1 : 0];
   const bool whole = s.projection == ast::Select::Projection::columns;
   Rows& in = *source->rows;
   Row row;
@@ -651,15 +788,15 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
     if (!*n) break;
     // Slots of `rest` may hold a rejected row's values until read below.
     row.resize(layout.size());
-    for (std::size_t i : first) row[i] = read_value(in, i, layout.type(i));
+    for (std::size_t i : split.first) row[i] = read_value(in, i, layout.type(i));
     if (const Error* e = in.conversion_error()) return *e;
-    if (!filter.matches(row)) continue;
+    if (filter && !filter->matches(row, params)) continue;
     // Bounded and full: the row arrived after every kept one, so it displaces
     // the last only if its key ranks strictly before.
     const bool displaces = bounded && top.size() >= keep;
     if (displaces && (keep == 0 || order(row, top.front().row) >= 0)) continue;
     if (whole) {
-      for (std::size_t i : rest) row[i] = read_value(in, i, layout.type(i));
+      for (std::size_t i : split.rest) row[i] = read_value(in, i, layout.type(i));
       if (const Error* e = in.conversion_error()) return *e;
     }
     if (!bounded) {
@@ -696,10 +833,11 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
     resp.rows = std::make_unique<ValueRows>(1, std::vector<Row>{{Value(!hits.empty())}});
     return resp;
   }
+  const std::vector<std::size_t>& projection = prep.held_projection;
   std::vector<Row> out;
   out.reserve(end - begin);
   for (std::size_t i = begin; i < end; ++i) {
-    if (all) {  // the row as held: every column in table order
+    if (prep.all) {  // the row as held: every column in table order
       out.push_back(std::move(hits[i]));
       continue;
     }
@@ -711,40 +849,36 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   return resp;
 }
 
-// The primary keys of the rows matching `where`.
-Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, const ast::Expr* where,
+// The primary keys of the rows matching the statement's filter.
+Result<std::vector<Row>> matching_keys(Connection& c, const TableSchema& t, const Prepared& prep,
                                        std::span<const Value> params) {
-  const std::shared_ptr<const RowLayout> shared_layout = layout_for(t);
-  const RowLayout& layout = *shared_layout;
-  auto access = plan_access(t, where, params, c.capability());
+  const RowLayout& layout = prep.layout;
+  auto access = plan_access(prep.access, params, c.capability());
   if (!access.ok()) return std::move(access).error();
   Source source;
   source.access = std::move(*access);
   if (auto st = read_access(c, t, layout, source); !st.ok()) return std::move(st).error();
   std::vector<Row> all;
   if (auto st = read_all(*source.rows, layout, all); !st.ok()) return std::move(st).error();
-  const Filter filter(where, params, layout);
-  std::vector<std::size_t> pk;
-  for (const auto& k : t.primary_key) pk.push_back(*layout.position(k));
   std::vector<Row> keys;
   for (const auto& r : all) {
-    if (!filter.matches(r)) continue;
+    if (!prep.filter.matches(r, params)) continue;
     Row k;
-    for (std::size_t p : pk) k.push_back(r[p]);
+    for (std::size_t p : prep.key_positions) k.push_back(r[p]);
     keys.push_back(std::move(k));
   }
   return keys;
 }
 
-// The keys an update or delete applies to: the exact key of `where` when it
-// has one (see exact_key; held in `one`, with no key list), else the keys of
-// the rows read and matched (held in `found`).
-Result<std::span<const Row>> target_keys(Connection& c, const TableSchema& t,
-                                         const ast::Expr* where, std::span<const Value> params,
-                                         std::optional<Row>& one, std::vector<Row>& found) {
-  one = exact_key(t, *layout_for(t), where, params);
+// The keys an update or delete applies to: the exact key of the filter when
+// it has one (see exact_key; held in `one`, with no key list), else the keys
+// of the rows read and matched (held in `found`).
+Result<std::span<const Row>> target_keys(Connection& c, const TableSchema& t, const Prepared& prep,
+                                         std::span<const Value> params, std::optional<Row>& one,
+                                         std::vector<Row>& found) {
+  one = exact_key(prep, params);
   if (one) return std::span<const Row>(&*one, 1);
-  auto keys = matching_keys(c, t, where, params);
+  auto keys = matching_keys(c, t, prep, params);
   if (!keys.ok()) return std::move(keys).error();
   found = std::move(*keys);
   return std::span<const Row>(found);
@@ -753,28 +887,33 @@ Result<std::span<const Row>> target_keys(Connection& c, const TableSchema& t,
 }  // namespace
 
 Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
-                             std::span<const Value> params, const TableSchema& table) {
+                             std::span<const Value> params, const TableSchema& table,
+                             PlanSlot& slot) {
+  const Prepared* prep = &SlotAccess::get(slot, statement, table);
+  std::unique_ptr<const Prepared> owned;  // outside the contract: analysed afresh
+  if (!prep->built_for(statement, table)) [[unlikely]] {
+    owned = std::make_unique<const Prepared>(statement, table);
+    prep = owned.get();
+  }
   if (const auto* s = std::get_if<ast::Select>(&statement))
-    return execute_select(c, *s, params, table);
+    return execute_select(c, *s, params, table, *prep, std::move(owned));
   std::optional<Row> one;
   std::vector<Row> found;
-  if (const auto* u = std::get_if<ast::Update>(&statement)) {
-    auto keys = target_keys(c, table, u->has_where ? &u->where : nullptr, params, one, found);
+  if (std::holds_alternative<ast::Update>(statement)) {
+    auto keys = target_keys(c, table, *prep, params, one, found);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
-    std::vector<std::string> columns;
+    if (prep->set_expression)
+      return Error(ErrorKind::unsupported,
+                   "key-value drivers set columns to values, not expressions");
     std::vector<Value> values;
-    for (const auto& a : u->set) {
-      if (a.has_value)
-        return Error(ErrorKind::unsupported,
-                     "key-value drivers set columns to values, not expressions");
-      columns.push_back(a.column);
-      values.push_back(a.param < params.size() ? params[a.param] : Value());
-    }
-    return c.exec(op::UpdateByKey{table.name, *keys, columns, values});
+    values.reserve(prep->set_params.size());
+    for (std::size_t p : prep->set_params)
+      values.push_back(p < params.size() ? params[p] : Value());
+    return c.exec(op::UpdateByKey{table.name, *keys, prep->set_columns, values});
   }
-  if (const auto* d = std::get_if<ast::Delete>(&statement)) {
-    auto keys = target_keys(c, table, d->has_where ? &d->where : nullptr, params, one, found);
+  if (std::holds_alternative<ast::Delete>(statement)) {
+    auto keys = target_keys(c, table, *prep, params, one, found);
     if (!keys.ok()) return std::move(keys).error();
     if (keys->empty()) return ExecResponse{};
     return c.exec(op::DeleteByKey{table.name, *keys});

@@ -9,6 +9,7 @@
 // are held and sorted in memory (the store orders only by key).
 #pragma once
 
+#include <atomic>
 #include <span>
 
 #include "tessera/driver/connection.hpp"
@@ -18,9 +19,35 @@
 
 namespace tessera::kv {
 
+// The analysis of one statement on one table that does not depend on
+// parameter values (the table's row layout, the projection, the ordering,
+// the filter's columns and the shapes of its key and range conditions).
+class Prepared;
+
+// Where execute() keeps a statement's Prepared: built on the statement's
+// first execution, then reused by every execution with the same slot, from
+// any thread. Owns it; a slot is neither copied nor moved.
+class TESSERA_API PlanSlot {
+ public:
+  PlanSlot() = default;
+  PlanSlot(const PlanSlot&) = delete;
+  PlanSlot& operator=(const PlanSlot&) = delete;
+  ~PlanSlot();
+
+ private:
+  friend struct SlotAccess;  // executor.cpp
+  std::atomic<const Prepared*> prepared_{nullptr};
+};
+
 // `statement` is a Select, Update or Delete whose table is `table`. The
-// response's rows (if any) stay valid while `statement` and `params` do.
+// response's rows (if any) stay valid while `statement`, `params` and `slot`
+// do. Every execution through one slot must pass the same `statement` (the
+// same object) and a `table` that describes the same table as the first did
+// (a different TableSchema object is analysed afresh, uncached); the
+// engine's plan owns the slot and its statement, and its table schema lives
+// as long as the engine.
 TESSERA_API Result<ExecResponse> execute(Connection& connection, const ast::Statement& statement,
-                                         std::span<const Value> params, const TableSchema& table);
+                                         std::span<const Value> params, const TableSchema& table,
+                                         PlanSlot& slot);
 
 }  // namespace tessera::kv

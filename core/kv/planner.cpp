@@ -1,6 +1,5 @@
 #include "core/kv/planner.hpp"
 
-#include <map>
 #include <optional>
 
 namespace tessera::kv {
@@ -26,14 +25,8 @@ const Value* param_of(const ast::Expr& e, std::span<const Value> params) {
   return nullptr;
 }
 
-void collect(const ast::Expr& e, std::span<const Value> params,
-             std::map<std::string, Bounds>& out) {
-  if (e.kind == Kind::and_) {
-    for (const auto& c : e.children) collect(c, params, out);
-    return;
-  }
-  if (e.children.empty() || e.children[0].kind != Kind::column) return;
-  Bounds& b = out[e.children[0].column];
+// Narrows `b` by conjunct `e` (on b's column) with `params`.
+void bind(const ast::Expr& e, std::span<const Value> params, Bounds& b) {
   switch (e.kind) {
     case Kind::eq: {
       const Value* v = param_of(e.children.at(1), params);
@@ -88,6 +81,35 @@ void collect(const ast::Expr& e, std::span<const Value> params,
   }
 }
 
+bool binds(Kind k) {
+  switch (k) {
+    case Kind::eq:
+    case Kind::in:
+    case Kind::gt:
+    case Kind::ge:
+    case Kind::lt:
+    case Kind::le:
+    case Kind::between: return true;
+    default: return false;
+  }
+}
+
+// Appends the top-level conjuncts of `e` that bind a column, numbering each
+// distinct column by its first appearance in `names`.
+void collect_terms(const ast::Expr& e, std::vector<AccessShape::Term>& terms,
+                   std::vector<const std::string*>& names) {
+  if (e.kind == Kind::and_) {
+    for (const auto& c : e.children) collect_terms(c, terms, names);
+    return;
+  }
+  if (e.children.empty() || e.children[0].kind != Kind::column || !binds(e.kind)) return;
+  const std::string& column = e.children[0].column;
+  std::size_t n = 0;
+  while (n < names.size() && *names[n] != column) ++n;
+  if (n == names.size()) names.push_back(&column);
+  terms.push_back(AccessShape::Term{e.kind, n, &e});
+}
+
 // Every combination of the columns' equal values, or nullopt if too many.
 std::optional<std::vector<std::vector<Value>>> expand(const std::vector<const Bounds*>& cols) {
   std::vector<std::vector<Value>> keys{{}};
@@ -104,28 +126,26 @@ std::optional<std::vector<std::vector<Value>>> expand(const std::vector<const Bo
   return keys;
 }
 
-// Full equality on `columns`: keys, or nullopt.
-std::optional<std::vector<std::vector<Value>>> full_keys(
-    const std::vector<std::string>& columns, const std::map<std::string, Bounds>& bounds) {
+// Full equality on `columns` (filter column numbers): keys, or nullopt.
+std::optional<std::vector<std::vector<Value>>> full_keys(const std::vector<std::size_t>& columns,
+                                                         const std::vector<Bounds>& bounds) {
   if (columns.empty()) return std::nullopt;
   std::vector<const Bounds*> cols;
-  for (const auto& c : columns) {
-    auto it = bounds.find(c);
-    if (it == bounds.end() || !it->second.has_equal) return std::nullopt;
-    cols.push_back(&it->second);
+  for (std::size_t c : columns) {
+    if (c == AccessShape::kNone || !bounds[c].has_equal) return std::nullopt;
+    cols.push_back(&bounds[c]);
   }
   return expand(cols);
 }
 
 // A single-valued equality prefix plus an optional range on the next column.
-std::optional<Access> prefix_range(const std::vector<std::string>& columns,
-                                   const std::map<std::string, Bounds>& bounds) {
+std::optional<Access> prefix_range(const std::vector<std::size_t>& columns,
+                                   const std::vector<Bounds>& bounds) {
   Access a;
   std::size_t bound = 0;
-  for (const auto& c : columns) {
-    auto it = bounds.find(c);
-    if (it == bounds.end()) break;
-    const Bounds& b = it->second;
+  for (std::size_t c : columns) {
+    if (c == AccessShape::kNone) break;
+    const Bounds& b = bounds[c];
     if (b.has_equal && b.equal.size() == 1) {
       a.lower.push_back(b.equal[0]);
       a.upper.push_back(b.equal[0]);
@@ -160,17 +180,41 @@ void columns_of(const ast::Expr& e, std::string& out) {
 
 }  // namespace
 
-Result<Access> plan_access(const TableSchema& table, const ast::Expr* where,
-                           std::span<const Value> params, const Capability& cap) {
-  std::map<std::string, Bounds> bounds;
-  if (where) collect(*where, params, bounds);
+AccessShape shape_access(const TableSchema& table, const ast::Expr* where) {
+  AccessShape s;
+  s.table = table.name;
+  std::vector<const std::string*> names;
+  if (where) {
+    collect_terms(*where, s.terms, names);
+    columns_of(*where, s.filter_columns);
+  }
+  s.column_count = names.size();
+  auto key = [&](const std::vector<std::string>& columns) {
+    std::vector<std::size_t> out;
+    for (const auto& c : columns) {
+      std::size_t n = 0;
+      while (n < names.size() && *names[n] != c) ++n;
+      out.push_back(n < names.size() ? n : AccessShape::kNone);
+    }
+    return out;
+  };
+  s.primary_key.columns = key(table.primary_key);
+  for (const auto& ix : table.indexes)
+    s.indexes.push_back(AccessShape::Key{ix.name, ix.unique, key(ix.columns)});
+  return s;
+}
+
+Result<Access> plan_access(const AccessShape& shape, std::span<const Value> params,
+                           const Capability& cap) {
+  std::vector<Bounds> bounds(shape.column_count);
+  for (const auto& t : shape.terms) bind(*t.expr, params, bounds[t.column]);
 
   std::optional<Access> best;
   auto consider = [&](Access a) {
     if (!best || a.cost < best->cost) best = std::move(a);
   };
 
-  if (auto keys = full_keys(table.primary_key, bounds)) {
+  if (auto keys = full_keys(shape.primary_key.columns, bounds)) {
     Access a;
     a.kind = Access::Kind::get_by_key;
     a.cost = static_cast<double>(keys->size());
@@ -178,12 +222,12 @@ Result<Access> plan_access(const TableSchema& table, const ast::Expr* where,
     consider(std::move(a));
   }
   if (cap.secondary_indexes) {
-    for (const auto& ix : table.indexes) {
+    for (const auto& ix : shape.indexes) {
       if (!ix.unique) continue;
       if (auto keys = full_keys(ix.columns, bounds)) {
         Access a;
         a.kind = Access::Kind::find_by_index;
-        a.index = ix.name;
+        a.index = ix.index;
         a.cost = 2.0 * static_cast<double>(keys->size());
         a.keys = std::move(*keys);
         consider(std::move(a));
@@ -191,16 +235,16 @@ Result<Access> plan_access(const TableSchema& table, const ast::Expr* where,
     }
   }
   if (cap.ordered_scan) {
-    if (auto a = prefix_range(table.primary_key, bounds)) {
+    if (auto a = prefix_range(shape.primary_key.columns, bounds)) {
       a->kind = Access::Kind::query_pk;
       a->cost *= 100;
       consider(std::move(*a));
     }
     if (cap.secondary_indexes) {
-      for (const auto& ix : table.indexes) {
+      for (const auto& ix : shape.indexes) {
         if (auto a = prefix_range(ix.columns, bounds)) {
           a->kind = Access::Kind::query_index;
-          a->index = ix.name;
+          a->index = ix.index;
           a->cost *= 200;
           consider(std::move(*a));
         }
@@ -209,10 +253,9 @@ Result<Access> plan_access(const TableSchema& table, const ast::Expr* where,
   }
   if (best) return std::move(*best);
   if (!cap.full_scan) {
-    std::string cols;
-    if (where) columns_of(*where, cols);
+    const std::string& cols = shape.filter_columns;
     Error e(ErrorKind::needs_index,
-            "no key or index of table '" + table.name + "' answers the filter" +
+            "no key or index of table '" + shape.table + "' answers the filter" +
                 (cols.empty() ? std::string(" (no filter)") : " on " + cols) +
                 ", and this driver does not scan whole tables");
     return e;
@@ -221,6 +264,11 @@ Result<Access> plan_access(const TableSchema& table, const ast::Expr* where,
   scan.kind = Access::Kind::scan;
   scan.cost = 1000;
   return scan;
+}
+
+Result<Access> plan_access(const TableSchema& table, const ast::Expr* where,
+                           std::span<const Value> params, const Capability& cap) {
+  return plan_access(shape_access(table, where), params, cap);
 }
 
 }  // namespace tessera::kv

@@ -41,9 +41,46 @@ struct Access {
   double cost = 0;
 };
 
-// Plans the access for `where` (null: no filter). Errors: needs_index
-// (naming the filter's columns) when only a scan would do and the capability
-// forbids scans.
+// What plan_access() learns from a table and a filter's shape alone, before
+// any parameter value: the top-level conjuncts on columns, and which of them
+// each key and index could use. Built once per statement (see
+// kv::PlanSlot) and then read by any number of threads. Holds `where` by
+// address: the filter must outlive it.
+struct AccessShape {
+  // A top-level conjunct `column <op> parameters` (op: ==, IN, <, <=, >, >=,
+  // BETWEEN), its column numbered among the filter's distinct columns.
+  struct Term {
+    ast::Expr::Kind kind;
+    std::size_t column;
+    const ast::Expr* expr;  // the conjunct; its operands are read per execution
+  };
+  // A key or index: the filter column of each of its columns, in key order
+  // (kNone for a column the filter does not constrain).
+  struct Key {
+    std::string index;  // empty for the primary key
+    bool unique = false;
+    std::vector<std::size_t> columns;
+  };
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+  std::string table;
+  std::vector<Term> terms;
+  std::size_t column_count = 0;
+  Key primary_key;
+  std::vector<Key> indexes;
+  std::string filter_columns;  // quoted, for the needs_index message
+};
+
+// The shape of `where` (null: no filter) on `table`.
+TESSERA_API AccessShape shape_access(const TableSchema& table, const ast::Expr* where);
+
+// Plans the access for a filter of that shape with `params`. Errors:
+// needs_index (naming the filter's columns) when only a scan would do and the
+// capability forbids scans.
+TESSERA_API Result<Access> plan_access(const AccessShape& shape, std::span<const Value> params,
+                                       const Capability& cap);
+
+// shape_access() then plan_access(), for a filter planned once.
 TESSERA_API Result<Access> plan_access(const TableSchema& table, const ast::Expr* where,
                                        std::span<const Value> params, const Capability& cap);
 

@@ -94,6 +94,35 @@ TEST_CASE("kv planner: without scans a filter no index answers is a typed error 
   CHECK(a.error().message.find("'qty'") != std::string::npos);
 }
 
+TEST_CASE("kv planner: one filter shape planned with other values") {
+  // The shape is analysed once (as kv::PlanSlot keeps it per statement);
+  // what depends on the values (IN-list sizes, NULLs) is planned per call.
+  static const tessera::TableSchema schema = tessera::table_schema<Order>();
+  const tessera::Condition<Order> c =
+      col(&Order::customer) == 1 && col(&Order::number).in({5, 6, 7});
+  const tessera::kv::AccessShape shape = tessera::kv::shape_access(schema, &c.expr);
+  using V = tessera::Value;
+  auto keys = [&](std::vector<V> params) {
+    auto a = tessera::kv::plan_access(shape, params, kv_capability());
+    REQUIRE(a.ok());
+    CHECK(a->kind == Access::Kind::get_by_key);
+    return a->keys.size();
+  };
+  CHECK(keys({V(std::int64_t{1}), V(std::int64_t{5}), V(std::int64_t{6}), V(std::int64_t{7})}) ==
+        3);
+  // A NULL matches no key: it drops out of the IN list, and an equality with
+  // NULL leaves no key at all.
+  CHECK(keys({V(std::int64_t{2}), V(std::int64_t{5}), V(), V(std::int64_t{7})}) == 2);
+  CHECK(keys({V(), V(std::int64_t{5}), V(std::int64_t{6}), V(std::int64_t{7})}) == 0);
+
+  // A filter no key or index answers: the error names its columns.
+  const tessera::Condition<Order> q = col(&Order::qty) > 3;
+  const tessera::kv::AccessShape qty = tessera::kv::shape_access(schema, &q.expr);
+  auto planned = tessera::kv::plan_access(qty, q.values, kv_capability(/*scan=*/false));
+  REQUIRE_FALSE(planned.ok());
+  CHECK(planned.error().message.find("'qty'") != std::string::npos);
+}
+
 TEST_CASE("kv evaluate: SQL three-valued logic") {
   using tessera::Value;
   using tessera::kv::Truth;
