@@ -76,9 +76,24 @@ struct Engine::Impl {
   // first run. Slots past the end take the hashed path.
   std::array<std::atomic<const Plan*>, 1024> static_plans{};
 
-  // Table schemas by prefixed table name, for key-value planning.
+  // Table schemas for key-value planning, by prefixed table name and the
+  // model's schema function: two models may name one table (a table
+  // dropped and recreated with other columns), and each is planned with
+  // its own columns. Kept for the engine's life, so key-value plans may
+  // keep pointers to them (kv::PlanSlot).
+  struct SchemaKey {
+    std::string table;
+    SchemaFn fn;
+    bool operator==(const SchemaKey&) const = default;
+  };
+  struct SchemaKeyHash {
+    std::size_t operator()(const SchemaKey& k) const {
+      return std::hash<std::string>{}(k.table) ^
+             std::hash<const void*>{}(reinterpret_cast<const void*>(k.fn));
+    }
+  };
   std::mutex schema_mutex;
-  std::unordered_map<std::string, std::unique_ptr<const TableSchema>> schemas;
+  std::unordered_map<SchemaKey, std::unique_ptr<const TableSchema>, SchemaKeyHash> schemas;
 
   std::unique_ptr<PooledConnection> connect() {
     auto r = driver->connect(url);
@@ -404,15 +419,19 @@ const TableSchema& Engine::schema_for(const Plan& plan, SchemaFn schema) {
 const TableSchema& Engine::schema_for(const std::string& table, SchemaFn schema) {
   Impl& s = *impl_;
   std::lock_guard lock(s.schema_mutex);
-  auto it = s.schemas.find(table);
-  if (it != s.schemas.end()) return *it->second;
   if (!schema) {
+    // No model at hand: any schema known for the table.
+    for (const auto& [key, t] : s.schemas)
+      if (key.table == table) return *t;
     Error e(ErrorKind::internal, "no schema known for table '" + table + "'");
     e.driver = s.driver_name;
     throw_error(std::move(e));
   }
+  Impl::SchemaKey key{table, schema};
+  auto it = s.schemas.find(key);
+  if (it != s.schemas.end()) return *it->second;
   auto t = std::make_unique<const TableSchema>(schema(s.options.table_prefix));
-  return *s.schemas.emplace(table, std::move(t)).first->second;
+  return *s.schemas.emplace(std::move(key), std::move(t)).first->second;
 }
 
 Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values,

@@ -231,14 +231,9 @@ TEST_CASE("kv slot: a slot handed another table schema analyses that table afres
   CHECK(rows_of(kv::execute(*c, labels, from, narrow, slot), "t") == Strings{"two", "three"});
 }
 
-// Known to fail, before the per-plan slot as after it: Engine::schema_for
-// caches one TableSchema per table name for the engine's lifetime, so
-// Narrow's statements are analysed with Wide's schema ("table 'shapes' has
-// no column 'weight'"). kv analyses only the TableSchema it is given, never
-// the stored catalog, so keying the engine's schemas by (table, SchemaFn)
-// fixes this; then drop should_fail().
-TEST_CASE("kv slot: a table dropped and recreated with other columns under one Db" *
-          doctest::should_fail()) {
+// The engine keeps one TableSchema per (table, model), so the new model's
+// statements are analysed with its own columns.
+TEST_CASE("kv slot: a table dropped and recreated with other columns under one Db") {
   lmdb::register_linked();
   Db db = Db::open("lmdb://" + fresh_dir("recreate"));
   db.push_schema<kst::Wide>();
