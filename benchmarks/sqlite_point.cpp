@@ -5,7 +5,7 @@
 //
 //   valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=F
 //       tessera_bench_point --lib raw|raw_nomutex|tessera|sqlitecpp [--workload W]
-//                           [--rows N] [--lookups K]
+//                           [--rows N] [--lookups K] [--file PATH]
 //
 // W: find (W2, the default: K lookups by key), insert (W1: N rows in one
 // transaction), scan (W3a: all rows into a vector), update (W4: K updates
@@ -14,8 +14,12 @@
 // qty BETWEEN ? AND ? ORDER BY price DESC LIMIT 20). Instructions per operation = the "totals:"
 // of F / the operation count the program prints. scripts/bench.sh runs it for every library and
 // writes the table; without valgrind the program only prints its checksum.
+// --file PATH: a new database file at PATH (WAL, synchronous=NORMAL, as the
+// wall-clock benchmark's file backend) instead of memory; raw and Tessera
+// only. The file and its WAL are removed first.
 #include <sqlite3.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
@@ -72,12 +76,16 @@ std::uint64_t counted(F&& body) {
 // connections (one thread at a time each), sparing the handle's mutex on
 // every API call; the default (serialized) is the baseline of the issue's
 // reference counts and of the wall-clock benchmark.
+// The database file of --file; empty: in memory.
+std::string g_file;
+
 struct RawDb {
   sqlite3* db = nullptr;
   explicit RawDb(bool nomutex) {
     const int flags =
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | (nomutex ? SQLITE_OPEN_NOMUTEX : 0);
-    check(sqlite3_open_v2(":memory:", &db, flags, nullptr));
+    check(sqlite3_open_v2(g_file.empty() ? ":memory:" : g_file.c_str(), &db, flags, nullptr));
+    if (!g_file.empty()) exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     exec(kCreate);
   }
   ~RawDb() { sqlite3_close(db); }
@@ -199,7 +207,8 @@ std::uint64_t run_raw(Workload w, const bench::Inputs& in, bool nomutex) {
 std::uint64_t run_tessera(Workload w, const bench::Inputs& in) {
   using tessera::col;
   tessera::sqlite::register_linked();
-  auto db = tessera::Db::open("sqlite::memory:");
+  auto db = tessera::Db::open(g_file.empty() ? std::string("sqlite::memory:")
+                                             : "sqlite://" + g_file + "?synchronous=normal");
   db.push_schema<Item>();
   std::vector<Item> rows = in.rows;
   auto insert = [&] {
@@ -299,7 +308,7 @@ std::uint64_t run_sqlitecpp(Workload w, const bench::Inputs& in) {
             << " --lib raw|raw_nomutex|tessera|sqlitecpp [--workload "
                "find|insert|scan|update|update_dsl|range] "
                "[--rows N]"
-               " [--lookups K]\n";
+               " [--lookups K] [--file PATH]\n";
   std::exit(64);
 }
 
@@ -320,6 +329,8 @@ int main(int argc, char** argv) {
       rows = std::atoll(argv[i + 1]);
     else if (a == "--lookups")
       lookups = std::atoll(argv[i + 1]);
+    else if (a == "--file")
+      g_file = argv[i + 1];
     else
       usage(argv[0]);
   }
@@ -355,6 +366,8 @@ int main(int argc, char** argv) {
     case Workload::update_dsl: ops = in.updates.size(); break;
     case Workload::range: ops = in.ranges.size(); break;
   }
+  if (!g_file.empty())
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((g_file + suffix).c_str());
   std::uint64_t sum = 0;
   try {
     if (lib == "raw" || lib == "raw_nomutex")
