@@ -14,8 +14,11 @@ namespace tessera::detail {
 
 [[noreturn]] TESSERA_API void throw_mapping_error(const char* column, const char* problem);
 
+// Inlined into read_row (always_inline): it runs per column of every row,
+// and GCC otherwise keeps a call per member type.
 template <class T>
-void read_value(Rows& rows, std::size_t col, const char* name, T& out) {
+[[gnu::always_inline]] inline void read_value(Rows& rows, std::size_t col, const char* name,
+                                              T& out) {
   if constexpr (std::is_same_v<T, bool>) {
     out = rows.get_bool(col);
   } else if constexpr (std::is_enum_v<T>) {
@@ -63,7 +66,8 @@ bool is_zero_value(const T& v) {
 // asked only when it returned the zero value (Rows' contract for NULL), so a
 // non-NULL column costs one driver call.
 template <class T>
-void read_member(Rows& rows, std::size_t col, const char* name, T& out) {
+[[gnu::always_inline]] inline void read_member(Rows& rows, std::size_t col, const char* name,
+                                               T& out) {
   if constexpr (is_optional_v<T>) {
     if (!out) out.emplace();
     read_value(rows, col, name, *out);
