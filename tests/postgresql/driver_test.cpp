@@ -384,6 +384,15 @@ TEST_CASE("upsert_many as arrays: EXCLUDED updates; a key twice in one call fail
   db.drop_tables<Account>();
 }
 
+// A connection of the driver itself, below the engine.
+std::unique_ptr<tessera::Connection> connect_spi() {
+  auto url_parsed = tessera::detail::parse_url(url());
+  REQUIRE(url_parsed.ok());
+  auto connected = tessera::postgresql::make_driver()->connect(*url_parsed);
+  REQUIRE(connected.ok());
+  return std::move(connected).value();
+}
+
 // Runs SQL through the SPI, failing the test on an error.
 tessera::ExecResponse spi(tessera::Connection& c, const tessera::Operation& op) {
   auto r = c.exec(op);
@@ -392,12 +401,8 @@ tessera::ExecResponse spi(tessera::Connection& c, const tessera::Operation& op) 
 }
 
 TEST_CASE("rows read whole and streamed give the same values, NULLs and zero values") {
-  auto driver = tessera::postgresql::make_driver();
-  auto url_parsed = tessera::detail::parse_url(url());
-  REQUIRE(url_parsed.ok());
-  auto connected = driver->connect(*url_parsed);
-  REQUIRE(connected.ok());
-  tessera::Connection& c = **connected;
+  const auto connection = connect_spi();
+  tessera::Connection& c = *connection;
   using Row = std::tuple<std::optional<std::int64_t>, std::optional<std::int64_t>,
                          std::optional<double>, std::optional<bool>, std::optional<std::string>,
                          std::optional<std::int64_t>, std::optional<std::int32_t>>;
@@ -437,12 +442,8 @@ TEST_CASE("rows read whole and streamed give the same values, NULLs and zero val
 }
 
 TEST_CASE("a lazy cursor reads a server-side cursor in batches, in and out of a transaction") {
-  auto driver = tessera::postgresql::make_driver();
-  auto url_parsed = tessera::detail::parse_url(url());
-  REQUIRE(url_parsed.ok());
-  auto connected = driver->connect(*url_parsed);
-  REQUIRE(connected.ok());
-  tessera::Connection& c = **connected;
+  const auto connection = connect_spi();
+  tessera::Connection& c = *connection;
   const std::string table = "\"" + prefix() + "marks\"";
   spi(c, tessera::op::RawSql{"CREATE TABLE " + table + " (n bigint)", {}});
   const tessera::ast::Statement select_shape = tessera::ast::Select{};
@@ -712,12 +713,8 @@ TEST_CASE("update_many: composite text key, and a value out of an INTEGER column
 }
 
 TEST_CASE("insert batches the array form cannot carry go out as VALUES") {
-  auto driver = tessera::postgresql::make_driver();
-  auto url_parsed = tessera::detail::parse_url(url());
-  REQUIRE(url_parsed.ok());
-  auto connected = driver->connect(*url_parsed);
-  REQUIRE(connected.ok());
-  tessera::Connection& c = **connected;
+  const auto connection = connect_spi();
+  tessera::Connection& c = *connection;
   const std::string table = prefix() + "mixed";
   const std::string quoted = "\"" + table + "\"";
   spi(c, tessera::op::RawSql{"CREATE TABLE " + quoted +
@@ -756,12 +753,8 @@ TEST_CASE("insert batches the array form cannot carry go out as VALUES") {
 }
 
 TEST_CASE("UpdateMany through the SPI: a value not of its column's type is invalid_value") {
-  auto driver = tessera::postgresql::make_driver();
-  auto url_parsed = tessera::detail::parse_url(url());
-  REQUIRE(url_parsed.ok());
-  auto connected = driver->connect(*url_parsed);
-  REQUIRE(connected.ok());
-  tessera::Connection& c = **connected;
+  const auto connection = connect_spi();
+  tessera::Connection& c = *connection;
   CHECK(c.capability().update_many);
   const std::string table = prefix() + "typed";
   const std::string quoted = "\"" + table + "\"";
