@@ -445,11 +445,9 @@ Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vect
 }
 
 template <class Body>
-std::uint64_t Engine::run_static(Connection* pinned, const StaticShape& shape,
-                                 std::span<const Value> values, Body&& body) {
-  check_values(values);
+std::uint64_t Engine::run_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
+                               Body&& body) {
   Impl& s = *impl_;
-  const Plan* plan = plan_for(shape);
   const bool watched = s.observed();
   const Clock::time_point start = watched ? Clock::now() : coarse_now();
   Lease lease;
@@ -476,17 +474,18 @@ std::uint64_t Engine::run_static(Connection* pinned, const StaticShape& shape,
 
 std::uint64_t Engine::read(Connection* pinned, const StaticShape& shape,
                            std::span<const Value> values, SchemaFn schema, ReadSink& sink) {
-  const std::uint64_t rows = run_static(
-      pinned, shape, values,
-      [&](Connection& c, const Plan& plan, bool kv) -> Result<std::uint64_t> {
-        if (!kv)
-          return c.read(op::QuerySql{&plan.statement, plan.sql, values, plan.cache_key, true},
-                        sink);
-        Result<ExecResponse> response =
-            kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv);
-        if (!response.ok()) return std::move(response).error();
-        return feed(response->rows.get(), sink);
-      });
+  check_values(values);
+  const std::uint64_t rows =
+      run_plan(pinned, plan_for(shape), values,
+               [&](Connection& c, const Plan& plan, bool kv) -> Result<std::uint64_t> {
+                 if (!kv)
+                   return c.read(
+                       op::QuerySql{&plan.statement, plan.sql, values, plan.cache_key, true}, sink);
+                 Result<ExecResponse> response =
+                     kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv);
+                 if (!response.ok()) return std::move(response).error();
+                 return feed(response->rows.get(), sink);
+               });
   if (sink.thrown) [[unlikely]]
     std::rethrow_exception(sink.thrown);
   if (sink.conversion) [[unlikely]] {
@@ -496,17 +495,28 @@ std::uint64_t Engine::read(Connection* pinned, const StaticShape& shape,
   return rows;
 }
 
+std::uint64_t Engine::write_plan(Connection* pinned, const Plan* plan,
+                                 std::span<const Value> values, SchemaFn schema) {
+  return run_plan(pinned, plan, values,
+                  [&](Connection& c, const Plan& p, bool kv) -> Result<std::uint64_t> {
+                    Result<ExecResponse> r =
+                        kv ? kv::execute(c, p.statement, values, schema_for(p, schema), p.kv)
+                           : c.exec(op::QuerySql{&p.statement, p.sql, values, p.cache_key, false});
+                    if (!r.ok()) return std::move(r).error();
+                    return r->affected;  // any rows go before the connection does
+                  });
+}
+
 std::uint64_t Engine::write(Connection* pinned, const StaticShape& shape,
                             std::span<const Value> values, SchemaFn schema) {
-  return run_static(
-      pinned, shape, values,
-      [&](Connection& c, const Plan& plan, bool kv) -> Result<std::uint64_t> {
-        Result<ExecResponse> r =
-            kv ? kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv)
-               : c.exec(op::QuerySql{&plan.statement, plan.sql, values, plan.cache_key, false});
-        if (!r.ok()) return std::move(r).error();
-        return r->affected;  // any rows go before the connection does
-      });
+  check_values(values);
+  return write_plan(pinned, plan_for(shape), values, schema);
+}
+
+std::uint64_t Engine::write(Connection* pinned, const ast::Statement& shape,
+                            std::span<const Value> values, SchemaFn schema) {
+  check_values(values);
+  return write_plan(pinned, plan_for(shape), values, schema);
 }
 
 void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema,

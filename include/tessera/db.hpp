@@ -296,7 +296,7 @@ class TESSERA_API Executor {
       u.has_where = true;
       u.where = key_condition<T>(static_cast<std::uint32_t>(values.size()));
       append_key_values(row, values);
-      return engine_->run(pin(), st, std::move(values), &table_schema<T>).affected() > 0;
+      return engine_->write(pin(), st, values, &table_schema<T>) > 0;
     }
   }
 
@@ -373,7 +373,7 @@ class TESSERA_API Executor {
                             detail::column_names<M>()[static_cast<std::size_t>(bad)]));
     if (std::get<ast::Update>(st).set.empty())
       throw_error(Error(ErrorKind::invalid_statement, "update: no set() given"));
-    return engine_->run(pin(), st, std::move(values), &table_schema<M>).affected();
+    return engine_->write(pin(), st, values, &table_schema<M>);
   }
 
   // DELETE ... WHERE ...; returns the number of rows deleted. A delete
@@ -385,7 +385,7 @@ class TESSERA_API Executor {
     ast::Statement st{ast::Delete{}};
     std::vector<Value> values;
     std::move(q).lower(std::get<ast::Delete>(st), values);
-    return engine_->run(pin(), st, std::move(values), &table_schema<M>).affected();
+    return engine_->write(pin(), st, values, &table_schema<M>);
   }
 
   // Deletes the row with this primary key; false if there was none.
@@ -707,7 +707,7 @@ class TESSERA_API Executor {
       }
       if (chunk.size() == 1) u.where = std::move(u.where.children.front());
     }
-    return engine_->run(pin(), st, std::move(values), &table_schema<T>).affected();
+    return engine_->write(pin(), st, values, &table_schema<T>);
   }
 
   template <Model T>

@@ -257,6 +257,10 @@ class TESSERA_API Engine {
   // borrowed. Throws DbError.
   std::uint64_t write(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
                       SchemaFn schema);
+  // The same for an update or delete built by the DSL, through the plan
+  // cache (hashed by shape).
+  std::uint64_t write(Connection* pinned, const ast::Statement& shape,
+                      std::span<const Value> values, SchemaFn schema);
 
   // Called by Lease when a connection comes back; `now` becomes its last use.
   void release(std::unique_ptr<PooledConnection> pc, std::chrono::steady_clock::time_point now);
@@ -272,12 +276,14 @@ class TESSERA_API Engine {
   void start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema, bool reads_all);
   const TableSchema& schema_for(const std::string& table, SchemaFn schema);
   const TableSchema& schema_for(const Plan& plan, SchemaFn schema);  // of the plan's table
-  // read() and write(): checks the values, finds the plan, takes a
-  // connection, runs body(connection, plan, key_value) -> Result<uint64_t>,
-  // reports, gives the connection back. Throws DbError.
+  // read() and write(): takes a connection, runs body(connection, plan,
+  // key_value) -> Result<uint64_t>, reports, gives the connection back.
+  // The caller has checked the values. Throws DbError.
   template <class Body>
-  std::uint64_t run_static(Connection* pinned, const StaticShape& shape,
-                           std::span<const Value> values, Body&& body);
+  std::uint64_t run_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
+                         Body&& body);
+  std::uint64_t write_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
+                           SchemaFn schema);
   // Throws invalid_value for a value the driver cannot store (NaN, text
   // with NUL, a timestamp or date outside 0001..9999). Booleans, integers
   // and NULL always pass, without a call.
