@@ -28,7 +28,26 @@ struct PooledConnection {
   Clock::time_point last_used = Clock::now();
 };
 
+namespace {
+// Engine identities, never reused (unlike addresses): see LastPlan.
+std::atomic<std::uint64_t> next_engine_id{1};
+
+// The plan a thread looked up last, by shape: a loop that runs one DSL
+// shape again and again finds its plan with one comparison, without
+// hashing the shape or taking the plan cache's mutex. `key` is the plan
+// cache's own copy of the shape (a node key: stable, never erased while
+// the engine lives); the memo is used only by the engine whose id it holds,
+// from inside that engine's member functions, hence while it lives.
+struct LastPlan {
+  std::uint64_t engine = 0;
+  const ast::Statement* key = nullptr;
+  const Plan* plan = nullptr;
+};
+thread_local LastPlan last_plan;
+}  // namespace
+
 struct Engine::Impl {
+  const std::uint64_t id = next_engine_id.fetch_add(1);
   std::shared_ptr<Driver> driver;
   // The library's logger, looked up once (at open, so a logger the program
   // registered as "tessera" before is the one used).
@@ -328,10 +347,15 @@ void Engine::release(std::unique_ptr<PooledConnection> pc, Clock::time_point now
 
 const Plan* Engine::plan_for(const ast::Statement& shape) {
   Impl& s = *impl_;
+  LastPlan& last = last_plan;
+  if (last.engine == s.id && *last.key == shape) return last.plan;
   {
     std::lock_guard lock(s.plan_mutex);
     auto it = s.plans.find(shape);
-    if (it != s.plans.end()) return it->second.get();
+    if (it != s.plans.end()) {
+      last = LastPlan{s.id, &it->first, it->second.get()};
+      return it->second.get();
+    }
   }
   auto plan = std::make_unique<Plan>();
   plan->statement = shape;
@@ -354,6 +378,7 @@ const Plan* Engine::plan_for(const ast::Statement& shape) {
     if (s.capability.sql != SqlDialect::none) plan->cache_key = s.next_cache_key++;
     it->second = std::move(plan);
   }
+  last = LastPlan{s.id, &it->first, it->second.get()};
   return it->second.get();
 }
 

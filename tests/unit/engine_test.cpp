@@ -254,3 +254,27 @@ TEST_CASE(
   state->rows.clear();
   CHECK_FALSE(db.find<Item>(std::int64_t{4}).has_value());
 }
+
+TEST_CASE("engine: the per-thread memo of the last plan never serves another Db's plan") {
+  // Each round's Db may be allocated where the previous round's was: the
+  // memo must tell them apart (by engine identity, not address).
+  auto state = fake::install("fake-memo");
+  std::vector<std::string> want;
+  for (int round = 0; round < 3; ++round) {
+    tessera::Options a;
+    a.table_prefix = "a" + std::to_string(round) + "_";
+    auto db = tessera::Db::open("fake-memo://x", a);
+    tessera::Options b;
+    b.table_prefix = "b_";
+    auto other = tessera::Db::open("fake-memo://x", b);
+    for (auto* d : {&db, &other, &db, &db}) {
+      d->fetch_all(tessera::select<Item>().where(col(&Item::qty) > round));
+      const std::string prefix = d == &db ? a.table_prefix : b.table_prefix;
+      want.push_back(R"(SELECT "id", "name", "qty" FROM ")" + prefix +
+                     R"(items" WHERE "qty" > ?1)");
+    }
+  }
+  std::vector<std::string> got;
+  for (const auto& op : state->ops) got.push_back(op.sql);
+  CHECK(got == want);
+}
