@@ -497,27 +497,33 @@ std::uint64_t Engine::run_plan(Connection* pinned, const Plan* plan, std::span<c
   return *r;
 }
 
+std::uint64_t Engine::read_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
+                                SchemaFn schema, ReadSink& sink) {
+  const std::uint64_t rows = run_plan(
+      pinned, plan, values, [&](Connection& c, const Plan& p, bool kv) -> Result<std::uint64_t> {
+        if (!kv) return c.read(op::QuerySql{&p.statement, p.sql, values, p.cache_key, true}, sink);
+        Result<ExecResponse> response =
+            kv::execute(c, p.statement, values, schema_for(p, schema), p.kv);
+        if (!response.ok()) return std::move(response).error();
+        return feed(response->rows.get(), sink);
+      });
+  if (sink.thrown) [[unlikely]]
+    std::rethrow_exception(sink.thrown);
+  if (sink.conversion) [[unlikely]]
+    fail(std::move(*sink.conversion), impl_->driver_name, plan->sql);
+  return rows;
+}
+
 std::uint64_t Engine::read(Connection* pinned, const StaticShape& shape,
                            std::span<const Value> values, SchemaFn schema, ReadSink& sink) {
   check_values(values);
-  const std::uint64_t rows =
-      run_plan(pinned, plan_for(shape), values,
-               [&](Connection& c, const Plan& plan, bool kv) -> Result<std::uint64_t> {
-                 if (!kv)
-                   return c.read(
-                       op::QuerySql{&plan.statement, plan.sql, values, plan.cache_key, true}, sink);
-                 Result<ExecResponse> response =
-                     kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv);
-                 if (!response.ok()) return std::move(response).error();
-                 return feed(response->rows.get(), sink);
-               });
-  if (sink.thrown) [[unlikely]]
-    std::rethrow_exception(sink.thrown);
-  if (sink.conversion) [[unlikely]] {
-    const Plan* plan = plan_for(shape);
-    fail(std::move(*sink.conversion), impl_->driver_name, plan->sql);
-  }
-  return rows;
+  return read_plan(pinned, plan_for(shape), values, schema, sink);
+}
+
+std::uint64_t Engine::read(Connection* pinned, const ast::Statement& shape,
+                           std::span<const Value> values, SchemaFn schema, ReadSink& sink) {
+  check_values(values);
+  return read_plan(pinned, plan_for(shape), values, schema, sink);
 }
 
 std::uint64_t Engine::write_plan(Connection* pinned, const Plan* plan,

@@ -164,15 +164,17 @@ class TESSERA_API Executor {
   template <Model M, class R>
   std::optional<R> fetch_optional(Select<M, R> q) {
     if (!q.limit_value()) q = std::move(q).limit(2);
-    auto e = run_select(std::move(q), ast::Select::Projection::columns);
+    ast::Statement st{ast::Select{}};
+    std::vector<Value> values;
+    std::move(q).lower(std::get<ast::Select>(st), values, ast::Select::Projection::columns);
     std::optional<R> out;
-    if (e.next()) {
-      out.emplace();
-      detail::read_row(*e.rows(), *out);
-      e.check_row();
-      if (e.next())
-        throw_error(Error(ErrorKind::too_many_rows, "expected at most one row, got more"));
-    }
+    detail::MappingSink sink([&out](Rows& rows) {
+      if (out) return false;  // a second row: counted, not read
+      detail::read_row(rows, out.emplace());
+      return true;
+    });
+    if (engine_->read(pin(), st, values, &table_schema<M>, sink) > 1)
+      throw_error(Error(ErrorKind::too_many_rows, "expected at most one row, got more"));
     return out;
   }
 

@@ -251,6 +251,9 @@ class TESSERA_API Engine {
   // conversion error, and rethrows what the sink caught.
   std::uint64_t read(Connection* pinned, const StaticShape& shape, std::span<const Value> values,
                      SchemaFn schema, ReadSink& sink);
+  // The same for a select built by the DSL, through the plan cache.
+  std::uint64_t read(Connection* pinned, const ast::Statement& shape, std::span<const Value> values,
+                     SchemaFn schema, ReadSink& sink);
 
   // Runs a static shape that writes (update or delete by key) and returns
   // the number of rows it changed: no Execution per statement. `values` are
@@ -282,6 +285,8 @@ class TESSERA_API Engine {
   template <class Body>
   std::uint64_t run_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
                          Body&& body);
+  std::uint64_t read_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
+                          SchemaFn schema, ReadSink& sink);
   std::uint64_t write_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
                            SchemaFn schema);
   // Throws invalid_value for a value the driver cannot store (NaN, text
