@@ -164,9 +164,8 @@ class TESSERA_API Executor {
   template <Model M, class R>
   std::optional<R> fetch_optional(Select<M, R> q) {
     if (!q.limit_value()) q = std::move(q).limit(2);
-    ast::Statement st{ast::Select{}};
     std::vector<Value> values;
-    std::move(q).lower(std::get<ast::Select>(st), values, ast::Select::Projection::columns);
+    const ast::Statement st = lower_select(std::move(q), ast::Select::Projection::columns, values);
     std::optional<R> out;
     detail::MappingSink sink([&out](Rows& rows) {
       if (out) return false;  // a second row: counted, not read
@@ -488,10 +487,18 @@ class TESSERA_API Executor {
   template <Model M, class R>
   detail::Execution run_select(Select<M, R> q, ast::Select::Projection projection,
                                bool reads_all = true) {
-    ast::Statement st{ast::Select{}};
     std::vector<Value> values;
-    std::move(q).lower(std::get<ast::Select>(st), values, projection);
+    const ast::Statement st = lower_select(std::move(q), projection, values);
     return engine_->run(pin(), st, std::move(values), &table_schema<M>, reads_all);
+  }
+
+  // The query's statement shape; its values go to `values`.
+  template <Model M, class R>
+  static ast::Statement lower_select(Select<M, R> q, ast::Select::Projection projection,
+                                     std::vector<Value>& values) {
+    ast::Statement st{ast::Select{}};
+    std::move(q).lower(std::get<ast::Select>(st), values, projection);
+    return st;
   }
 
   template <Model T>

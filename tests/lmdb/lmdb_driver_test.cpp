@@ -79,6 +79,28 @@ using Strings = std::vector<std::string>;
 
 // Inserts 5000 rows (a = first, first + 1, ...; b = 400 bytes) into
 // "pairs" in one operation: about 2 MB, more than a small map holds.
+// Every row of `table` read through its primary key ("") and through each
+// of `indexes`, one string per access path: `row` formats a row.
+template <class Format>
+std::vector<std::string> rows_by_path(Connection& c, const std::string& table,
+                                      std::vector<const char*> indexes,
+                                      const std::vector<std::string>& cols, Format row) {
+  std::vector<std::string> out;
+  indexes.insert(indexes.begin(), "");
+  for (const char* index : indexes) {
+    op::QueryPk q;
+    q.table = table;
+    q.index = index;
+    q.columns = cols;
+    auto r = c.exec(q);
+    REQUIRE(r.ok());
+    std::string s;
+    while (*r->rows->next()) s += row(*r->rows) + " ";
+    out.push_back(s);
+  }
+  return out;
+}
+
 Result<ExecResponse> insert_large_rows(Connection& c, std::int64_t first) {
   std::vector<Value> values;
   for (std::int64_t i = first; i < first + 5000; ++i) {
@@ -264,21 +286,10 @@ TEST_CASE("lmdb driver: a failed write inside a transaction is undone in place")
   insert(*c, "uniq", {"id", "u", "n"}, {i(1), i(10), i(100), i(2), i(20), i(200)});
   const std::vector<std::string> cols{"id", "u", "n"};
   auto all = [&] {
-    std::vector<std::string> out;
-    for (const char* index : {"", "ix_uniq_n", "ux_uniq_u"}) {
-      op::QueryPk q;
-      q.table = "uniq";
-      q.index = index;
-      q.columns = cols;
-      auto r = c->exec(q);
-      REQUIRE(r.ok());
-      std::string s;
-      while (*r->rows->next())
-        s += std::to_string(r->rows->get_int64(0)) + "/" + std::to_string(r->rows->get_int64(1)) +
-             "/" + std::to_string(r->rows->get_int64(2)) + " ";
-      out.push_back(s);
-    }
-    return out;
+    return rows_by_path(*c, "uniq", {"ix_uniq_n", "ux_uniq_u"}, cols, [](Rows& row) {
+      return std::to_string(row.get_int64(0)) + "/" + std::to_string(row.get_int64(1)) + "/" +
+             std::to_string(row.get_int64(2));
+    });
   };
   REQUIRE(c->exec(op::Transaction{op::Transaction::Kind::start}).ok());
   insert(*c, "uniq", {"id", "u", "n"}, {i(3), i(30), i(300)});
@@ -464,25 +475,12 @@ TEST_CASE("lmdb driver: an update rewrites only changed fields and index entries
   const std::vector<std::string> cols{"id", "name", "qty", "code", "price"};
   // Every row through the primary key and through each index.
   auto all = [&] {
-    std::vector<std::string> out;
-    for (const char* index : {"", "ix_items_qty", "ux_items_code"}) {
-      op::QueryPk q;
-      q.table = "items";
-      q.index = index;
-      q.columns = cols;
-      auto r = c->exec(q);
-      REQUIRE(r.ok());
-      std::string s;
-      while (*r->rows->next()) {
-        Rows& row = *r->rows;
-        s += std::to_string(row.get_int64(0)) + "/" + std::to_string(row.get_text(1).size()) + "/" +
+    return rows_by_path(*c, "items", {"ix_items_qty", "ux_items_code"}, cols, [](Rows& row) {
+      return std::to_string(row.get_int64(0)) + "/" + std::to_string(row.get_text(1).size()) + "/" +
              (row.is_null(2) ? "null" : std::to_string(row.get_int64(2))) + "/" +
              (row.is_null(3) ? "null" : std::string(row.get_text(3))) + "/" +
-             std::to_string(row.get_double(4)) + " ";
-      }
-      out.push_back(s);
-    }
-    return out;
+             std::to_string(row.get_double(4));
+    });
   };
   const std::vector<std::vector<Value>> key1{{std::int64_t{1}}}, key2{{std::int64_t{2}}};
   const std::vector<std::string> qty{"qty"}, code_qty{"code", "qty"}, name{"name"};

@@ -221,9 +221,7 @@ class TESSERA_API Engine {
                 SchemaFn schema = nullptr, bool reads_all = false);
   // Inserts rows (values row-major). `statement` names the table with the
   // Db's prefix (see table()); it and `values` are borrowed until the
-  // Execution is destroyed (a caller inserting in chunks reuses both: the
-  // driver finds its prepared form by the statement's address, and the
-  // values' buffer stays warm in the cache). Throws DbError.
+  // Execution is destroyed. Throws DbError.
   Execution insert(Connection* pinned, const ast::Insert& statement, std::span<const Value> values);
   // Runs `request` (op::UpdateMany) on a connection whose capability has
   // update_many, with the table prefix applied to request.table. `values`
