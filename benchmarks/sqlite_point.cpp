@@ -7,7 +7,9 @@
 //       tessera_bench_point --lib raw|raw_nomutex|tessera|sqlitecpp [--workload W]
 //                           [--rows N] [--lookups K] [--file PATH]
 //
-// W: find (W2, the default: K lookups by key), insert (W1: N rows in one
+// W: find (W2, the default: K lookups by key; Tessera's find() returns a
+// fresh std::optional each time), find_into (the same, Tessera's find_into()
+// into one reused struct, as the raw and SQLiteCpp loops do in both), insert (W1: N rows in one
 // transaction), scan (W3a: all rows into a vector), update (W4: K updates
 // by key in one transaction: Tessera's update(row, only(...)); update_dsl:
 // Tessera's execute(update<T>().set(...).where(...)); range (W5: K/10 queries
@@ -57,7 +59,7 @@ constexpr const char* kRange =
     "SELECT id, name, qty, price, created_at FROM items WHERE qty BETWEEN ?1 AND ?2 "
     "ORDER BY price DESC LIMIT ?3";
 
-enum class Workload { find, insert, scan, update, update_dsl, range };
+enum class Workload { find, find_into, insert, scan, update, update_dsl, range };
 
 // Runs `body` with callgrind collecting (a no-op outside valgrind).
 template <class F>
@@ -133,7 +135,7 @@ std::uint64_t run_raw(Workload w, const bench::Inputs& in, bool nomutex) {
   std::vector<Item> rows = in.rows;
   if (w == Workload::insert) return counted([&] { return d.insert(rows); });
   d.insert(rows);
-  if (w == Workload::find) {
+  if (w == Workload::find || w == Workload::find_into) {
     sqlite3_stmt* st = d.prepare(kFind);
     const std::uint64_t sum = counted([&] {
       std::uint64_t s = 0;
@@ -232,6 +234,16 @@ std::uint64_t run_tessera(Workload w, const bench::Inputs& in) {
       return s;
     });
   }
+  if (w == Workload::find_into) {
+    Item r;
+    (void)db.find_into(r, std::int64_t{1});
+    return counted([&] {
+      std::uint64_t s = 0;
+      for (auto k : in.lookup_keys)
+        if (db.find_into(r, k)) s += bench::row_sum(r);
+      return s;
+    });
+  }
   if (w == Workload::scan) {
     (void)db.fetch_all(tessera::select<Item>().limit(1));
     return counted([&] {
@@ -265,7 +277,8 @@ std::uint64_t run_tessera(Workload w, const bench::Inputs& in) {
 
 #ifdef TESSERA_BENCH_HAVE_SQLITECPP
 std::uint64_t run_sqlitecpp(Workload w, const bench::Inputs& in) {
-  if (w != Workload::find) throw std::runtime_error("SQLiteCpp: only --workload find");
+  if (w != Workload::find && w != Workload::find_into)
+    throw std::runtime_error("SQLiteCpp: only --workload find or find_into");
   SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   db.exec(kCreate);
   {
@@ -306,7 +319,7 @@ std::uint64_t run_sqlitecpp(Workload w, const bench::Inputs& in) {
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " --lib raw|raw_nomutex|tessera|sqlitecpp [--workload "
-               "find|insert|scan|update|update_dsl|range] "
+               "find|find_into|insert|scan|update|update_dsl|range] "
                "[--rows N]"
                " [--lookups K] [--file PATH]\n";
   std::exit(64);
@@ -338,6 +351,8 @@ int main(int argc, char** argv) {
   Workload w;
   if (workload == "find")
     w = Workload::find;
+  else if (workload == "find_into")
+    w = Workload::find_into;
   else if (workload == "insert")
     w = Workload::insert;
   else if (workload == "scan")
@@ -359,7 +374,8 @@ int main(int argc, char** argv) {
   in.lookup_keys.resize(k);
   std::uint64_t ops = 0;
   switch (w) {
-    case Workload::find: ops = k; break;
+    case Workload::find:
+    case Workload::find_into: ops = k; break;
     case Workload::insert:
     case Workload::scan: ops = static_cast<std::uint64_t>(rows); break;
     case Workload::update:

@@ -295,8 +295,10 @@ Result<ExecResponse> SqliteConnection::insert_rows(const op::Insert& ins) {
   if (!lease) return std::move(lease).error();
   sqlite3_stmt* stmt = lease->get();
   sqlite3* db = db_.get();
+  if (static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt)) != columns)
+    return param_count_error(stmt, columns);
   for (std::size_t row = 0; row < total; ++row) {
-    if (Status s = bind_params(stmt, ins.params.subspan(row * columns, columns)); !s)
+    if (Status s = bind_params(stmt, ins.params.subspan(row * columns, columns), false); !s)
       return std::move(s).error();
     int rc = SQLITE_ROW;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)

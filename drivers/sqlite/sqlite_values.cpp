@@ -113,13 +113,17 @@ bool parse_date(std::string_view text, Date& out) {
   return true;
 }
 
-Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params) {
-  const int expected = sqlite3_bind_parameter_count(stmt);
-  if (static_cast<std::size_t>(expected) != params.size())
-    return driver_error(ErrorKind::invalid_statement,
-                        "the statement has " + std::to_string(expected) + " parameters, " +
-                            std::to_string(params.size()) + " values were given",
-                        sqlite3_sql(stmt));
+Error param_count_error(sqlite3_stmt* stmt, std::size_t given) {
+  return driver_error(ErrorKind::invalid_statement,
+                      "the statement has " + std::to_string(sqlite3_bind_parameter_count(stmt)) +
+                          " parameters, " + std::to_string(given) + " values were given",
+                      sqlite3_sql(stmt));
+}
+
+Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params, bool check_count) {
+  if (check_count && static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt)) != params.size())
+      [[unlikely]]
+    return param_count_error(stmt, params.size());
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Value& v = params[i];
     const int pos = static_cast<int>(i + 1);

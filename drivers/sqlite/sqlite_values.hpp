@@ -32,6 +32,13 @@ bool parse_date(std::string_view text, Date& out);
 // copy: `params` must outlive the statement's use (see operation.hpp).
 // Errors: invalid_statement if the statement has a different number of
 // parameters; invalid_value for a timestamp or date out of range.
-Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params);
+//
+// check_count = false skips the count check, for a caller that binds many
+// rows to one statement and has made it once, with param_count_error.
+Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params, bool check_count = true);
+
+// The invalid_statement error for a statement that does not have `given`
+// parameters.
+Error param_count_error(sqlite3_stmt* stmt, std::size_t given);
 
 }  // namespace tessera::sqlite::detail

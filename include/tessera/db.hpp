@@ -126,16 +126,28 @@ class TESSERA_API Executor {
   // The row with this primary key (all key members, in declaration order).
   template <Model T, class... K>
   std::optional<T> find(const K&... key) {
-    static_assert(sizeof...(K) == detail::primary_key_count<T>(),
-                  "tessera: find() needs one value per primary-key member");
-    const auto values = key_values<T>(key...);
     std::optional<T> out;
-    detail::MappingSink sink([&out](Rows& rows) {
-      detail::read_row(rows, out.emplace());
-      return false;  // a key matches at most one row
-    });
-    engine_->read(pin(), find_shape<T>(), values, &table_schema<T>, sink);
+    read_by_key<T>([&out](Rows& rows) { detail::read_row(rows, out.emplace()); }, key...);
     return out;
+  }
+
+  // find() into an object the caller keeps (as ODB's load(id, object)): on
+  // a match every member of `out` is assigned from the row and true is
+  // returned; a string member keeps its capacity, so a loop of lookups into
+  // one object allocates nothing once its strings are long enough. Without
+  // a match `out` is untouched and false is returned. Errors as find();
+  // after one (a value the member cannot hold, or an exception) `out` may
+  // hold some of the row's members and its other members unchanged.
+  template <Model T, class... K>
+  bool find_into(T& out, const K&... key) {
+    bool found = false;
+    read_by_key<T>(
+        [&out, &found](Rows& rows) {
+          detail::read_row(rows, out);
+          found = true;
+        },
+        key...);
+    return found;
   }
 
   // Every matching row.
@@ -266,21 +278,19 @@ class TESSERA_API Executor {
       // The statement's shape depends only on which columns are set: one
       // static shape per (model, column set), values on the stack.
       std::uint64_t mask = 0;
-      std::array<Value, n> values;
-      std::size_t count = 0;
+      detail::ValueBuffer<n> values;
       detail::for_each_field<T>([&](const auto& f, auto i) {
         using F = std::decay_t<decltype(f)>;
         if (F::is_primary_key || !chosen(fields, static_cast<int>(i))) return;
         mask |= std::uint64_t{1} << i;
-        values[count++] = detail::bound_value(row.*(F::member));
+        detail::append_bound(values, row.*(F::member));
       });
       if (mask == 0) throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
       detail::for_each_field<T>([&](const auto& f, auto) {
         using F = std::decay_t<decltype(f)>;
-        if constexpr (F::is_primary_key) values[count++] = detail::bound_value(row.*(F::member));
+        if constexpr (F::is_primary_key) detail::append_bound(values, row.*(F::member));
       });
-      return engine_->write(pin(), update_shape<T>(mask),
-                            std::span<const Value>(values.data(), count), &table_schema<T>) > 0;
+      return engine_->write(pin(), update_shape<T>(mask), values.span(), &table_schema<T>) > 0;
     } else {
       ast::Statement st{ast::Update{}};
       auto& u = std::get<ast::Update>(st);
@@ -290,7 +300,7 @@ class TESSERA_API Executor {
         using F = std::decay_t<decltype(f)>;
         if (F::is_primary_key || !chosen(fields, static_cast<int>(i))) return;
         u.set.push_back(ast::Assignment{f.name(), static_cast<std::uint32_t>(values.size())});
-        values.push_back(detail::bound_value(row.*(F::member)));
+        detail::append_bound(values, row.*(F::member));
       });
       if (u.set.empty())
         throw_error(Error(ErrorKind::invalid_statement, "update(): no column to set"));
@@ -576,6 +586,19 @@ class TESSERA_API Executor {
   }
 
   // The key's values in key-member order, on the stack.
+  // Runs T's find statement for `key`, calling map(rows) on the row found.
+  template <Model T, class Map, class... K>
+  void read_by_key(Map map, const K&... key) {
+    static_assert(sizeof...(K) == detail::primary_key_count<T>(),
+                  "tessera: find() needs one value per primary-key member");
+    const auto values = key_values<T>(key...);
+    detail::MappingSink sink([&map](Rows& rows) {
+      map(rows);
+      return false;  // a key matches at most one row
+    });
+    engine_->read(pin(), find_shape<T>(), values, &table_schema<T>, sink);
+  }
+
   template <Model T, class... K>
   static std::array<Value, sizeof...(K)> key_values(const K&... key) {
     // Each value built in its array slot (no temporaries to move and destroy).
@@ -660,7 +683,7 @@ class TESSERA_API Executor {
           using F = std::decay_t<decltype(f)>;
           if constexpr (!F::is_primary_key) {
             for (int c : cols)
-              if (c == static_cast<int>(i)) values.push_back(detail::bound_value(row.*(F::member)));
+              if (c == static_cast<int>(i)) detail::append_bound(values, row.*(F::member));
           }
         });
       }
@@ -692,7 +715,7 @@ class TESSERA_API Executor {
         a.value.children.push_back(detail::param_expr(next()));
         detail::for_each_field<T>([&](const auto& f, auto i) {
           if (static_cast<int>(i) == c)
-            values.push_back(detail::bound_value(row.*(std::decay_t<decltype(f)>::member)));
+            detail::append_bound(values, row.*(std::decay_t<decltype(f)>::member));
         });
       }
       u.set.push_back(std::move(a));
@@ -723,7 +746,7 @@ class TESSERA_API Executor {
   static void append_key_values(const T& row, std::vector<Value>& values) {
     detail::for_each_field<T>([&](const auto& f, auto) {
       using F = std::decay_t<decltype(f)>;
-      if constexpr (F::is_primary_key) values.push_back(detail::bound_value(row.*(F::member)));
+      if constexpr (F::is_primary_key) detail::append_bound(values, row.*(F::member));
     });
   }
 
@@ -816,7 +839,7 @@ class TESSERA_API Executor {
     for (const T& r : rows)
       detail::for_each_field<T>([&](const auto& f, auto i) {
         using F = std::decay_t<decltype(f)>;
-        if (written.test(i)) values.push_back(detail::bound_value(r.*(F::member)));
+        if (written.test(i)) detail::append_bound(values, r.*(F::member));
       });
     auto e = engine_->insert(pin(), ins, values);
     if (e.rows() && cap.returning && (read_back_all || generate)) {

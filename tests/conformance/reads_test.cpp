@@ -43,6 +43,67 @@ TEST_CASE(
   CHECK(db.find<Wide>(std::int64_t{1})->n == std::optional<std::int64_t>(std::int64_t{1} << 40));
 }
 
+TEST_CASE("conformance: find_into overwrites every member on a match and nothing on a miss") {
+  TestDb t;
+  t.create<Item, Membership, Wide>();
+  insert_sample_items(*t);
+  auto& db = *t;
+  // One object reused across lookups: what an earlier row left in it must
+  // not show through (banana has no note and a tier; 100x has a note).
+  Item out;
+  REQUIRE(db.find_into(out, std::int64_t{5}));
+  CHECK(out.name == "100x");
+  CHECK(out.note == std::optional<std::string>("x"));
+  REQUIRE(db.find_into(out, std::int64_t{3}));
+  CHECK(out.id == 3);
+  CHECK(out.name == "banana");
+  CHECK(out.qty == 30);
+  CHECK(out.price == 0.25);
+  CHECK(out.tier == std::optional<std::int32_t>(3));
+  CHECK(!out.note);
+  CHECK(out.color == Color::blue);
+  CHECK(out.made == tessera::Timestamp::from_civil(1966, 1, 1, 0, 0, 0, 7));
+  for (std::int64_t id = 1; id <= 8; ++id) {
+    REQUIRE(db.find_into(out, id));
+    const auto fresh = db.find<Item>(id);
+    REQUIRE(fresh);
+    CHECK(out.id == fresh->id);
+    CHECK(out.name == fresh->name);
+    CHECK(out.qty == fresh->qty);
+    CHECK(out.price == fresh->price);
+    CHECK(out.tier == fresh->tier);
+    CHECK(out.note == fresh->note);
+    CHECK(out.color == fresh->color);
+    CHECK(out.made == fresh->made);
+  }
+  // A miss leaves the object as it was.
+  const Item before = out;
+  CHECK_FALSE(db.find_into(out, std::int64_t{9}));
+  CHECK(out.id == before.id);
+  CHECK(out.name == before.name);
+  CHECK(out.note == before.note);
+
+  // Composite key.
+  std::vector<Membership> ms{{1, 1, "owner"}, {1, 2, "member"}};
+  db.insert_many(ms);
+  Membership m;
+  REQUIRE(db.find_into(m, 1, 2));
+  CHECK(m.role == "member");
+  CHECK_FALSE(db.find_into(m, 2, 2));
+  CHECK(m.role == "member");
+
+  // A value the member cannot hold: the typed error of find(), and the
+  // connection stays usable.
+  std::vector<Wide> wide{{1, std::int64_t{1} << 40}, {2, 7}};
+  db.insert_many(wide);
+  Narrow n;
+  auto big = catch_error<tessera::DbError>([&] { (void)db.find_into(n, std::int64_t{1}); });
+  REQUIRE(big.has_value());
+  CHECK(big->kind == tessera::ErrorKind::invalid_value);
+  REQUIRE(db.find_into(n, std::int64_t{2}));
+  CHECK(n.n == 7);
+}
+
 TEST_CASE("conformance: order by several columns ascending and descending") {
   TestDb t;
   t.create<Item>();

@@ -3,50 +3,114 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "tessera/driver/value.hpp"
 #include "tessera/model.hpp"
 
 namespace tessera::detail {
 
-// The Value of a member, as bound. Optional members bind NULL when empty.
+// What a Value is constructed from for a (non-optional) member: integers of
+// every width and enums as int64, floats as double, string-like types as an
+// owned string; Bytes, Timestamp and Date as themselves.
 template <class T>
-Value to_value(const T& v) {
-  if constexpr (is_optional_v<T>) {
-    return v ? to_value(*v) : Value();
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return Value(v);
+auto value_arg(const T& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v;
   } else if constexpr (std::is_enum_v<T>) {
-    return Value(static_cast<std::int64_t>(static_cast<std::underlying_type_t<T>>(v)));
+    return static_cast<std::int64_t>(static_cast<std::underlying_type_t<T>>(v));
   } else if constexpr (std::is_integral_v<T>) {
-    return Value(static_cast<std::int64_t>(v));
+    return static_cast<std::int64_t>(v);
   } else if constexpr (std::is_floating_point_v<T>) {
-    return Value(static_cast<double>(v));
+    return static_cast<double>(v);
   } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-    return Value(std::string(std::string_view(v)));
+    return std::string(std::string_view(v));
   } else {
-    return Value(v);  // Bytes, Timestamp, Date
+    return v;  // Bytes, Timestamp, Date
   }
 }
 
-// The Value of a member for a statement that runs while the member lives
-// (insert, update or find of the caller's rows and keys): like to_value,
-// but a std::string member's text is viewed, not copied (Value::text_view).
+// As value_arg, for a statement that runs while the member lives (insert,
+// update or find of the caller's rows and keys): a std::string member's text
+// is viewed, not copied (Value::text_view).
+template <class T>
+auto bound_arg(const T& v) {
+  if constexpr (std::is_same_v<T, std::string>)
+    return Value::TextView{v};
+  else
+    return value_arg(v);
+}
+
+// The Value of a member, as bound. Optional members bind NULL when empty.
+template <class T>
+Value to_value(const T& v) {
+  if constexpr (is_optional_v<T>)
+    return v ? to_value(*v) : Value();
+  else
+    return Value(value_arg(v));
+}
+
+// The Value of a member as bound_arg binds it; NULL for an empty optional.
 template <class T>
 Value bound_value(const T& v) {
-  if constexpr (is_optional_v<T>) {
+  if constexpr (is_optional_v<T>)
     return v ? bound_value(*v) : Value();
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    return Value::text_view(v);
+  else
+    return Value(bound_arg(v));
+}
+
+// Appends bound_value(v) to `out`, constructed in place: no temporary Value
+// to move from and destroy (insert_many and update_many bind every listed
+// member of every row).
+template <class Out, class T>
+void append_bound(Out& out, const T& v) {
+  if constexpr (is_optional_v<T>) {
+    if (v)
+      append_bound(out, *v);
+    else
+      out.emplace_back();
   } else {
-    return to_value(v);
+    out.emplace_back(bound_arg(v));
   }
 }
+
+// At most N Values on the stack, constructed in place as they are appended
+// and destroyed with the buffer: a statement of known maximum width binds
+// without a heap vector, and without constructing and destroying the slots
+// it does not use (as a std::array<Value, N> would).
+template <std::size_t N>
+class ValueBuffer {
+ public:
+  ValueBuffer() = default;
+  ValueBuffer(const ValueBuffer&) = delete;
+  ValueBuffer& operator=(const ValueBuffer&) = delete;
+  ~ValueBuffer() { std::destroy_n(data(), size_); }
+
+  // Precondition: size() < N.
+  template <class... A>
+  void emplace_back(A&&... args) {
+    std::construct_at(data() + size_, std::forward<A>(args)...);
+    ++size_;
+  }
+  std::size_t size() const { return size_; }
+  std::span<const Value> span() const { return {data(), size_}; }
+
+ private:
+  Value* data() { return std::launder(reinterpret_cast<Value*>(storage_)); }
+  const Value* data() const { return std::launder(reinterpret_cast<const Value*>(storage_)); }
+
+  alignas(Value) std::byte storage_[N * sizeof(Value)];
+  std::size_t size_ = 0;
+};
 
 // True when a value of type V may be compared with, or assigned to, a column
 // whose (non-optional) type is C. Integers accept any integer (range is

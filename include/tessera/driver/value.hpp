@@ -121,11 +121,15 @@ class Value {
   // that keeps a parameter beyond the operation copies the text (as it
   // would any pointer the Operation holds). Otherwise it is a text value
   // like any other: same type(), as_text() and equality.
-  static Value text_view(std::string_view text) {
-    Value v;
-    v.v_.emplace<kTextView>(text);
-    return v;
-  }
+  static Value text_view(std::string_view text) { return Value(TextView{text}); }
+
+  // The argument of the constructor text_view() uses: a Value can be
+  // constructed in place from it (std::vector::emplace_back) with no
+  // temporary Value to move from. Same contract as text_view().
+  struct TextView {
+    std::string_view text;
+  };
+  explicit Value(TextView t) : v_(std::in_place_index<kTextView>, t.text) {}
 
   ValueType type() const {
     const std::size_t i = v_.index();
