@@ -534,14 +534,13 @@ std::uint64_t Engine::read(Connection* pinned, const ast::Statement& shape,
 [[gnu::always_inline]] inline std::uint64_t Engine::write_plan(Connection* pinned, const Plan* plan,
                                                                std::span<const Value> values,
                                                                SchemaFn schema) {
-  return run_plan(pinned, plan, values,
-                  [&](Connection& c, const Plan& p, bool kv) -> Result<std::uint64_t> {
-                    Result<ExecResponse> r =
-                        kv ? kv::execute(c, p.statement, values, schema_for(p, schema), p.kv)
-                           : c.exec(op::QuerySql{&p.statement, p.sql, values, p.cache_key, false});
-                    if (!r.ok()) return std::move(r).error();
-                    return r->affected;  // any rows go before the connection does
-                  });
+  return run_plan(
+      pinned, plan, values, [&](Connection& c, const Plan& p, bool kv) -> Result<std::uint64_t> {
+        if (!kv) return c.write(op::QuerySql{&p.statement, p.sql, values, p.cache_key, false});
+        Result<ExecResponse> r = kv::execute(c, p.statement, values, schema_for(p, schema), p.kv);
+        if (!r.ok()) return std::move(r).error();
+        return r->affected;  // any rows go before the connection does
+      });
 }
 
 std::uint64_t Engine::write(Connection* pinned, const StaticShape& shape,

@@ -180,6 +180,23 @@ Result<std::uint64_t> SqliteConnection::read(const op::QuerySql& q, RowSink& sin
   });
 }
 
+Result<std::uint64_t> SqliteConnection::write(const op::QuerySql& q) {
+  return catch_all(kDriverName, [&]() -> Result<std::uint64_t> {
+    auto lease = queries_.acquire(q.cache_key, q.sql);
+    if (!lease) return std::move(lease).error();
+    sqlite3* db = db_.get();
+    sqlite3_stmt* stmt = lease->get();
+    if (Status s = bind_params(stmt, q.params); !s) return std::move(s).error();
+    const std::int64_t changes_before = sqlite3_total_changes64(db);
+    int rc = SQLITE_ROW;
+    while (rc == SQLITE_ROW) rc = sqlite3_step(stmt);  // rows, if any, are dropped
+    if (rc != SQLITE_DONE) return fail(rc, sqlite3_sql(stmt));
+    // As run_statement: a statement that changed nothing reports 0.
+    if (sqlite3_total_changes64(db) == changes_before) return std::uint64_t{0};
+    return static_cast<std::uint64_t>(sqlite3_changes64(db));
+  });
+}
+
 Result<ExecResponse> SqliteConnection::run_statement(StatementLease&& lease,
                                                      std::span<const Value> params) {
   sqlite3* db = db_.get();

@@ -40,6 +40,7 @@ class SqliteConnection final : public Connection {
   Result<ExecResponse> exec(const Operation& op) override;
   // The rows on the stack: one statement lease, no Rows allocated.
   Result<std::uint64_t> read(const op::QuerySql& query, RowSink& sink) override;
+  Result<std::uint64_t> write(const op::QuerySql& query) override;
   bool is_valid() const override { return !broken_; }
   Status ping() override;
   Status push_schema(const Schema& schema) override;

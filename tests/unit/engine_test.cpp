@@ -116,6 +116,26 @@ TEST_CASE("engine: transactions emit start and rollback on scope exit, savepoint
   for (const auto& op : state->ops) CHECK(op.operation == "Transaction");
 }
 
+TEST_CASE("engine: update and erase by key reach a driver without Connection::write through exec") {
+  // The fake driver does not override write(): the SPI default runs exec()
+  // and returns its affected count.
+  auto state = fake::install("fake-write");
+  auto db = tessera::Db::open("fake-write://x");
+  state->affected = 1;
+  CHECK(db.update(Item{.id = 5, .name = "n", .qty = 3}, tessera::only(&Item::qty)));
+  state->affected = 0;
+  CHECK_FALSE(db.update(Item{.id = 6, .name = "n", .qty = 4}, tessera::only(&Item::qty)));
+  state->affected = 1;
+  CHECK(db.erase<Item>(std::int64_t{7}));
+  REQUIRE(state->ops.size() == 3);
+  for (const auto& op : state->ops) CHECK(op.operation == "QuerySql");
+  CHECK(state->ops[0].sql.find("UPDATE") == 0);
+  CHECK(state->ops[0].params == std::vector<tessera::Value>{std::int64_t{3}, std::int64_t{5}});
+  CHECK(state->ops[1].params == std::vector<tessera::Value>{std::int64_t{4}, std::int64_t{6}});
+  CHECK(state->ops[2].sql.find("DELETE") == 0);
+  CHECK(state->ops[2].params == std::vector<tessera::Value>{std::int64_t{7}});
+}
+
 TEST_CASE("engine: an out-of-range update value is refused before reaching the driver") {
   auto state = fake::install("fake-range");
   auto db = tessera::Db::open("fake-range://x");

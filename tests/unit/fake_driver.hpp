@@ -34,6 +34,8 @@ struct State {
   // What every query returns: `columns` columns, these rows (none by default).
   std::size_t columns = 1;
   std::vector<std::vector<tessera::Value>> rows;
+  // What every operation reports as ExecResponse::affected.
+  std::uint64_t affected = 0;
   tessera::Capability capability;
 };
 
@@ -72,6 +74,7 @@ class FakeConnection : public tessera::Connection {
     tessera::ExecResponse resp;
     std::lock_guard lock(s_->mutex);
     resp.rows = std::make_unique<tessera::ValueRows>(s_->columns, s_->rows);
+    resp.affected = s_->affected;
     return resp;
   }
   bool is_valid() const override { return valid_; }

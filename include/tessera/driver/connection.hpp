@@ -45,6 +45,18 @@ class Connection {
     return feed(r->rows.get(), sink);
   }
 
+  // Runs a statement that returns no rows (an UPDATE or DELETE by key the
+  // engine planned; query.reads_all is false) and returns the number of
+  // rows it changed. Same results and errors as exec(query) and its
+  // `affected`: the default does exactly that. A driver overrides it only to
+  // go faster, without an ExecResponse. Not overridden by ConnectionWrapper,
+  // so a wrapper's exec() sees every statement.
+  virtual Result<std::uint64_t> write(const op::QuerySql& query) {
+    Result<ExecResponse> r = exec(query);
+    if (!r.ok()) return std::move(r).error();
+    return r->affected;  // any rows are dropped here
+  }
+
   // Cheap local check (no round trip): false once the connection is known
   // to be broken.
   virtual bool is_valid() const = 0;

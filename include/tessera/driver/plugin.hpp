@@ -22,7 +22,8 @@
 //    Value::text_view (a ninth variant alternative; as_text() returns a view),
 //    op::RawSql::reads_all, Rows::size_hint
 // 4: Connection::read (a new virtual) and RowSink
-#define TESSERA_PLUGIN_ABI_VERSION 4u
+// 5: Connection::write (a new virtual)
+#define TESSERA_PLUGIN_ABI_VERSION 5u
 #define TESSERA_VERSION_STRING "0.1.0"
 
 #define TESSERA_DETAIL_STR2(x) #x
