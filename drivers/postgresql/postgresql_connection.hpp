@@ -28,6 +28,9 @@ struct ConnectOptions {
   std::vector<std::string> keywords;
   std::vector<std::string> values;
   std::size_t statement_cache_size = 256;
+  // Inserts of at least this many rows go through COPY when they can
+  // (exec_copy); 0: never.
+  std::size_t copy_min_rows = 1000;
   std::string redacted_url;  // for messages
 };
 
@@ -132,6 +135,24 @@ class PgConnection final : public Connection {
                                       std::span<const Value> params);
   Result<const InsertShape*> insert_shape(const ast::Insert& shape, std::size_t rows);
   Result<ArrayShape*> array_shape(const ast::Insert& shape);
+  // A plain insert as one COPY ... FROM STDIN (text format), with the
+  // generated keys it returns taken from their sequence first; see the
+  // README ("COPY"). Returns nullopt, having changed nothing but perhaps
+  // taken sequence values, when the table or the values do not allow it:
+  // the caller then inserts as usual.
+  Result<std::optional<ExecResponse>> exec_copy(const ast::Insert& shape,
+                                                std::span<const Value> params);
+  // One round trip: the table's COPY check and column types (kCopyCheckSql)
+  // and, with `key`, `rows` values of its sequence (kCopyIdsSql).
+  Status copy_check(const ast::Insert& shape, const std::string& key, std::size_t rows,
+                    ResultPtr& check, ResultPtr& ids);
+  // Writes the rows (each prefixed by its id from `ids`, if any) through
+  // COPY and reads its result.
+  // The COPY data of every row (false: a send failed).
+  bool send_copy_data(const ast::Insert& shape, std::span<const Value> params,
+                      std::span<const unsigned> types, const pg_result* ids);
+  Result<ExecResponse> copy_rows(const ast::Insert& shape, std::span<const Value> params,
+                                 std::span<const unsigned> types, const pg_result* ids);
   // Sends every batch in one pipeline with one sync (one implicit
   // transaction outside a transaction block) and gathers the results.
   Result<ExecResponse> run_pipeline(const ast::Insert& shape, std::span<const Value> params,
@@ -176,9 +197,11 @@ class PgConnection final : public Connection {
   int fetch_rows_ = 0;          // the rows the cursor's next FETCH asks for
   bool ending_ = false;         // end_cursor()'s command is in flight
   StatementCache statements_;
+  std::size_t copy_min_rows_;
   EncodedParams encoded_;
   ColumnArrays arrays_;
   std::string signature_;                                            // scratch
+  std::string copy_buffer_;                                          // scratch of send_copy_data
   std::vector<ValueType> update_types_;                              // scratch of exec_update_many
   std::vector<std::pair<std::size_t, std::size_t>> update_batches_;  // scratch of exec_update_many
   std::uint64_t next_insert_id_ = 1;
