@@ -122,7 +122,7 @@ std::vector<Every> every_rows(std::size_t count) {
 
 TEST_CASE("insert_many through COPY: 12,345 rows of every type read back equal, with their ids") {
   const std::string p = prefix();
-  auto db = open(p, 1);  // one connection: pg_prepared_statements is per session
+  auto db = open(p, 1, "copy_min_rows=1");  // one connection: pg_prepared_statements is per session
   db.drop_tables<Every>();
   db.push_schema<Every>();
   constexpr std::size_t kRows = 12'345;
@@ -180,7 +180,7 @@ TEST_CASE("insert_many through COPY: 12,345 rows of every type read back equal, 
 
 TEST_CASE("COPY: a unique violation in the middle leaves the table unchanged, connection usable") {
   const std::string p = prefix();
-  auto db = open(p, 1);
+  auto db = open(p, 1, "copy_min_rows=1");
   db.drop_tables<Account>();
   db.push_schema<Account>();
   std::vector<Account> rows(5000);
@@ -217,7 +217,7 @@ TEST_CASE("COPY: a unique violation in the middle leaves the table unchanged, co
 
 TEST_CASE("COPY inside a transaction: rolled back with it; a failure aborts it") {
   const std::string p = prefix();
-  auto db = open(p, 1);
+  auto db = open(p, 1, "copy_min_rows=1");
   db.drop_tables<Account>();
   db.push_schema<Account>();
   std::vector<Account> rows(3000);
@@ -264,7 +264,7 @@ TEST_CASE("tables COPY cannot serve exactly fall back to INSERT, with the stored
   const std::string p = prefix();
   const std::string table = p + "keyed";
   const std::string q = "\"" + table + "\"";
-  auto db = open(p, 1);
+  auto db = open(p, 1, "copy_min_rows=1");
   // Each table makes the driver's check refuse COPY: the returned ids must
   // still be the stored ones, and rules must still apply.
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -306,7 +306,7 @@ TEST_CASE("tables COPY cannot serve exactly fall back to INSERT, with the stored
 }
 
 TEST_CASE("COPY through the SPI: without RETURNING, floats into REAL as the cast rounds them") {
-  const auto connection = connect_spi();
+  const auto connection = connect_spi("copy_min_rows=1");
   tessera::Connection& c = *connection;
   const std::string table = prefix() + "reals";
   const std::string q = "\"" + table + "\"";
