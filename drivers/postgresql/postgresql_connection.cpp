@@ -568,11 +568,18 @@ Result<ExecResponse> PgConnection::open_cursor(const op::QuerySql& q) {
   auto rows = std::make_unique<PgRows>(this, std::move(first));
   stream_ = rows.get();
   cursor_ = true;
+  if (own) send_fetch();  // the second batch, computed while the caller maps the first
   response.rows = std::move(rows);
   return response;
 }
 
 void PgConnection::end_cursor(bool failed) noexcept {
+  if (fetch_sent_ > 0) {
+    // A batch nobody will read: the server has computed it already (at
+    // most one batch ahead); its result, or error, is discarded.
+    fetch_sent_ = 0;
+    drain();
+  }
   cursor_ = false;
   const char* sql = nullptr;
   if (cursor_own_tx_)
@@ -586,12 +593,30 @@ void PgConnection::end_cursor(bool failed) noexcept {
     ending_ = true;
 }
 
+void PgConnection::send_fetch() {
+  if (PQsendQueryParams(conn_.get(), fetch_sql(fetch_rows_).c_str(), 0, nullptr, nullptr, nullptr,
+                        nullptr, 1) != 0)
+    fetch_sent_ = fetch_rows_;
+  // A failed send leaves nothing in flight: the next stream_next() sends
+  // again and reports the connection's state.
+}
+
 ResultPtr PgConnection::stream_next(PgRows* rows, std::optional<Error>& failure, bool rest) {
   if (stream_ != rows) return nullptr;
   if (cursor_) {
-    const int asked = rest ? 0 : fetch_rows_;
-    ResultPtr r(PQexecParams(conn_.get(), fetch_sql(asked).c_str(), 0, nullptr, nullptr, nullptr,
-                             nullptr, 1));
+    int asked = 0;
+    ResultPtr r;
+    if (fetch_sent_ > 0) {
+      // The FETCH sent when the previous batch was handed out.
+      asked = fetch_sent_;
+      fetch_sent_ = 0;
+      r.reset(PQgetResult(conn_.get()));
+      drain();  // the end of that command
+    } else {
+      asked = rest ? 0 : fetch_rows_;
+      r.reset(PQexecParams(conn_.get(), fetch_sql(asked).c_str(), 0, nullptr, nullptr, nullptr,
+                           nullptr, 1));
+    }
     stream_ = nullptr;  // until the batch proves there may be more
     if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
       failure = fail(r.get(), {});
@@ -605,6 +630,8 @@ ResultPtr PgConnection::stream_next(PgRows* rows, std::optional<Error>& failure,
     } else {
       stream_ = rows;
       fetch_rows_ = next_fetch_rows(got, PQresultMemorySize(r.get()));
+      // The server computes the next batch while the caller maps this one.
+      if (!rest && cursor_own_tx_) send_fetch();
     }
     return r;
   }

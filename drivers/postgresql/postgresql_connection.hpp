@@ -128,6 +128,13 @@ class PgConnection final : public Connection {
   // of the driver's own (nothing after a failure in the caller's, ROLLBACK
   // in its own). Sent without waiting; begin_command() reads its result.
   void end_cursor(bool failed) noexcept;
+  // Sends the cursor's next FETCH (fetch_rows_ rows) without waiting for
+  // it, so that the server computes a batch while the caller maps the one
+  // before; stream_next() reads it. At most one is in flight. Only in the
+  // cursor's own transaction: in the caller's, an error in a batch the
+  // caller never asks for (a cursor dropped early) would abort the
+  // caller's transaction behind its back.
+  void send_fetch();
   // Runs SQL without parameters (simple protocol, several statements
   // allowed) to completion, ignoring rows.
   Status run(const std::string& sql);
@@ -197,6 +204,7 @@ class PgConnection final : public Connection {
   bool cursor_ = false;         // stream_ reads the server-side cursor, in batches
   bool cursor_own_tx_ = false;  // the cursor's transaction is the driver's own
   int fetch_rows_ = 0;          // the rows the cursor's next FETCH asks for
+  int fetch_sent_ = 0;          // > 0: a FETCH of this many rows is in flight (send_fetch)
   bool ending_ = false;         // end_cursor()'s command is in flight
   StatementCache statements_;
   std::size_t copy_min_rows_;

@@ -484,6 +484,13 @@ TEST_CASE("a lazy cursor reads a server-side cursor in batches, in and out of a 
     CHECK(rows->get_int64(0) == 150);
   }  // dropped in its second batch
   CHECK(committed_after());
+  {
+    // The next batch is fetched ahead while the first is read: its error
+    // (row 150) is discarded with the cursor, which is left unread.
+    auto rows = cursor(5000, 150);
+    REQUIRE(*rows->next());
+  }
+  CHECK(committed_after());
   // An error in a later batch ends the cursor with the error and leaves no
   // transaction behind.
   {
@@ -517,6 +524,12 @@ TEST_CASE("a lazy cursor reads a server-side cursor in batches, in and out of a 
   {
     auto rows = cursor(5000, kNever);
     REQUIRE(*rows->next());
+  }
+  {
+    // Nothing is fetched ahead in the caller's transaction: an error in rows
+    // never asked for (row 150, in the second batch) must not abort it.
+    auto rows = cursor(5000, 150);
+    for (int i = 0; i < 100; ++i) REQUIRE(*rows->next());
   }
   {
     auto rows = cursor(3000, kNever);
