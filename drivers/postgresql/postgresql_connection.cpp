@@ -55,7 +55,8 @@ constexpr std::size_t kArrayBatchBytes = std::size_t{16} << 20;
 // format) when the table allows it (see exec_copy): the server parses rows
 // straight from the stream, with no statement to plan and no arrays to
 // build and take apart. Measurements: drivers/postgresql/README.md ("COPY").
-// Bytes of COPY data handed to libpq at a time.
+// Bytes of COPY data handed to libpq at a time (libpq sends what it holds
+// once it passes 8 KiB; this bounds the client's buffer).
 constexpr std::size_t kCopyChunkBytes = std::size_t{64} << 10;
 // Whether COPY may write the table, and its columns' types (text, as
 // "oid,oid,..."; 0 for a column the table lacks), in one row; no row for
