@@ -1036,14 +1036,32 @@ Result<ExecResponse> PgConnection::copy_rows(const ast::Insert& shape,
 bool PgConnection::send_copy_data(const ast::Insert& shape, std::span<const Value> params,
                                   std::span<const unsigned> types, const pg_result* ids) {
   pg_conn* conn = conn_.get();
+  // Rows are written in place into buf, a row at a time after making room
+  // for its bound, and handed to libpq every kCopyChunkBytes.
   std::string& buf = copy_buffer_;
-  buf.clear();
-  buf.reserve(kCopyChunkBytes + 4096);
+  if (buf.size() < 2 * kCopyChunkBytes) buf.resize(2 * kCopyChunkBytes);
+  std::size_t used = 0;
+  auto flush = [&] {
+    for (std::size_t sent = 0; sent < used;) {
+      const std::size_t n = std::min(used - sent, kCopyChunkBytes);
+      if (PQputCopyData(conn, buf.data() + sent, static_cast<int>(n)) != 1) return false;
+      sent += n;
+    }
+    used = 0;
+    return true;
+  };
   const std::size_t columns = shape.columns.size();
   std::vector<char> float4(columns);
   for (std::size_t c = 0; c < columns; ++c) float4[c] = types[c] == kOidFloat4;
   for (std::size_t row = 0; row < shape.row_count; ++row) {
     const Value* values = &params[row * columns];
+    std::size_t bound = 24 + columns;  // the id and its tab, tabs, newline
+    for (std::size_t c = 0; c < columns; ++c) bound += copy_field_bound(values[c]);
+    if (used + bound > buf.size()) {
+      if (!flush()) return false;
+      if (bound > buf.size()) buf.resize(bound);
+    }
+    char* out = buf.data() + used;
     if (ids != nullptr) {
       const int n = static_cast<int>(row);
       std::int64_t id = 0;
@@ -1051,22 +1069,24 @@ bool PgConnection::send_copy_data(const ast::Insert& shape, std::span<const Valu
           kOidInt8,
           std::string_view(PQgetvalue(ids, n, 0), static_cast<std::size_t>(PQgetlength(ids, n, 0))),
           id);
-      char digits[24];
-      const auto [last, ec] = std::to_chars(digits, digits + sizeof digits, id);
-      buf.append(digits, last);
-      buf += '\t';
+      out = std::to_chars(out, out + 24, id).ptr;
+      *out++ = '\t';
     }
     for (std::size_t c = 0; c < columns; ++c) {
-      if (c > 0) buf += '\t';
-      append_copy_field(values[c], float4[c] != 0, buf);
+      if (c > 0) *out++ = '\t';
+      out = write_copy_field(values[c], float4[c] != 0, out);
     }
-    buf += '\n';
-    if (buf.size() >= kCopyChunkBytes) {
-      if (PQputCopyData(conn, buf.data(), static_cast<int>(buf.size())) != 1) return false;
-      buf.clear();
-    }
+    *out++ = '\n';
+    used = static_cast<std::size_t>(out - buf.data());
+    if (used >= kCopyChunkBytes && !flush()) return false;
   }
-  return buf.empty() || PQputCopyData(conn, buf.data(), static_cast<int>(buf.size())) == 1;
+  const bool sent = flush();
+  if (buf.size() > 2 * kCopyChunkBytes) {
+    // A row larger than that made room for itself: give it back.
+    buf.resize(2 * kCopyChunkBytes);
+    buf.shrink_to_fit();
+  }
+  return sent;
 }
 
 // What a pipeline has sent and not yet seen answered, and what it gathered.

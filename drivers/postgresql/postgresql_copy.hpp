@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstddef>
-#include <string>
 
 #include "tessera/driver/value.hpp"
 
@@ -23,15 +22,20 @@ namespace tessera::postgresql::detail {
 // timestamp into timestamptz; date into date.
 bool copy_accepts(unsigned column_oid, ValueType type);
 
-// Appends `v` as one field of a text-format COPY row (no delimiter): NULL
-// as \N; booleans t/f; integers in decimal; doubles in the shortest form
-// that reads back to the same double (NaN, Infinity, -Infinity), or, for a
-// float4 column (`float4`), the shortest form of the float the server's
-// float8-to-float4 cast gives (values that cast would refuse are written
-// as doubles, so that float4's input refuses them with the same SQLSTATE);
-// text with backslash, newline, carriage return and tab escaped; bytes as
-// \\x and hex; timestamps as `YYYY-MM-DD HH:MM:SS.ffffff+00` (`BC` for
-// years before 1); dates as `YYYY-MM-DD`. Precondition: copy_accepts().
-void append_copy_field(const Value& v, bool float4, std::string& out);
+// The most bytes write_copy_field() writes for `v`.
+std::size_t copy_field_bound(const Value& v);
+
+// Writes `v` as one field of a text-format COPY row (no delimiter) at
+// `out`, which has room for copy_field_bound(v) bytes, and returns the end:
+// NULL as \N; booleans t/f; integers in decimal; doubles in the shortest
+// form that reads back to the same double (NaN, Infinity, -Infinity), or,
+// for a float4 column (`float4`), the shortest form of the float the
+// server's float8-to-float4 cast gives (values that cast would refuse are
+// written as doubles, so that float4's input refuses them with the same
+// SQLSTATE); text with backslash, newline, carriage return and tab
+// escaped; bytes as \\x and hex; timestamps as
+// `YYYY-MM-DD HH:MM:SS.ffffff+00` (`BC` for years before 1); dates as
+// `YYYY-MM-DD`. Precondition: copy_accepts().
+char* write_copy_field(const Value& v, bool float4, char* out);
 
 }  // namespace tessera::postgresql::detail

@@ -215,6 +215,25 @@ TEST_CASE("COPY: a unique violation in the middle leaves the table unchanged, co
   db.drop_tables<Account>();
 }
 
+TEST_CASE("COPY: a row larger than the client's COPY buffer") {
+  const std::string p = prefix();
+  auto db = open(p, 1, "copy_min_rows=1");
+  db.drop_tables<Every>();
+  db.push_schema<Every>();
+  std::vector<Every> rows = every_rows(1500);
+  // 3 MiB of escaped characters: 6 MiB of COPY text in one row.
+  rows[700].label = std::string(std::size_t{3} << 20, '\t') + "\\end";
+  db.insert_many(rows);
+  auto big = db.find<Every>(rows[700].id);
+  REQUIRE(big.has_value());
+  CHECK(big->label == rows[700].label);
+  auto after = db.find<Every>(rows[1499].id);
+  REQUIRE(after.has_value());
+  CHECK(after->label == rows[1499].label);
+  CHECK(db.count(select<Every>()) == 1500);
+  db.drop_tables<Every>();
+}
+
 TEST_CASE("COPY inside a transaction: rolled back with it; a failure aborts it") {
   const std::string p = prefix();
   auto db = open(p, 1, "copy_min_rows=1");
