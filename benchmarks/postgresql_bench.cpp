@@ -4,7 +4,7 @@
 // configure time.
 //
 //   tessera_bench_postgresql [--url postgresql://...] [--n N] [--reps R] [--out FILE.md]
-//                            [--only LIBRARY] [--workload W]
+//                            [--only LIBRARY] [--workload W] [--tessera-options K=V&...]
 //
 // --only runs one library (its name as in the table, e.g. tessera), for
 // profiling; its ratios then read 0. --workload runs one workload (its tag,
@@ -575,6 +575,10 @@ class LibpqCopy final : public LibpqBase {
 
 // ------------------------------------------------------------------ Tessera
 
+// Query options added to Tessera's URL only (--tessera-options), e.g.
+// copy_min_rows=0 to compare the driver's insert paths.
+std::string g_tessera_options;
+
 class Tessera final : public Library {
  public:
   std::string name() const override { return "tessera"; }
@@ -582,7 +586,10 @@ class Tessera final : public Library {
     tessera::Options o;
     o.max_connections = 1;  // one session, like every other library
     o.slow_statement = std::chrono::hours(1);
-    db_.emplace(tessera::Db::open(url, o));
+    std::string u = url;
+    if (!g_tessera_options.empty())
+      u += (u.find('?') == std::string::npos ? "?" : "&") + g_tessera_options;
+    db_.emplace(tessera::Db::open(u, o));
   }
   void close() override { db_.reset(); }
   void reset_table() override {
@@ -1054,6 +1061,7 @@ void run_library(Library& lib, const std::string& url, const Inputs& in, Checker
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " [--url postgresql://...] [--n N] [--reps R] [--out FILE.md] [--only LIBRARY]\n"
+            << "  [--tessera-options K=V&...] (added to Tessera's URL only)\n"
                "  [--workload W1|W1b|W2|W2b|W3a|W3b|W4|W4b|W5]\n"
                "  (--url defaults to $TESSERA_TEST_POSTGRESQL_URL)\n";
   std::exit(64);
@@ -1062,7 +1070,8 @@ void run_library(Library& lib, const std::string& url, const Inputs& in, Checker
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto args = bench::parse_args(argc, argv, {"--url", "--only", "--workload"});
+  const auto args =
+      bench::parse_args(argc, argv, {"--url", "--only", "--workload", "--tessera-options"});
   if (!args) usage(argv[0]);
   const std::int64_t n = args->n;
   const int reps = args->reps;
@@ -1070,6 +1079,7 @@ int main(int argc, char** argv) {
   const std::string url = args->url("TESSERA_TEST_POSTGRESQL_URL");
   const std::string only = args->get("--only");
   g_workload = args->get("--workload");
+  g_tessera_options = args->get("--tessera-options");
   if (url.empty()) {
     std::cerr << "tessera_bench_postgresql: no server: pass --url postgresql://... or set "
                  "TESSERA_TEST_POSTGRESQL_URL\n"

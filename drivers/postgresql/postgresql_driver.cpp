@@ -19,6 +19,7 @@ namespace {
 
 // Tessera's own URL options, not passed to libpq.
 constexpr std::string_view kStatementCacheSize = "statement_cache_size";
+constexpr std::string_view kCopyMinRows = "copy_min_rows";
 // Parts of the URL itself; given as query parameters they are refused so
 // that a URL means one thing.
 const std::set<std::string, std::less<>> kFromUrlParts = {"user", "password", "port", "dbname"};
@@ -70,6 +71,14 @@ Result<ConnectOptions> parse_url(const Url& url) {
       if (ec != std::errc() || end != value.data() + value.size() || n == 0)
         return url_error(url, "statement_cache_size must be a positive integer");
       o.statement_cache_size = n;
+      continue;
+    }
+    if (key == kCopyMinRows) {
+      std::size_t n = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size())
+        return url_error(url, "copy_min_rows must be a non-negative integer");
+      o.copy_min_rows = n;
       continue;
     }
     if (kFromUrlParts.count(key) != 0)

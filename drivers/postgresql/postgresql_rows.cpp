@@ -99,11 +99,14 @@ Result<bool> PgRows::next() {
         queue_.clear();
         queue_pos_ = 0;
       }
-    } else if (ResultPtr r = pull()) {
-      // Streaming: straight to current, no queueing per row.
-      make_current(std::move(r));
     } else {
-      break;
+      // Streaming: straight to current, no queueing per row. The batch read
+      // is freed first: with a cursor's next batch already in flight, at
+      // most two batches are held.
+      current_.reset();
+      ResultPtr r = pull();
+      if (!r) break;
+      make_current(std::move(r));
     }
     if (rows_in_current_ > 0) return true;
   }

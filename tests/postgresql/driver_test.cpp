@@ -14,7 +14,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/engine/url.hpp"
 #include "tests/postgresql/support.hpp"
 
 namespace pgtest {
@@ -271,7 +270,8 @@ bool same_double(double a, double b) {
 
 TEST_CASE("insert_many as arrays: 12,345 rows of every type map back to their generated ids") {
   const std::string p = prefix();
-  auto db = open(p, 1);  // one connection: pg_prepared_statements is per session
+  // One connection (pg_prepared_statements is per session), COPY off.
+  auto db = open(p, 1, "copy_min_rows=0");
   db.drop_tables<Wide>();
   db.push_schema<Wide>();
   // n is a permutation of 0..N-1 (so rows are told apart by content, not by
@@ -384,22 +384,6 @@ TEST_CASE("upsert_many as arrays: EXCLUDED updates; a key twice in one call fail
   db.drop_tables<Account>();
 }
 
-// A connection of the driver itself, below the engine.
-std::unique_ptr<tessera::Connection> connect_spi() {
-  auto url_parsed = tessera::detail::parse_url(url());
-  REQUIRE(url_parsed.ok());
-  auto connected = tessera::postgresql::make_driver()->connect(*url_parsed);
-  REQUIRE(connected.ok());
-  return std::move(connected).value();
-}
-
-// Runs SQL through the SPI, failing the test on an error.
-tessera::ExecResponse spi(tessera::Connection& c, const tessera::Operation& op) {
-  auto r = c.exec(op);
-  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
-  return std::move(r).value();
-}
-
 TEST_CASE("rows read whole and streamed give the same values, NULLs and zero values") {
   const auto connection = connect_spi();
   tessera::Connection& c = *connection;
@@ -500,6 +484,13 @@ TEST_CASE("a lazy cursor reads a server-side cursor in batches, in and out of a 
     CHECK(rows->get_int64(0) == 150);
   }  // dropped in its second batch
   CHECK(committed_after());
+  {
+    // The next batch is fetched ahead while the first is read: its error
+    // (row 150) is discarded with the cursor, which is left unread.
+    auto rows = cursor(5000, 150);
+    REQUIRE(*rows->next());
+  }
+  CHECK(committed_after());
   // An error in a later batch ends the cursor with the error and leaves no
   // transaction behind.
   {
@@ -533,6 +524,12 @@ TEST_CASE("a lazy cursor reads a server-side cursor in batches, in and out of a 
   {
     auto rows = cursor(5000, kNever);
     REQUIRE(*rows->next());
+  }
+  {
+    // Nothing is fetched ahead in the caller's transaction: an error in rows
+    // never asked for (row 150, in the second batch) must not abort it.
+    auto rows = cursor(5000, 150);
+    for (int i = 0; i < 100; ++i) REQUIRE(*rows->next());
   }
   {
     auto rows = cursor(3000, kNever);

@@ -250,7 +250,7 @@ std::size_t logged_inserts(const std::string& log, std::streamoff from, const st
 
 TEST_CASE("insert_many of 100,000 rows takes array statements of 5000 rows in one pipeline") {
   const std::string p = prefix();
-  auto db = open(p);
+  auto db = open(p, 4, "copy_min_rows=0");  // the array form, not COPY
   db.drop_tables<Bulk>();
   db.push_schema<Bulk>();
   const std::string table = p + "bulk";

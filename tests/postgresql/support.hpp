@@ -10,10 +10,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/engine/url.hpp"
 #include "tessera/postgresql.hpp"
 #include "tessera/tessera.hpp"
 
@@ -34,7 +36,10 @@ inline std::string prefix() {
   return "pgit" + std::to_string(::getpid()) + "_" + std::to_string(++n) + "_";
 }
 
-inline tessera::Db open(const std::string& table_prefix, std::size_t pool = 4) {
+// A Db on the linked driver; `options` (e.g. "copy_min_rows=0") is added to
+// the URL's query.
+inline tessera::Db open(const std::string& table_prefix, std::size_t pool = 4,
+                        const std::string& options = {}) {
   static const bool registered = [] {
     tessera::postgresql::register_linked();
     return true;
@@ -44,7 +49,9 @@ inline tessera::Db open(const std::string& table_prefix, std::size_t pool = 4) {
   o.table_prefix = table_prefix;
   o.max_connections = pool;
   o.slow_statement = std::chrono::milliseconds(60'000);
-  return tessera::Db::open(url(), o);
+  std::string u = url();
+  if (!options.empty()) u += (u.find('?') == std::string::npos ? "?" : "&") + options;
+  return tessera::Db::open(u, o);
 }
 
 // Runs `sql` through psql (unaligned, tuples only, '|' between fields) and
@@ -78,6 +85,24 @@ inline std::vector<std::string> lines(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(line);
   return out;
+}
+
+// A connection of the driver itself, below the engine; `options` as in open().
+inline std::unique_ptr<tessera::Connection> connect_spi(const std::string& options = {}) {
+  std::string u = url();
+  if (!options.empty()) u += (u.find('?') == std::string::npos ? "?" : "&") + options;
+  auto url_parsed = tessera::detail::parse_url(u);
+  REQUIRE(url_parsed.ok());
+  auto connected = tessera::postgresql::make_driver()->connect(*url_parsed);
+  REQUIRE(connected.ok());
+  return std::move(connected).value();
+}
+
+// Runs an operation through the SPI, failing the test on an error.
+inline tessera::ExecResponse spi(tessera::Connection& c, const tessera::Operation& op) {
+  auto r = c.exec(op);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  return std::move(r).value();
 }
 
 // '"prefix_table"' as a regclass literal for psql.

@@ -9,8 +9,10 @@
 // connect_timeout, target_session_attrs, host=/path/to/socket/dir, ...);
 // an unknown option is an invalid_url error. Defaults: client_encoding UTF8
 // (required), application_name "tessera", connect_timeout 10 s. The session
-// time zone is always UTC. Tessera's own option: statement_cache_size
-// (prepared statements kept per connection; default 256).
+// time zone is always UTC. Tessera's own options: statement_cache_size
+// (prepared statements kept per connection; default 256) and copy_min_rows
+// (inserts of at least this many rows go through COPY where the table
+// allows; default 10000; 0: never).
 //
 // Requires PostgreSQL 10 or newer on the server, libpq 14 or newer here.
 //
@@ -18,8 +20,9 @@
 // not grow with the result). A connection has one result stream at a time:
 // running another statement on it while a cursor is open reads the rest of
 // that cursor into memory first. RETURNING rows of an insert are buffered.
-// Inserts of many rows go out as multi-row INSERTs of up to 65535
-// parameters each, all batches in one pipeline (one round trip).
+// Inserts of many rows go out as INSERT ... SELECT FROM unnest(arrays)
+// statements, all batches in one pipeline (one round trip), or, from
+// copy_min_rows rows, as one COPY ... FROM STDIN (see the driver's README).
 //
 // Thread safety: the Driver may be used from any thread; each Connection by
 // one thread at a time.
