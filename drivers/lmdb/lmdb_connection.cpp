@@ -91,7 +91,7 @@ Status LmdbConnection::ping() {
 
 // ------------------------------------------------------------------ catalog
 
-Result<TableRef> LmdbConnection::lookup(const std::string& table) {
+Result<TableRef> LmdbConnection::lookup(std::string_view table) {
   auto in = [&](const Overlay& o) { return o.find(table); };
   if (statement_overlay_)
     if (auto it = in(*statement_overlay_); it != statement_overlay_->end()) return it->second;
@@ -101,7 +101,7 @@ Result<TableRef> LmdbConnection::lookup(const std::string& table) {
   const std::uint64_t generation = env_->generation();
   if (cached_table_ && cached_generation_ == generation && cached_table_->schema.name == table)
     return cached_table_;
-  auto found = env_->table(table);
+  auto found = env_->table(std::string(table));
   if (found.ok() && *found) {
     cached_table_ = *found;
     cached_generation_ = generation;
@@ -449,7 +449,7 @@ Result<ExecResponse> LmdbConnection::write_in_place(F& fn) {
 // ------------------------------------------------------------------ reads
 
 Result<ExecResponse> LmdbConnection::get_by_key(const op::GetByKey& op) {
-  auto t = lookup(std::string(op.table));
+  auto t = lookup(op.table);
   if (!t.ok()) return std::move(t).error();
   if (!*t)
     return driver_error(ErrorKind::invalid_statement, "no such table: " + std::string(op.table));
@@ -504,7 +504,7 @@ Result<ExecResponse> LmdbConnection::query_range(
     std::string_view table, std::string_view index, const std::vector<Value>& lower,
     bool lower_inclusive, const std::vector<Value>& upper, bool upper_inclusive, bool reverse,
     std::int64_t limit, std::span<const std::string> columns) {
-  auto t = lookup(std::string(table));
+  auto t = lookup(table);
   if (!t.ok()) return std::move(t).error();
   if (!*t)
     return driver_error(ErrorKind::invalid_statement, "no such table: " + std::string(table));
@@ -540,7 +540,7 @@ Result<ExecResponse> LmdbConnection::query_range(
 Result<ExecResponse> LmdbConnection::find_pk(const op::FindPkByIndex& op) {
   // Resolve first: a table unknown to the cache is loaded in its own
   // transaction, which must come before this one begins.
-  auto t = lookup(std::string(op.table));
+  auto t = lookup(op.table);
   if (!t.ok()) return std::move(t).error();
   auto box = read_box();
   if (!box.ok()) return std::move(box).error();
@@ -573,10 +573,10 @@ Result<ExecResponse> LmdbConnection::dispatch(const Operation& operation) {
           if (auto t = lookup(o.statement->table); !t.ok()) return std::move(t).error();
           return write([&](Store& s) { return s.insert(o); });
         } else if constexpr (std::is_same_v<T, op::UpdateByKey>) {
-          if (auto t = lookup(std::string(o.table)); !t.ok()) return std::move(t).error();
+          if (auto t = lookup(o.table); !t.ok()) return std::move(t).error();
           return write([&](Store& s) { return s.update(o); });
         } else if constexpr (std::is_same_v<T, op::DeleteByKey>) {
-          if (auto t = lookup(std::string(o.table)); !t.ok()) return std::move(t).error();
+          if (auto t = lookup(o.table); !t.ok()) return std::move(t).error();
           return write([&](Store& s) { return s.erase(o); });
         } else if constexpr (std::is_same_v<T, op::GetByKey>) {
           return get_by_key(o);
@@ -595,7 +595,9 @@ Result<ExecResponse> LmdbConnection::dispatch(const Operation& operation) {
 }
 
 Result<ExecResponse> LmdbConnection::exec(const Operation& op) {
-  auto r = guarded<ExecResponse>([&] { return dispatch(op); });
+  // catch_all on the lambda itself: a std::function per statement cost ~100
+  // instructions of a find.
+  auto r = catch_all(kDriverName, [&] { return dispatch(op); });
   if (!r.ok() && is_fatal(static_cast<int>(r.error().native_code))) broken_ = true;
   return r;
 }

@@ -100,7 +100,7 @@ class LmdbConnection final : public Connection {
   Overlay& innermost_overlay();
   void end_explicit(bool commit_levels);
 
-  Result<TableRef> lookup(const std::string& table);
+  Result<TableRef> lookup(std::string_view table);
   std::vector<TableRef> all_tables();
   // False when no table this transaction sees declares a foreign key.
   bool may_have_foreign_keys() const;

@@ -94,6 +94,7 @@ KeyRange key_range(const TableInfo& t, const std::vector<std::size_t>& positions
 LmdbRows::LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t,
                    ColumnMap columns)
     : box_(std::move(box)),
+      all_(columns.all),
       table_(std::move(t)),
       own_columns_(std::move(columns.positions)),
       columns_(columns.all ? &table_->all_columns : &own_columns_) {
@@ -205,16 +206,20 @@ LmdbRows::Step LmdbRows::step() {
   return found;
 }
 
-Result<bool> LmdbRows::next() {
-  error_.reset();
+Result<bool> LmdbRows::stopped() {
   if (failed_) return *failed_;
   if (finished_) return false;
-  if (box_->done()) {
-    finished_ = true;
-    failed_ = std::make_unique<Error>(
-        driver_error(ErrorKind::invalid_statement, "rows read after their transaction ended"));
-    return *failed_;
-  }
+  finished_ = true;  // the transaction ended under the rows
+  failed_ = std::make_unique<Error>(
+      driver_error(ErrorKind::invalid_statement, "rows read after their transaction ended"));
+  return *failed_;
+}
+
+Result<bool> LmdbRows::next() {
+  if (error_) [[unlikely]]
+    error_.reset();
+  if (failed_ || finished_ || box_->done()) [[unlikely]]
+    return stopped();
   Step s = Step::end;
   if (key_mode_) {
     while (key_pos_ < key_count_) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lmdb_catalog.hpp"
@@ -153,8 +154,11 @@ class LmdbRows final : public Rows {
 
  private:
   LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t, ColumnMap columns);
-  const Field& field(std::size_t c) const { return fields_[(*columns_)[c]]; }
+  // Every column in table order (the usual case) reads fields_ directly.
+  const Field& field(std::size_t c) const { return fields_[all_ ? c : (*columns_)[c]]; }
   void mismatch(std::size_t c, const char* want);
+  // next() once the rows failed, finished, or their transaction ended.
+  Result<bool> stopped();
   // What a step found; on `failed`, failed_ holds the error.
   enum class Step : std::uint8_t { row, end, failed };
   Step fail(Error e);
@@ -167,13 +171,20 @@ class LmdbRows final : public Rows {
 
   std::shared_ptr<TxnBox> box_;
   bool ends_read_ = false;
+  bool all_;  // columns_ is the table's all_columns
   std::shared_ptr<const TableInfo> table_;
   std::vector<std::size_t> own_columns_;
   const std::vector<std::size_t>* columns_;  // own_columns_ or the table's all_columns
   // The current row, every column of the table: in place for tables of up
-  // to kInlineFields columns, so a lookup allocates no field array.
+  // to kInlineFields columns, so a lookup allocates no field array. Left
+  // uninitialised (Field is trivially destructible): decode_row writes every
+  // field of fields_ before a getter can read one, and zeroing 12 fields
+  // cost ~40 instructions of each find.
   static constexpr std::size_t kInlineFields = 12;
-  std::array<Field, kInlineFields> inline_fields_;
+  static_assert(std::is_trivially_destructible_v<Field>);
+  union {
+    std::array<Field, kInlineFields> inline_fields_;
+  };
   std::vector<Field> more_fields_;
   std::span<Field> fields_;
   // Held out of line: rarely set, and inline they would double the object's

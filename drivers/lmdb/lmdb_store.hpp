@@ -37,7 +37,7 @@ namespace tessera::lmdb::detail {
 
 // Catalog changes made by a transaction not yet committed: table -> entry,
 // null for a table dropped.
-using Overlay = std::map<std::string, std::shared_ptr<const TableInfo>>;
+using Overlay = std::map<std::string, std::shared_ptr<const TableInfo>, std::less<>>;
 
 using TableRef = std::shared_ptr<const TableInfo>;
 using Row = std::vector<Value>;
