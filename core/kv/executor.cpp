@@ -640,19 +640,70 @@ class FilterRows final : public Rows {
   Row row_;            // the current row at the filter's positions; other slots NULL
 };
 
+// A select of the row with the key the filter names (see exact_key_shape()),
+// with no ordering, offset or limit below 1: one GetByKey, whose row is the
+// answer as the store returns it (projected), so nothing is planned,
+// filtered or counted. Holds the key the operation names (the driver may
+// point into it while its rows live).
+class KeyRows final : public Rows {
+ public:
+  KeyRows(const Prepared& prepared, std::unique_ptr<const Prepared> owned, Row key)
+      : owned_(std::move(owned)), prepared_(&prepared), key_(std::move(key)) {}
+
+  // Runs the GetByKey; on success the rows are ready to read.
+  Status read(Connection& c, const TableSchema& t) {
+    const std::span<const std::string> cols(prepared_->layout.names());
+    Result<ExecResponse> r = c.exec(op::GetByKey{t.name, std::span<const Row>(&key_, 1), cols});
+    if (!r.ok()) return std::move(r).error();
+    in_ = r->rows ? std::move(r->rows)
+                  : std::make_unique<ValueRows>(prepared_->layout.size(), std::vector<Row>{});
+    return {};
+  }
+
+  Result<bool> next() override { return in_->next(); }
+  std::size_t column_count() const override {
+    return prepared_->all ? prepared_->layout.size() : prepared_->projection.size();
+  }
+  bool is_null(std::size_t c) override { return in_->is_null(at(c)); }
+  bool get_bool(std::size_t c) override { return in_->get_bool(at(c)); }
+  std::int64_t get_int64(std::size_t c) override { return in_->get_int64(at(c)); }
+  double get_double(std::size_t c) override { return in_->get_double(at(c)); }
+  std::string_view get_text(std::size_t c) override { return in_->get_text(at(c)); }
+  std::span<const std::byte> get_bytes(std::size_t c) override { return in_->get_bytes(at(c)); }
+  Timestamp get_timestamp(std::size_t c) override { return in_->get_timestamp(at(c)); }
+  Date get_date(std::size_t c) override { return in_->get_date(at(c)); }
+  const Error* conversion_error() const override { return in_->conversion_error(); }
+
+ private:
+  std::size_t at(std::size_t c) const { return prepared_->all ? c : prepared_->projection[c]; }
+
+  // Destroyed in reverse: the rows first, then the key, then the analysis
+  // whose column names the operation named.
+  std::unique_ptr<const Prepared> owned_;
+  const Prepared* prepared_;
+  Row key_;
+  std::unique_ptr<Rows> in_;
+};
+
 // The primary key the filter names (see exact_key_shape()) when every
 // parameter binding it is non-NULL and of its column's type; else nullopt.
-std::optional<Row> exact_key(const Prepared& p, std::span<const Value> params) {
-  if (p.exact_key.empty()) return std::nullopt;
+bool has_exact_key(const Prepared& p, std::span<const Value> params) {
+  if (p.exact_key.empty()) return false;
+  for (const KeyParam& k : p.exact_key)
+    if (k.param >= params.size() || params[k.param].is_null() || params[k.param].type() != k.type)
+      return false;
+  return true;
+}
+// That key, when has_exact_key().
+Row exact_key_values(const Prepared& p, std::span<const Value> params) {
   Row key;
   key.reserve(p.exact_key.size());
-  for (const KeyParam& k : p.exact_key) {
-    if (k.param >= params.size()) return std::nullopt;
-    const Value& v = params[k.param];
-    if (v.is_null() || v.type() != k.type) return std::nullopt;
-    key.push_back(v);
-  }
+  for (const KeyParam& k : p.exact_key) key.push_back(params[k.param]);
   return key;
+}
+std::optional<Row> exact_key(const Prepared& p, std::span<const Value> params) {
+  if (!has_exact_key(p, params)) return std::nullopt;
+  return exact_key_values(p, params);
 }
 
 // True when the filter only binds primary-key columns to keys (see
@@ -716,6 +767,22 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
                                     const Prepared& prep, std::unique_ptr<const Prepared> owned) {
   const RowLayout& layout = prep.layout;
   bool filtered = prep.where != nullptr;
+  const bool streams = s.projection == ast::Select::Projection::columns && s.order_by.empty();
+  if (streams && has_exact_key(prep, params)) {
+    // The checks the general path makes, in its order, then one GetByKey.
+    auto limit = param_int(s.limit_param, params);
+    if (!limit.ok()) return std::move(limit).error();
+    auto offset = param_int(s.offset_param, params);
+    if (!offset.ok()) return std::move(offset).error();
+    if (prep.column_error) return *prep.column_error;
+    if (*limit != 0 && *offset <= 0) {
+      auto rows = std::make_unique<KeyRows>(prep, std::move(owned), exact_key_values(prep, params));
+      if (auto st = rows->read(c, t); !st.ok()) return std::move(st).error();
+      ExecResponse resp;
+      resp.rows = std::move(rows);
+      return resp;
+    }
+  }
   Source src;
   if (auto key = exact_key(prep, params)) {
     // What plan_access() would choose (cost 1), without its general analysis.
@@ -740,7 +807,17 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
 
   ExecResponse resp;
   const std::int64_t off = std::max<std::int64_t>(*offset, 0);
-  if (s.projection == ast::Select::Projection::columns && s.order_by.empty()) {
+  if (streams && !filtered && prep.all && off == 0 && *limit < 0 && !owned &&
+      src.access.kind == Access::Kind::scan) {
+    // Every row, every column, as the store returns them: its rows are the
+    // answer, with no wrapper to hop through per row and cell. op::Scan names
+    // only the table's name and the layout's column names, which outlive
+    // the rows (the engine's table schema and the slot's analysis).
+    if (auto st = read_access(c, t, layout, src); !st.ok()) return std::move(st).error();
+    resp.rows = std::move(src.rows);
+    return resp;
+  }
+  if (streams) {
     auto rows = std::make_unique<FilterRows>(prep, std::move(owned), filtered, params, off, *limit);
     rows->source() = std::move(src);
     if (auto st = read_access(c, t, layout, rows->source()); !st.ok()) return std::move(st).error();
