@@ -148,15 +148,14 @@ Store LmdbConnection::store(MDB_txn* txn, Overlay* ddl, UndoLog* undo) {
       scratch_, undo);
 }
 
-Result<ColumnMap> LmdbConnection::column_positions(const TableInfo& t,
-                                                   std::span<const std::string> columns) {
-  ColumnMap out;
+Status LmdbConnection::column_positions(const TableInfo& t, std::span<const std::string> columns,
+                                        ColumnMap& out) {
   const auto& defs = t.schema.columns;
   if (columns.size() == defs.size() &&
       std::equal(columns.begin(), columns.end(), defs.begin(),
                  [](const std::string& c, const ColumnDef& d) { return c == d.name; })) {
     out.all = true;
-    return out;
+    return {};
   }
   for (const auto& c : columns) {
     const int p = t.column(c);
@@ -165,7 +164,7 @@ Result<ColumnMap> LmdbConnection::column_positions(const TableInfo& t,
                           "table '" + t.schema.name + "' has no column '" + c + "'");
     out.positions.push_back(static_cast<std::size_t>(p));
   }
-  return out;
+  return {};
 }
 
 // ------------------------------------------------------------------ transactions
@@ -453,17 +452,18 @@ Result<ExecResponse> LmdbConnection::get_by_key(const op::GetByKey& op) {
   if (!t.ok()) return std::move(t).error();
   if (!*t)
     return driver_error(ErrorKind::invalid_statement, "no such table: " + std::string(op.table));
-  auto cols = column_positions(**t, op.columns);
-  if (!cols.ok()) return std::move(cols).error();
+  ColumnMap cols;
+  if (auto st = column_positions(**t, op.columns, cols); !st.ok()) return std::move(st).error();
   if (op.keys.size() == 1) {  // a find by key: no key list, no duplicate check
-    auto enc = lookup_key(**t, (*t)->pk, op.keys[0]);
-    if (!enc.ok()) return std::move(enc).error();
+    std::string key;          // short keys stay in the string: no allocation
+    auto found = lookup_key(**t, (*t)->pk, op.keys[0], key);
+    if (!found.ok()) return std::move(found).error();
     auto box = read_box();
     if (!box.ok()) return std::move(box).error();
     SingleUseRead single(*reader_, *box);
     std::unique_ptr<LmdbRows> rows =
-        *enc ? LmdbRows::key(std::move(*box), *t, std::move(*cols), std::move(**enc))
-             : LmdbRows::keys(std::move(*box), *t, std::move(*cols), {});
+        *found ? LmdbRows::key(std::move(*box), std::move(*t), std::move(cols), std::move(key))
+               : LmdbRows::keys(std::move(*box), std::move(*t), std::move(cols), {});
     if (!in_tx_) rows->ends_read();
     single.taken_over();
     ExecResponse resp;
@@ -492,7 +492,7 @@ Result<ExecResponse> LmdbConnection::get_by_key(const op::GetByKey& op) {
   if (!box.ok()) return std::move(box).error();
   SingleUseRead single(*reader_, *box);
   std::unique_ptr<LmdbRows> rows =
-      LmdbRows::keys(std::move(*box), *t, std::move(*cols), std::move(keys));
+      LmdbRows::keys(std::move(*box), *t, std::move(cols), std::move(keys));
   if (!in_tx_) rows->ends_read();
   single.taken_over();
   ExecResponse resp;
@@ -509,8 +509,8 @@ Result<ExecResponse> LmdbConnection::query_range(
   if (!*t)
     return driver_error(ErrorKind::invalid_statement, "no such table: " + std::string(table));
   const TableInfo& info = **t;
-  auto cols = column_positions(info, columns);
-  if (!cols.ok()) return std::move(cols).error();
+  ColumnMap cols;
+  if (auto st = column_positions(info, columns, cols); !st.ok()) return std::move(st).error();
   MDB_dbi dbi = info.rows;
   const std::vector<std::size_t>* key_cols = &info.pk;
   if (!index.empty()) {
@@ -529,7 +529,7 @@ Result<ExecResponse> LmdbConnection::query_range(
   if (!box.ok()) return std::move(box).error();
   SingleUseRead single(*reader_, *box);
   std::unique_ptr<LmdbRows> rows = LmdbRows::range(
-      std::move(*box), *t, std::move(*cols), dbi, !index.empty(), std::move(range), reverse, limit);
+      std::move(*box), *t, std::move(cols), dbi, !index.empty(), std::move(range), reverse, limit);
   if (!in_tx_) rows->ends_read();
   single.taken_over();
   ExecResponse resp;

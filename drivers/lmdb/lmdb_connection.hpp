@@ -105,7 +105,8 @@ class LmdbConnection final : public Connection {
   // False when no table this transaction sees declares a foreign key.
   bool may_have_foreign_keys() const;
   Store store(MDB_txn* txn, Overlay* ddl, UndoLog* undo = nullptr);
-  Result<ColumnMap> column_positions(const TableInfo& t, std::span<const std::string> columns);
+  // Sets `out` (empty on entry) to the positions of `columns` in t.
+  Status column_positions(const TableInfo& t, std::span<const std::string> columns, ColumnMap& out);
 
   Environment* env_;
   Capability capability_;

@@ -136,6 +136,11 @@ class LmdbRows final : public Rows {
                                        std::shared_ptr<const TableInfo> t, ColumnMap columns,
                                        std::string key);
   ~LmdbRows() override;
+  // One freed block per thread is kept for the thread's next rows (see
+  // lmdb_rows.cpp): a statement's rows are usually destroyed before the
+  // next statement's are made, so a find allocates none.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
   // The rows end their read transaction when destroyed (a read outside an
   // explicit transaction, whose box nobody else holds).
   void ends_read() { ends_read_ = true; }
