@@ -188,6 +188,52 @@ int compare_same_type(const Value& a, const Value& b, ValueType type) {
   }
 }
 
+// An ORDER BY key of scalar columns (boolean, int64, float64, timestamp,
+// date), read straight from the getters: a bounded heap ranks candidates by
+// it without building or comparing Values. Orders exactly as
+// compare_same_type() orders the Values read_value() would read.
+constexpr std::size_t kMaxScalarKeys = 4;
+struct Scalar {
+  bool null = true;
+  union {
+    std::int64_t i = 0;  // boolean (0/1), int64, timestamp micros, date days
+    double d;            // float64
+  };
+};
+using ScalarKey = std::array<Scalar, kMaxScalarKeys>;
+
+bool is_scalar(ValueType t) {
+  return t == ValueType::boolean || t == ValueType::int64 || t == ValueType::float64 ||
+         t == ValueType::timestamp || t == ValueType::date;
+}
+
+// Column `col` of the current row as a Scalar of `type` (is_scalar(type)):
+// the getter first, is_null() only for a zero value (the Rows contract).
+Scalar read_scalar(Rows& rows, std::size_t col, ValueType type) {
+  Scalar s;
+  switch (type) {
+    case ValueType::boolean: s.i = rows.get_bool(col) ? 1 : 0; break;
+    case ValueType::int64: s.i = rows.get_int64(col); break;
+    case ValueType::timestamp: s.i = rows.get_timestamp(col).micros; break;
+    case ValueType::date: s.i = rows.get_date(col).days; break;
+    default:  // float64
+      s.d = rows.get_double(col);
+      s.null = s.d == 0 && rows.is_null(col);
+      return s;
+  }
+  s.null = s.i == 0 && rows.is_null(col);
+  return s;
+}
+
+int compare_scalar(const Scalar& a, const Scalar& b, ValueType type) {
+  if (a.null || b.null) return static_cast<int>(b.null) - static_cast<int>(a.null);  // NULL first
+  auto three_way = [](auto x, auto y) { return x < y ? -1 : x > y; };
+  if (type != ValueType::float64) return three_way(a.i, b.i);
+  // NaN sorts above every number, as compare() does.
+  if (std::isnan(a.d) || std::isnan(b.d)) return std::isnan(a.d) - std::isnan(b.d);
+  return three_way(a.d, b.d);
+}
+
 Status read_all(Rows& rows, const RowLayout& layout, std::vector<Row>& out) {
   for (;;) {
     auto n = rows.next();
@@ -491,6 +537,9 @@ class Prepared {
   std::vector<std::size_t> projection;
   std::vector<std::size_t> held_projection;  // projection, or every position if `all`
   std::vector<OrderKey> order;
+  // Every ordering column is scalar (is_scalar()), and there are at most
+  // kMaxScalarKeys of them: a bounded select ranks by ScalarKey.
+  bool scalar_order = false;
   std::optional<Error> column_error;
   // For held selects: with the filter evaluated ([1]) or not ([0]).
   std::array<ColumnSplit, 2> split;
@@ -532,6 +581,9 @@ class Prepared {
       }
       order.push_back(OrderKey{*p, o.descending, layout.type(*p)});
     }
+    scalar_order = !order.empty() && order.size() <= kMaxScalarKeys &&
+                   std::all_of(order.begin(), order.end(),
+                               [](const OrderKey& k) { return is_scalar(k.type); });
     held_projection = projection;
     if (all)
       for (std::size_t i = 0; i < layout.size(); ++i) held_projection.push_back(i);
@@ -816,6 +868,157 @@ bool range_only(const Prepared& p, std::span<const Value> params, const Access& 
   return true;
 }
 
+// The first `keep` rows of `in` that pass `filter` (null: every row), in
+// the order of prep.order (prep.scalar_order), equal keys in arrival order:
+// what std::stable_sort of every match would put first. A bounded max-heap
+// of (ScalarKey, arrival, slot) ranked last at its front; the rows live in
+// `held` by slot, and a displaced row's slot (and its Values' storage) takes
+// the row that displaced it. A candidate is read as its key's scalars
+// alone (with the filter's columns when filtered) until it ranks among the
+// first `keep`.
+Status top_rows(Rows& in, const Prepared& prep, const Filter* filter, std::span<const Value> params,
+                std::size_t keep, std::vector<Row>& hits) {
+  const RowLayout& layout = prep.layout;
+  const std::vector<OrderKey>& keys = prep.order;
+  struct Entry {
+    ScalarKey key;
+    std::size_t arrival;
+    std::size_t slot;
+  };
+  auto order = [&](const ScalarKey& a, const ScalarKey& b) {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const int cmp = compare_scalar(a[i], b[i], keys[i].type);
+      if (cmp != 0) return keys[i].descending ? -cmp : cmp;
+    }
+    return 0;
+  };
+  auto before = [&](const Entry& a, const Entry& b) {
+    const int cmp = order(a.key, b.key);
+    return cmp != 0 ? cmp < 0 : a.arrival < b.arrival;
+  };
+  std::vector<Entry> heap;
+  std::vector<Row> held;
+  heap.reserve(std::min<std::size_t>(keep, 1024));
+  held.reserve(heap.capacity());
+  const ColumnSplit& split = prep.split[1];  // the filter's columns first
+  Row row;                                   // filtered: the filter's columns
+  if (filter) row.resize(layout.size());
+  for (std::size_t arrival = 0;; ++arrival) {
+    auto n = in.next();
+    if (!n.ok()) return std::move(n).error();
+    if (!*n) break;
+    if (filter) {
+      for (std::size_t i : split.first) row[i] = read_value(in, i, layout.type(i));
+      if (const Error* e = in.conversion_error()) return *e;
+      if (!filter->matches(row, params)) continue;
+    }
+    Entry entry{{}, arrival, 0};
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      entry.key[i] = read_scalar(in, keys[i].column, keys[i].type);
+    if (const Error* e = in.conversion_error()) return *e;
+    // Full: the row arrived after every kept one, so it displaces the last
+    // only if its key ranks strictly before.
+    const bool full = heap.size() >= keep;
+    if (full && (keep == 0 || order(entry.key, heap.front().key) >= 0)) continue;
+    if (full) {
+      std::pop_heap(heap.begin(), heap.end(), before);
+      entry.slot = heap.back().slot;
+      heap.pop_back();
+    } else {
+      entry.slot = held.size();
+      held.emplace_back();
+    }
+    Row& r = held[entry.slot];
+    r.resize(layout.size());
+    if (filter) {
+      for (std::size_t i : split.first) r[i] = std::move(row[i]);
+      for (std::size_t i : split.rest) r[i] = read_value(in, i, layout.type(i));
+    } else {
+      for (std::size_t i = 0; i < layout.size(); ++i) r[i] = read_value(in, i, layout.type(i));
+    }
+    if (const Error* e = in.conversion_error()) return *e;
+    heap.push_back(entry);
+    std::push_heap(heap.begin(), heap.end(), before);
+  }
+  std::sort_heap(heap.begin(), heap.end(), before);
+  hits.reserve(heap.size());
+  for (const Entry& e : heap) hits.push_back(std::move(held[e.slot]));
+  return {};
+}
+
+// The rows of `in` that pass `filter` (null: every row), in the order of
+// prep.order (none: as read), equal keys in the order the store returned
+// them; with `keep`, only the first `keep` of them: a bounded heap ranked by
+// (sort key, arrival), which keeps what std::stable_sort of every match
+// would. The columns the filter and the ordering read come first; the rest
+// of a row is read only once it is kept, and only for a `whole` row (count
+// and exists never need them).
+Status hold_rows(Rows& in, const Prepared& prep, const Filter* filter,
+                 std::span<const Value> params, std::optional<std::size_t> keep, bool whole,
+                 std::vector<Row>& hits) {
+  const RowLayout& layout = prep.layout;
+  const std::vector<OrderKey>& keys = prep.order;
+  auto order = [&](const Row& a, const Row& b) {
+    for (const OrderKey& k : keys) {
+      const int cmp = compare_same_type(a[k.column], b[k.column], k.type);
+      if (cmp != 0) return k.descending ? -cmp : cmp;
+    }
+    return 0;
+  };
+  struct Ranked {
+    Row row;
+    std::size_t arrival;
+  };
+  auto before = [&](const Ranked& a, const Ranked& b) {
+    const int cmp = order(a.row, b.row);
+    return cmp != 0 ? cmp < 0 : a.arrival < b.arrival;
+  };
+  const bool bounded = keep.has_value();
+  std::vector<Ranked> top;  // bounded: a max-heap under `before`, its front ranked last
+  const ColumnSplit& split = prep.split[filter ? 1 : 0];
+  Row row;
+  for (std::size_t arrival = 0;; ++arrival) {
+    auto n = in.next();
+    if (!n.ok()) return std::move(n).error();
+    if (!*n) break;
+    // Slots of `rest` may hold a rejected row's values until read below.
+    row.resize(layout.size());
+    for (std::size_t i : split.first) row[i] = read_value(in, i, layout.type(i));
+    if (const Error* e = in.conversion_error()) return *e;
+    if (filter && !filter->matches(row, params)) continue;
+    // Bounded and full: the row arrived after every kept one, so it displaces
+    // the last only if its key ranks strictly before.
+    const bool displaces = bounded && top.size() >= *keep;
+    if (displaces && (*keep == 0 || order(row, top.front().row) >= 0)) continue;
+    if (whole) {
+      for (std::size_t i : split.rest) row[i] = read_value(in, i, layout.type(i));
+      if (const Error* e = in.conversion_error()) return *e;
+    }
+    if (!bounded) {
+      hits.push_back(std::move(row));
+      row = Row();
+    } else if (!displaces) {
+      top.push_back(Ranked{std::move(row), arrival});
+      std::push_heap(top.begin(), top.end(), before);
+      row = Row();
+    } else {
+      std::pop_heap(top.begin(), top.end(), before);
+      std::swap(top.back().row, row);  // the displaced row's storage is reused
+      top.back().arrival = arrival;
+      std::push_heap(top.begin(), top.end(), before);
+    }
+  }
+  if (bounded) {
+    std::sort_heap(top.begin(), top.end(), before);
+    hits.reserve(top.size());
+    for (auto& r : top) hits.push_back(std::move(r.row));
+  } else if (!keys.empty()) {
+    std::stable_sort(hits.begin(), hits.end(),
+                     [&](const Row& a, const Row& b) { return order(a, b) < 0; });
+  }
+  return {};
+}
+
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
                                     std::span<const Value> params, const TableSchema& t,
                                     const Prepared& prep, std::unique_ptr<const Prepared> owned) {
@@ -881,77 +1084,19 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   if (auto st = read_access(c, t, layout, src); !st.ok()) return std::move(st).error();
   Source* const source = &src;
 
-  // Count, exists, or ordered: hold the matches. Ordered with a LIMIT, only
-  // the first offset + limit of them in that order: a bounded heap ranked by
-  // (sort key, arrival), which keeps what std::stable_sort of every match
-  // would, equal keys in the order the store returned them.
-  const std::vector<OrderKey>& keys = prep.order;
-  auto order = [&](const Row& a, const Row& b) {
-    for (const OrderKey& k : keys) {
-      const int cmp = compare_same_type(a[k.column], b[k.column], k.type);
-      if (cmp != 0) return k.descending ? -cmp : cmp;
-    }
-    return 0;
-  };
-  struct Ranked {
-    Row row;
-    std::size_t arrival;
-  };
-  auto before = [&](const Ranked& a, const Ranked& b) {
-    const int cmp = order(a.row, b.row);
-    return cmp != 0 ? cmp < 0 : a.arrival < b.arrival;
-  };
+  // Count, exists, or ordered: hold the matches (ordered with a LIMIT, only
+  // the first offset + limit of them).
   const bool bounded =
-      !keys.empty() && *limit >= 0 && s.projection == ast::Select::Projection::columns;
+      !prep.order.empty() && *limit >= 0 && s.projection == ast::Select::Projection::columns;
   const std::size_t keep = static_cast<std::size_t>(off) + static_cast<std::size_t>(*limit);
-  std::vector<Ranked> top;  // bounded: a max-heap under `before`, its front ranked last
-  std::vector<Row> hits;
   const Filter* const filter = filtered ? &prep.filter : nullptr;
-  // The columns the filter and the ordering read come first; the rest of a
-  // row is read only once it is kept (count and exists never need them).
-  const ColumnSplit& split = prep.split[filtered ? 1 : 0];
-  const bool whole = s.projection == ast::Select::Projection::columns;
-  Rows& in = *source->rows;
-  Row row;
-  for (std::size_t arrival = 0;; ++arrival) {
-    auto n = in.next();
-    if (!n.ok()) return std::move(n).error();
-    if (!*n) break;
-    // Slots of `rest` may hold a rejected row's values until read below.
-    row.resize(layout.size());
-    for (std::size_t i : split.first) row[i] = read_value(in, i, layout.type(i));
-    if (const Error* e = in.conversion_error()) return *e;
-    if (filter && !filter->matches(row, params)) continue;
-    // Bounded and full: the row arrived after every kept one, so it displaces
-    // the last only if its key ranks strictly before.
-    const bool displaces = bounded && top.size() >= keep;
-    if (displaces && (keep == 0 || order(row, top.front().row) >= 0)) continue;
-    if (whole) {
-      for (std::size_t i : split.rest) row[i] = read_value(in, i, layout.type(i));
-      if (const Error* e = in.conversion_error()) return *e;
-    }
-    if (!bounded) {
-      hits.push_back(std::move(row));
-      row = Row();
-    } else if (!displaces) {
-      top.push_back(Ranked{std::move(row), arrival});
-      std::push_heap(top.begin(), top.end(), before);
-      row = Row();
-    } else {
-      std::pop_heap(top.begin(), top.end(), before);
-      std::swap(top.back().row, row);  // the displaced row's storage is reused
-      top.back().arrival = arrival;
-      std::push_heap(top.begin(), top.end(), before);
-    }
-  }
-  if (bounded) {
-    std::sort_heap(top.begin(), top.end(), before);
-    hits.reserve(top.size());
-    for (auto& r : top) hits.push_back(std::move(r.row));
-  } else if (!keys.empty()) {
-    std::stable_sort(hits.begin(), hits.end(),
-                     [&](const Row& a, const Row& b) { return order(a, b) < 0; });
-  }
+  std::vector<Row> hits;
+  const Status held = bounded && prep.scalar_order
+                          ? top_rows(*source->rows, prep, filter, params, keep, hits)
+                          : hold_rows(*source->rows, prep, filter, params,
+                                      bounded ? std::optional(keep) : std::nullopt,
+                                      s.projection == ast::Select::Projection::columns, hits);
+  if (!held.ok()) return held.error();
   const std::size_t begin = std::min(hits.size(), static_cast<std::size_t>(off));
   std::size_t end = hits.size();
   if (*limit >= 0) end = std::min(end, begin + static_cast<std::size_t>(*limit));
