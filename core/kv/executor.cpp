@@ -200,7 +200,6 @@ struct Scalar {
     double d;            // float64
   };
 };
-using ScalarKey = std::array<Scalar, kMaxScalarKeys>;
 
 bool is_scalar(ValueType t) {
   return t == ValueType::boolean || t == ValueType::int64 || t == ValueType::float64 ||
@@ -875,18 +874,22 @@ bool range_only(const Prepared& p, std::span<const Value> params, const Access& 
 // `held` by slot, and a displaced row's slot (and its Values' storage) takes
 // the row that displaced it. A candidate is read as its key's scalars
 // alone (with the filter's columns when filtered) until it ranks among the
-// first `keep`.
+// first `keep`. N: the number of ordering columns, or kMaxScalarKeys for
+// any number up to it (one column, the usual case, compares and moves less).
+template <std::size_t N>
 Status top_rows(Rows& in, const Prepared& prep, const Filter* filter, std::span<const Value> params,
                 std::size_t keep, std::vector<Row>& hits) {
   const RowLayout& layout = prep.layout;
   const std::vector<OrderKey>& keys = prep.order;
+  using ScalarKey = std::array<Scalar, N>;
   struct Entry {
     ScalarKey key;
     std::size_t arrival;
     std::size_t slot;
   };
+  const std::size_t count = std::min(N, keys.size());
   auto order = [&](const ScalarKey& a, const ScalarKey& b) {
-    for (std::size_t i = 0; i < keys.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       const int cmp = compare_scalar(a[i], b[i], keys[i].type);
       if (cmp != 0) return keys[i].descending ? -cmp : cmp;
     }
@@ -913,7 +916,7 @@ Status top_rows(Rows& in, const Prepared& prep, const Filter* filter, std::span<
       if (!filter->matches(row, params)) continue;
     }
     Entry entry{{}, arrival, 0};
-    for (std::size_t i = 0; i < keys.size(); ++i)
+    for (std::size_t i = 0; i < count; ++i)
       entry.key[i] = read_scalar(in, keys[i].column, keys[i].type);
     if (const Error* e = in.conversion_error()) return *e;
     // Full: the row arrived after every kept one, so it displaces the last
@@ -1091,11 +1094,14 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
   const std::size_t keep = static_cast<std::size_t>(off) + static_cast<std::size_t>(*limit);
   const Filter* const filter = filtered ? &prep.filter : nullptr;
   std::vector<Row> hits;
-  const Status held = bounded && prep.scalar_order
-                          ? top_rows(*source->rows, prep, filter, params, keep, hits)
-                          : hold_rows(*source->rows, prep, filter, params,
-                                      bounded ? std::optional(keep) : std::nullopt,
-                                      s.projection == ast::Select::Projection::columns, hits);
+  const Status held =
+      bounded && prep.scalar_order
+          ? (prep.order.size() == 1
+                 ? top_rows<1>(*source->rows, prep, filter, params, keep, hits)
+                 : top_rows<kMaxScalarKeys>(*source->rows, prep, filter, params, keep, hits))
+          : hold_rows(*source->rows, prep, filter, params,
+                      bounded ? std::optional(keep) : std::nullopt,
+                      s.projection == ast::Select::Projection::columns, hits);
   if (!held.ok()) return held.error();
   const std::size_t begin = std::min(hits.size(), static_cast<std::size_t>(off));
   std::size_t end = hits.size();
