@@ -191,18 +191,20 @@ LmdbRows::Step LmdbRows::fail(Error e) {
   return Step::failed;
 }
 
-LmdbRows::Step LmdbRows::decode(std::string_view bytes) {
-  if (!decode_row(bytes, fields_))
-    return fail(
-        driver_error(ErrorKind::storage, "a row of " + table_->schema.name + " is corrupt"));
-  return Step::row;
+LmdbRows::Step LmdbRows::corrupt() {
+  return fail(driver_error(ErrorKind::storage, "a row of " + table_->schema.name + " is corrupt"));
+}
+
+LmdbRows::Step LmdbRows::read_failed(int rc, const char* what) {
+  return fail(make_error(rc, what + table_->schema.name));
 }
 
 LmdbRows::Step LmdbRows::load_row(std::string_view pk) {
   MDB_val k = val(pk), v{};
   const int rc = mdb_get(box_->txn(), table_->rows, &k, &v);
   if (rc == MDB_NOTFOUND) return Step::end;
-  if (rc != 0) return fail(make_error(rc, "reading a row of " + table_->schema.name));
+  if (rc != 0) [[unlikely]]
+    return read_failed(rc, "reading a row of ");
   return decode(view(v));
 }
 
@@ -231,7 +233,8 @@ LmdbRows::Step LmdbRows::step() {
     rc = mdb_cursor_get(cursor_, &k, &v, reverse_ ? MDB_PREV : MDB_NEXT);
   }
   if (rc == MDB_NOTFOUND) return Step::end;
-  if (rc != 0) return fail(make_error(rc, "reading " + table_->schema.name));
+  if (rc != 0) [[unlikely]]
+    return read_failed(rc, "reading ");
   const std::string_view key = view(k);
   if (!reverse_ && range_.hi && key >= std::string_view(*range_.hi)) return Step::end;
   if (reverse_ && range_.lo && key < std::string_view(*range_.lo)) return Step::end;

@@ -167,12 +167,16 @@ class LmdbRows final : public Rows {
   // What a step found; on `failed`, failed_ holds the error.
   enum class Step : std::uint8_t { row, end, failed };
   Step fail(Error e);
+  // The failures of a step, out of line: a step builds no message text
+  // unless it fails.
+  [[gnu::cold, gnu::noinline]] Step corrupt();
+  [[gnu::cold, gnu::noinline]] Step read_failed(int rc, const char* what);
   // Positions the cursor on the next key of the range and decodes its row.
   Step step();
   // Decodes the row of `pk` (a key mode key, or an index entry's value);
   // `end` when there is none.
   Step load_row(std::string_view pk);
-  Step decode(std::string_view bytes);
+  Step decode(std::string_view bytes) { return decode_row(bytes, fields_) ? Step::row : corrupt(); }
 
   std::shared_ptr<TxnBox> box_;
   bool ends_read_ = false;
