@@ -719,7 +719,7 @@ void recycle_key_row(Row key) {
 }
 
 // A select of the row with the key the filter names (see exact_key_shape()),
-// with no ordering, offset or limit below 1: one GetByKey, whose row is the
+// with no ordering, offset or limit: one GetByKey, whose row is the
 // answer as the store returns it (projected), so nothing is planned,
 // filtered or counted. Holds the key the operation names (the driver may
 // point into it while its rows live).
@@ -1022,27 +1022,31 @@ Status hold_rows(Rows& in, const Prepared& prep, const Filter* filter,
   return {};
 }
 
+// True when `s` selects the row of the key its filter names (see KeyRows):
+// no ordering, no offset or limit, and parameters that form the key.
+bool selects_by_key(const ast::Select& s, const Prepared& prep, std::span<const Value> params) {
+  return s.projection == ast::Select::Projection::columns && s.order_by.empty() &&
+         s.limit_param < 0 && s.offset_param < 0 && !prep.column_error &&
+         has_exact_key(prep, params);
+}
+
+// The select selects_by_key() accepts: one GetByKey through KeyRows.
+Result<ExecResponse> select_by_key(Connection& c, const TableSchema& t, const Prepared& prep,
+                                   std::unique_ptr<const Prepared> owned,
+                                   std::span<const Value> params) {
+  std::unique_ptr<KeyRows> rows(new KeyRows(prep, std::move(owned), params));
+  if (auto st = rows->read(c, t); !st.ok()) return std::move(st).error();
+  ExecResponse resp;
+  resp.rows = std::move(rows);
+  return resp;
+}
+
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
                                     std::span<const Value> params, const TableSchema& t,
                                     const Prepared& prep, std::unique_ptr<const Prepared> owned) {
   const RowLayout& layout = prep.layout;
   bool filtered = prep.where != nullptr;
   const bool streams = s.projection == ast::Select::Projection::columns && s.order_by.empty();
-  if (streams && has_exact_key(prep, params)) {
-    // The checks the general path makes, in its order, then one GetByKey.
-    auto limit = param_int(s.limit_param, params);
-    if (!limit.ok()) return std::move(limit).error();
-    auto offset = param_int(s.offset_param, params);
-    if (!offset.ok()) return std::move(offset).error();
-    if (prep.column_error) return *prep.column_error;
-    if (*limit != 0 && *offset <= 0) {
-      std::unique_ptr<KeyRows> rows(new KeyRows(prep, std::move(owned), params));
-      if (auto st = rows->read(c, t); !st.ok()) return std::move(st).error();
-      ExecResponse resp;
-      resp.rows = std::move(rows);
-      return resp;
-    }
-  }
   Source src;
   if (auto key = exact_key(prep, params)) {
     // What plan_access() would choose (cost 1), without its general analysis.
@@ -1177,8 +1181,11 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
     owned = std::make_unique<const Prepared>(statement, table);
     prep = owned.get();
   }
-  if (const auto* s = std::get_if<ast::Select>(&statement))
+  if (const auto* s = std::get_if<ast::Select>(&statement)) {
+    if (selects_by_key(*s, *prep, params))
+      return select_by_key(c, table, *prep, std::move(owned), params);
     return execute_select(c, *s, params, table, *prep, std::move(owned));
+  }
   std::optional<Row> one;
   std::vector<Row> found;
   if (std::holds_alternative<ast::Update>(statement)) {

@@ -208,30 +208,25 @@ LmdbRows::Step LmdbRows::load_row(std::string_view pk) {
   return decode(view(v));
 }
 
+int LmdbRows::position(MDB_val& k, MDB_val& v) {
+  started_ = true;
+  if (!reverse_) {
+    if (!range_.lo) return mdb_cursor_get(cursor_, &k, &v, MDB_FIRST);
+    k = val(*range_.lo);
+    return mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+  }
+  if (!range_.hi) return mdb_cursor_get(cursor_, &k, &v, MDB_LAST);
+  // The last key below hi.
+  k = val(*range_.hi);
+  const int rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+  if (rc == 0) return mdb_cursor_get(cursor_, &k, &v, MDB_PREV);
+  return rc == MDB_NOTFOUND ? mdb_cursor_get(cursor_, &k, &v, MDB_LAST) : rc;
+}
+
 LmdbRows::Step LmdbRows::step() {
   MDB_val k{}, v{};
-  int rc = 0;
-  if (!started_) {
-    started_ = true;
-    if (!reverse_) {
-      if (range_.lo) {
-        k = val(*range_.lo);
-        rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
-      } else {
-        rc = mdb_cursor_get(cursor_, &k, &v, MDB_FIRST);
-      }
-    } else if (range_.hi) {
-      // The last key below hi.
-      k = val(*range_.hi);
-      rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
-      rc = rc == 0 ? mdb_cursor_get(cursor_, &k, &v, MDB_PREV)
-                   : (rc == MDB_NOTFOUND ? mdb_cursor_get(cursor_, &k, &v, MDB_LAST) : rc);
-    } else {
-      rc = mdb_cursor_get(cursor_, &k, &v, MDB_LAST);
-    }
-  } else {
-    rc = mdb_cursor_get(cursor_, &k, &v, reverse_ ? MDB_PREV : MDB_NEXT);
-  }
+  const int rc =
+      started_ ? mdb_cursor_get(cursor_, &k, &v, reverse_ ? MDB_PREV : MDB_NEXT) : position(k, v);
   if (rc == MDB_NOTFOUND) return Step::end;
   if (rc != 0) [[unlikely]]
     return read_failed(rc, "reading ");

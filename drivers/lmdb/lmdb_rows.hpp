@@ -173,6 +173,9 @@ class LmdbRows final : public Rows {
   [[gnu::cold, gnu::noinline]] Step read_failed(int rc, const char* what);
   // Positions the cursor on the next key of the range and decodes its row.
   Step step();
+  // The first positioning of the cursor (an MDB_* code), out of step()'s
+  // per-row path.
+  [[gnu::noinline]] int position(MDB_val& k, MDB_val& v);
   // Decodes the row of `pk` (a key mode key, or an index entry's value);
   // `end` when there is none.
   Step load_row(std::string_view pk);
