@@ -673,6 +673,15 @@ class FilterRows final : public Rows {
   Timestamp get_timestamp(std::size_t c) override { return in().get_timestamp(at(c)); }
   Date get_date(std::size_t c) override { return in().get_date(at(c)); }
   const Error* conversion_error() const override { return source_.rows->conversion_error(); }
+  // Unfiltered: the store's count less the offset still to skip, within
+  // the limit.
+  std::size_t size_hint() const override {
+    if (filter_ || left_ == 0) return 0;
+    std::size_t n = source_.rows->size_hint();
+    const auto skip = static_cast<std::size_t>(skip_);
+    n = n > skip ? n - skip : 0;
+    return left_ > 0 ? std::min(n, static_cast<std::size_t>(left_)) : n;
+  }
 
  private:
   Rows& in() { return *source_.rows; }

@@ -1,5 +1,6 @@
 #include "lmdb_rows.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "lmdb_errors.hpp"
@@ -270,6 +271,16 @@ Result<bool> LmdbRows::next() {
   finished_ = true;
   if (s == Step::end) return false;
   return *failed_;
+}
+
+std::size_t LmdbRows::size_hint() const {
+  if (key_mode_ || !cursor_ || via_index_ || range_.lo || range_.hi || started_ || failed_ ||
+      box_->done())
+    return 0;
+  MDB_stat stat{};
+  if (mdb_stat(box_->txn(), mdb_cursor_dbi(cursor_), &stat) != 0) return 0;
+  const std::size_t n = stat.ms_entries;
+  return left_ >= 0 ? std::min(n, static_cast<std::size_t>(left_)) : n;
 }
 
 void LmdbRows::mismatch(std::size_t c, const char* want) {

@@ -156,6 +156,10 @@ class LmdbRows final : public Rows {
   Timestamp get_timestamp(std::size_t c) override;
   Date get_date(std::size_t c) override;
   const Error* conversion_error() const override { return error_ ? &*error_ : nullptr; }
+  // Known for a scan of a whole table before its first row (its entry
+  // count, from mdb_stat, within the limit); 0 otherwise. Asked for once,
+  // by fetch_all: nothing is counted per row.
+  std::size_t size_hint() const override;
 
  private:
   LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t, ColumnMap columns);
@@ -212,6 +216,7 @@ class LmdbRows final : public Rows {
   bool reverse_ = false;
   std::int64_t left_ = -1;
   bool started_ = false;
+
   // Key mode.
   bool key_mode_ = false;
   std::vector<std::string> keys_;

@@ -565,3 +565,29 @@ TEST_CASE("lmdb driver: GetByKey yields each key's row once, in the order first 
   want.push_back("1:k");
   CHECK(ask(many) == want);
 }
+
+TEST_CASE("lmdb driver: a scan of a whole table hints its row count before the first row") {
+  const std::string dir = fresh_dir("hint");
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(dir));
+  REQUIRE(c->push_schema(Schema{{pairs_table()}}).ok());
+  insert(*c, "pairs", {"a", "b"},
+         {std::int64_t{1}, "x", std::int64_t{2}, "y", std::int64_t{3}, "z"});
+  const std::vector<std::string> cols{"a", "b"};
+  auto all = c->exec(op::Scan{"pairs", cols});
+  REQUIRE(all.ok());
+  CHECK(all->rows->size_hint() == 3);
+  REQUIRE(*all->rows->next());
+  CHECK(all->rows->size_hint() == 0);  // not counted per row
+  op::QueryPk limited{"pairs"};
+  limited.limit = 2;
+  limited.columns = cols;
+  auto two = c->exec(limited);
+  REQUIRE(two.ok());
+  CHECK(two->rows->size_hint() == 2);
+  op::QueryPk bounded = limited;
+  bounded.lower = {Value(std::int64_t{2})};
+  auto some = c->exec(bounded);
+  REQUIRE(some.ok());
+  CHECK(some->rows->size_hint() == 0);  // a range: not known without reading it
+}
