@@ -188,6 +188,51 @@ int compare_same_type(const Value& a, const Value& b, ValueType type) {
   }
 }
 
+// An ORDER BY key of scalar columns (boolean, int64, float64, timestamp,
+// date), read straight from the getters: a bounded heap ranks candidates by
+// it without building or comparing Values. Orders exactly as
+// compare_same_type() orders the Values read_value() would read.
+constexpr std::size_t kMaxScalarKeys = 4;
+struct Scalar {
+  bool null = true;
+  union {
+    std::int64_t i = 0;  // boolean (0/1), int64, timestamp micros, date days
+    double d;            // float64
+  };
+};
+
+bool is_scalar(ValueType t) {
+  return t == ValueType::boolean || t == ValueType::int64 || t == ValueType::float64 ||
+         t == ValueType::timestamp || t == ValueType::date;
+}
+
+// Column `col` of the current row as a Scalar of `type` (is_scalar(type)):
+// the getter first, is_null() only for a zero value (the Rows contract).
+Scalar read_scalar(Rows& rows, std::size_t col, ValueType type) {
+  Scalar s;
+  switch (type) {
+    case ValueType::boolean: s.i = rows.get_bool(col) ? 1 : 0; break;
+    case ValueType::int64: s.i = rows.get_int64(col); break;
+    case ValueType::timestamp: s.i = rows.get_timestamp(col).micros; break;
+    case ValueType::date: s.i = rows.get_date(col).days; break;
+    default:  // float64
+      s.d = rows.get_double(col);
+      s.null = s.d == 0 && rows.is_null(col);
+      return s;
+  }
+  s.null = s.i == 0 && rows.is_null(col);
+  return s;
+}
+
+int compare_scalar(const Scalar& a, const Scalar& b, ValueType type) {
+  if (a.null || b.null) return static_cast<int>(b.null) - static_cast<int>(a.null);  // NULL first
+  auto three_way = [](auto x, auto y) { return x < y ? -1 : x > y; };
+  if (type != ValueType::float64) return three_way(a.i, b.i);
+  // NaN sorts above every number, as compare() does.
+  if (std::isnan(a.d) || std::isnan(b.d)) return std::isnan(a.d) - std::isnan(b.d);
+  return three_way(a.d, b.d);
+}
+
 Status read_all(Rows& rows, const RowLayout& layout, std::vector<Row>& out) {
   for (;;) {
     auto n = rows.next();
@@ -491,6 +536,9 @@ class Prepared {
   std::vector<std::size_t> projection;
   std::vector<std::size_t> held_projection;  // projection, or every position if `all`
   std::vector<OrderKey> order;
+  // Every ordering column is scalar (is_scalar()), and there are at most
+  // kMaxScalarKeys of them: a bounded select ranks by ScalarKey.
+  bool scalar_order = false;
   std::optional<Error> column_error;
   // For held selects: with the filter evaluated ([1]) or not ([0]).
   std::array<ColumnSplit, 2> split;
@@ -532,6 +580,9 @@ class Prepared {
       }
       order.push_back(OrderKey{*p, o.descending, layout.type(*p)});
     }
+    scalar_order = !order.empty() && order.size() <= kMaxScalarKeys &&
+                   std::all_of(order.begin(), order.end(),
+                               [](const OrderKey& k) { return is_scalar(k.type); });
     held_projection = projection;
     if (all)
       for (std::size_t i = 0; i < layout.size(); ++i) held_projection.push_back(i);
@@ -622,6 +673,15 @@ class FilterRows final : public Rows {
   Timestamp get_timestamp(std::size_t c) override { return in().get_timestamp(at(c)); }
   Date get_date(std::size_t c) override { return in().get_date(at(c)); }
   const Error* conversion_error() const override { return source_.rows->conversion_error(); }
+  // Unfiltered: the store's count less the offset still to skip, within
+  // the limit.
+  std::size_t size_hint() const override {
+    if (filter_ || left_ == 0) return 0;
+    std::size_t n = source_.rows->size_hint();
+    const auto skip = static_cast<std::size_t>(skip_);
+    n = n > skip ? n - skip : 0;
+    return left_ > 0 ? std::min(n, static_cast<std::size_t>(left_)) : n;
+  }
 
  private:
   Rows& in() { return *source_.rows; }
@@ -640,18 +700,123 @@ class FilterRows final : public Rows {
   Row row_;            // the current row at the filter's positions; other slots NULL
 };
 
-// The primary key the filter names (see exact_key_shape()) when every
-// parameter binding it is non-NULL and of its column's type; else nullopt.
+// What the thread's last find by key left for its next one: the KeyRows'
+// block and the key's storage (a malloc and free of each cost ~160
+// instructions). Freed with the thread; `alive` keeps what is released after
+// that (in a static destructor) off it.
+struct Spare {
+  void* block = nullptr;
+  Row key;  // empty, with capacity
+  bool alive = true;
+  Spare() = default;
+  Spare(const Spare&) = delete;
+  Spare& operator=(const Spare&) = delete;
+  ~Spare() {
+    ::operator delete(block);
+    block = nullptr;
+    alive = false;
+  }
+};
+thread_local Spare spare;
+
+Row spare_key_row() { return std::move(spare.key); }
+void recycle_key_row(Row key) {
+  Spare& s = spare;
+  if (!s.alive || s.key.capacity() >= key.capacity()) return;
+  key.clear();
+  s.key = std::move(key);
+}
+
+// A select of the row with the key the filter names (see exact_key_shape()),
+// with no ordering, offset or limit: one GetByKey, whose row is the
+// answer as the store returns it (projected), so nothing is planned,
+// filtered or counted. Holds the key the operation names (the driver may
+// point into it while its rows live).
+class KeyRows final : public Rows {
+ public:
+  // The key is that of has_exact_key(prepared, params).
+  KeyRows(const Prepared& prepared, std::unique_ptr<const Prepared> owned,
+          std::span<const Value> params)
+      : owned_(std::move(owned)), prepared_(&prepared), key_(spare_key_row()) {
+    for (const KeyParam& k : prepared.exact_key) key_.push_back(params[k.param]);
+  }
+  ~KeyRows() override {
+    in_.reset();  // before the key it may point into
+    recycle_key_row(std::move(key_));
+  }
+  KeyRows(const KeyRows&) = delete;
+  KeyRows& operator=(const KeyRows&) = delete;
+
+  // A find by key allocates neither its KeyRows nor its key: one of each is
+  // kept per thread for its next find (see Spare).
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
+
+  // Runs the GetByKey; on success the rows are ready to read.
+  Status read(Connection& c, const TableSchema& t) {
+    const std::span<const std::string> cols(prepared_->layout.names());
+    Result<ExecResponse> r = c.exec(op::GetByKey{t.name, std::span<const Row>(&key_, 1), cols});
+    if (!r.ok()) return std::move(r).error();
+    in_ = r->rows ? std::move(r->rows)
+                  : std::make_unique<ValueRows>(prepared_->layout.size(), std::vector<Row>{});
+    return {};
+  }
+
+  Result<bool> next() override { return in_->next(); }
+  std::size_t column_count() const override {
+    return prepared_->all ? prepared_->layout.size() : prepared_->projection.size();
+  }
+  bool is_null(std::size_t c) override { return in_->is_null(at(c)); }
+  bool get_bool(std::size_t c) override { return in_->get_bool(at(c)); }
+  std::int64_t get_int64(std::size_t c) override { return in_->get_int64(at(c)); }
+  double get_double(std::size_t c) override { return in_->get_double(at(c)); }
+  std::string_view get_text(std::size_t c) override { return in_->get_text(at(c)); }
+  std::span<const std::byte> get_bytes(std::size_t c) override { return in_->get_bytes(at(c)); }
+  Timestamp get_timestamp(std::size_t c) override { return in_->get_timestamp(at(c)); }
+  Date get_date(std::size_t c) override { return in_->get_date(at(c)); }
+  const Error* conversion_error() const override { return in_->conversion_error(); }
+
+ private:
+  std::size_t at(std::size_t c) const { return prepared_->all ? c : prepared_->projection[c]; }
+
+  // Destroyed in reverse: the rows first, then the key, then the analysis
+  // whose column names the operation named.
+  std::unique_ptr<const Prepared> owned_;
+  const Prepared* prepared_;
+  Row key_;
+  std::unique_ptr<Rows> in_;
+};
+
+void* KeyRows::operator new(std::size_t size) {
+  Spare& s = spare;
+  if (s.block && size == sizeof(KeyRows)) return std::exchange(s.block, nullptr);
+  return ::operator new(size);
+}
+
+void KeyRows::operator delete(void* p, std::size_t size) noexcept {
+  Spare& s = spare;
+  if (!s.block && s.alive && size == sizeof(KeyRows)) {
+    s.block = p;
+    return;
+  }
+  ::operator delete(p);
+}
+
+// True when every parameter binding the primary key the filter names (see
+// exact_key_shape()) is non-NULL and of its column's type.
+bool has_exact_key(const Prepared& p, std::span<const Value> params) {
+  if (p.exact_key.empty()) return false;
+  for (const KeyParam& k : p.exact_key)
+    if (k.param >= params.size() || params[k.param].is_null() || params[k.param].type() != k.type)
+      return false;
+  return true;
+}
+// That key when has_exact_key(); else nullopt.
 std::optional<Row> exact_key(const Prepared& p, std::span<const Value> params) {
-  if (p.exact_key.empty()) return std::nullopt;
+  if (!has_exact_key(p, params)) return std::nullopt;
   Row key;
   key.reserve(p.exact_key.size());
-  for (const KeyParam& k : p.exact_key) {
-    if (k.param >= params.size()) return std::nullopt;
-    const Value& v = params[k.param];
-    if (v.is_null() || v.type() != k.type) return std::nullopt;
-    key.push_back(v);
-  }
+  for (const KeyParam& k : p.exact_key) key.push_back(params[k.param]);
   return key;
 }
 
@@ -711,49 +876,99 @@ bool range_only(const Prepared& p, std::span<const Value> params, const Access& 
   return true;
 }
 
-Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
-                                    std::span<const Value> params, const TableSchema& t,
-                                    const Prepared& prep, std::unique_ptr<const Prepared> owned) {
+// The first `keep` rows of `in` that pass `filter` (null: every row), in
+// the order of prep.order (prep.scalar_order), equal keys in arrival order:
+// what std::stable_sort of every match would put first. A bounded max-heap
+// of (ScalarKey, arrival, slot) ranked last at its front; the rows live in
+// `held` by slot, and a displaced row's slot (and its Values' storage) takes
+// the row that displaced it. A candidate is read as its key's scalars
+// alone (with the filter's columns when filtered) until it ranks among the
+// first `keep`. N: the number of ordering columns, or kMaxScalarKeys for
+// any number up to it (one column, the usual case, compares and moves less).
+template <std::size_t N>
+Status top_rows(Rows& in, const Prepared& prep, const Filter* filter, std::span<const Value> params,
+                std::size_t keep, std::vector<Row>& hits) {
   const RowLayout& layout = prep.layout;
-  bool filtered = prep.where != nullptr;
-  Source src;
-  if (auto key = exact_key(prep, params)) {
-    // What plan_access() would choose (cost 1), without its general analysis.
-    src.access.kind = Access::Kind::get_by_key;
-    src.access.cost = 1;
-    src.key = std::move(*key);
-    src.single_key = true;
-    filtered = false;  // the store returns exactly the matching row
-  } else {
-    auto planned = plan_access(prep.access, params, c.capability());
-    if (!planned.ok()) return std::move(planned).error();
-    src.access = std::move(*planned);
-    if ((src.access.kind == Access::Kind::get_by_key && key_lookup_only(prep, params)) ||
-        range_only(prep, params, src.access))
-      filtered = false;  // the store returns exactly the matching rows
+  const std::vector<OrderKey>& keys = prep.order;
+  using ScalarKey = std::array<Scalar, N>;
+  struct Entry {
+    ScalarKey key;
+    std::size_t arrival;
+    std::size_t slot;
+  };
+  const std::size_t count = std::min(N, keys.size());
+  auto order = [&](const ScalarKey& a, const ScalarKey& b) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const int cmp = compare_scalar(a[i], b[i], keys[i].type);
+      if (cmp != 0) return keys[i].descending ? -cmp : cmp;
+    }
+    return 0;
+  };
+  auto before = [&](const Entry& a, const Entry& b) {
+    const int cmp = order(a.key, b.key);
+    return cmp != 0 ? cmp < 0 : a.arrival < b.arrival;
+  };
+  std::vector<Entry> heap;
+  std::vector<Row> held;
+  heap.reserve(std::min<std::size_t>(keep, 1024));
+  held.reserve(heap.capacity());
+  const ColumnSplit& split = prep.split[1];  // the filter's columns first
+  Row row;                                   // filtered: the filter's columns
+  if (filter) row.resize(layout.size());
+  for (std::size_t arrival = 0;; ++arrival) {
+    auto n = in.next();
+    if (!n.ok()) return std::move(n).error();
+    if (!*n) break;
+    if (filter) {
+      for (std::size_t i : split.first) row[i] = read_value(in, i, layout.type(i));
+      if (const Error* e = in.conversion_error()) return *e;
+      if (!filter->matches(row, params)) continue;
+    }
+    Entry entry{{}, arrival, 0};
+    for (std::size_t i = 0; i < count; ++i)
+      entry.key[i] = read_scalar(in, keys[i].column, keys[i].type);
+    if (const Error* e = in.conversion_error()) return *e;
+    // Full: the row arrived after every kept one, so it displaces the last
+    // only if its key ranks strictly before.
+    const bool full = heap.size() >= keep;
+    if (full && (keep == 0 || order(entry.key, heap.front().key) >= 0)) continue;
+    if (full) {
+      std::pop_heap(heap.begin(), heap.end(), before);
+      entry.slot = heap.back().slot;
+      heap.pop_back();
+    } else {
+      entry.slot = held.size();
+      held.emplace_back();
+    }
+    Row& r = held[entry.slot];
+    r.resize(layout.size());
+    if (filter) {
+      for (std::size_t i : split.first) r[i] = std::move(row[i]);
+      for (std::size_t i : split.rest) r[i] = read_value(in, i, layout.type(i));
+    } else {
+      for (std::size_t i = 0; i < layout.size(); ++i) r[i] = read_value(in, i, layout.type(i));
+    }
+    if (const Error* e = in.conversion_error()) return *e;
+    heap.push_back(entry);
+    std::push_heap(heap.begin(), heap.end(), before);
   }
-  auto limit = param_int(s.limit_param, params);
-  if (!limit.ok()) return std::move(limit).error();
-  auto offset = param_int(s.offset_param, params);
-  if (!offset.ok()) return std::move(offset).error();
-  if (prep.column_error) return *prep.column_error;
+  std::sort_heap(heap.begin(), heap.end(), before);
+  hits.reserve(heap.size());
+  for (const Entry& e : heap) hits.push_back(std::move(held[e.slot]));
+  return {};
+}
 
-  ExecResponse resp;
-  const std::int64_t off = std::max<std::int64_t>(*offset, 0);
-  if (s.projection == ast::Select::Projection::columns && s.order_by.empty()) {
-    auto rows = std::make_unique<FilterRows>(prep, std::move(owned), filtered, params, off, *limit);
-    rows->source() = std::move(src);
-    if (auto st = read_access(c, t, layout, rows->source()); !st.ok()) return std::move(st).error();
-    resp.rows = std::move(rows);
-    return resp;
-  }
-  if (auto st = read_access(c, t, layout, src); !st.ok()) return std::move(st).error();
-  Source* const source = &src;
-
-  // Count, exists, or ordered: hold the matches. Ordered with a LIMIT, only
-  // the first offset + limit of them in that order: a bounded heap ranked by
-  // (sort key, arrival), which keeps what std::stable_sort of every match
-  // would, equal keys in the order the store returned them.
+// The rows of `in` that pass `filter` (null: every row), in the order of
+// prep.order (none: as read), equal keys in the order the store returned
+// them; with `keep`, only the first `keep` of them: a bounded heap ranked by
+// (sort key, arrival), which keeps what std::stable_sort of every match
+// would. The columns the filter and the ordering read come first; the rest
+// of a row is read only once it is kept, and only for a `whole` row (count
+// and exists never need them).
+Status hold_rows(Rows& in, const Prepared& prep, const Filter* filter,
+                 std::span<const Value> params, std::optional<std::size_t> keep, bool whole,
+                 std::vector<Row>& hits) {
+  const RowLayout& layout = prep.layout;
   const std::vector<OrderKey>& keys = prep.order;
   auto order = [&](const Row& a, const Row& b) {
     for (const OrderKey& k : keys) {
@@ -770,17 +985,9 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
     const int cmp = order(a.row, b.row);
     return cmp != 0 ? cmp < 0 : a.arrival < b.arrival;
   };
-  const bool bounded =
-      !keys.empty() && *limit >= 0 && s.projection == ast::Select::Projection::columns;
-  const std::size_t keep = static_cast<std::size_t>(off) + static_cast<std::size_t>(*limit);
+  const bool bounded = keep.has_value();
   std::vector<Ranked> top;  // bounded: a max-heap under `before`, its front ranked last
-  std::vector<Row> hits;
-  const Filter* const filter = filtered ? &prep.filter : nullptr;
-  // The columns the filter and the ordering read come first; the rest of a
-  // row is read only once it is kept (count and exists never need them).
-  const ColumnSplit& split = prep.split[filtered ? 1 : 0];
-  const bool whole = s.projection == ast::Select::Projection::columns;
-  Rows& in = *source->rows;
+  const ColumnSplit& split = prep.split[filter ? 1 : 0];
   Row row;
   for (std::size_t arrival = 0;; ++arrival) {
     auto n = in.next();
@@ -793,8 +1000,8 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
     if (filter && !filter->matches(row, params)) continue;
     // Bounded and full: the row arrived after every kept one, so it displaces
     // the last only if its key ranks strictly before.
-    const bool displaces = bounded && top.size() >= keep;
-    if (displaces && (keep == 0 || order(row, top.front().row) >= 0)) continue;
+    const bool displaces = bounded && top.size() >= *keep;
+    if (displaces && (*keep == 0 || order(row, top.front().row) >= 0)) continue;
     if (whole) {
       for (std::size_t i : split.rest) row[i] = read_value(in, i, layout.type(i));
       if (const Error* e = in.conversion_error()) return *e;
@@ -821,6 +1028,94 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
     std::stable_sort(hits.begin(), hits.end(),
                      [&](const Row& a, const Row& b) { return order(a, b) < 0; });
   }
+  return {};
+}
+
+// True when `s` selects the row of the key its filter names (see KeyRows):
+// no ordering, no offset or limit, and parameters that form the key.
+bool selects_by_key(const ast::Select& s, const Prepared& prep, std::span<const Value> params) {
+  return s.projection == ast::Select::Projection::columns && s.order_by.empty() &&
+         s.limit_param < 0 && s.offset_param < 0 && !prep.column_error &&
+         has_exact_key(prep, params);
+}
+
+// The select selects_by_key() accepts: one GetByKey through KeyRows.
+Result<ExecResponse> select_by_key(Connection& c, const TableSchema& t, const Prepared& prep,
+                                   std::unique_ptr<const Prepared> owned,
+                                   std::span<const Value> params) {
+  std::unique_ptr<KeyRows> rows(new KeyRows(prep, std::move(owned), params));
+  if (auto st = rows->read(c, t); !st.ok()) return std::move(st).error();
+  ExecResponse resp;
+  resp.rows = std::move(rows);
+  return resp;
+}
+
+Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
+                                    std::span<const Value> params, const TableSchema& t,
+                                    const Prepared& prep, std::unique_ptr<const Prepared> owned) {
+  const RowLayout& layout = prep.layout;
+  bool filtered = prep.where != nullptr;
+  const bool streams = s.projection == ast::Select::Projection::columns && s.order_by.empty();
+  Source src;
+  if (auto key = exact_key(prep, params)) {
+    // What plan_access() would choose (cost 1), without its general analysis.
+    src.access.kind = Access::Kind::get_by_key;
+    src.access.cost = 1;
+    src.key = std::move(*key);
+    src.single_key = true;
+    filtered = false;  // the store returns exactly the matching row
+  } else {
+    auto planned = plan_access(prep.access, params, c.capability());
+    if (!planned.ok()) return std::move(planned).error();
+    src.access = std::move(*planned);
+    if ((src.access.kind == Access::Kind::get_by_key && key_lookup_only(prep, params)) ||
+        range_only(prep, params, src.access))
+      filtered = false;  // the store returns exactly the matching rows
+  }
+  auto limit = param_int(s.limit_param, params);
+  if (!limit.ok()) return std::move(limit).error();
+  auto offset = param_int(s.offset_param, params);
+  if (!offset.ok()) return std::move(offset).error();
+  if (prep.column_error) return *prep.column_error;
+
+  ExecResponse resp;
+  const std::int64_t off = std::max<std::int64_t>(*offset, 0);
+  if (streams && !filtered && prep.all && off == 0 && *limit < 0 && !owned &&
+      src.access.kind == Access::Kind::scan) {
+    // Every row, every column, as the store returns them: its rows are the
+    // answer, with no wrapper to hop through per row and cell. op::Scan names
+    // only the table's name and the layout's column names, which outlive
+    // the rows (the engine's table schema and the slot's analysis).
+    if (auto st = read_access(c, t, layout, src); !st.ok()) return std::move(st).error();
+    resp.rows = std::move(src.rows);
+    return resp;
+  }
+  if (streams) {
+    auto rows = std::make_unique<FilterRows>(prep, std::move(owned), filtered, params, off, *limit);
+    rows->source() = std::move(src);
+    if (auto st = read_access(c, t, layout, rows->source()); !st.ok()) return std::move(st).error();
+    resp.rows = std::move(rows);
+    return resp;
+  }
+  if (auto st = read_access(c, t, layout, src); !st.ok()) return std::move(st).error();
+  Source* const source = &src;
+
+  // Count, exists, or ordered: hold the matches (ordered with a LIMIT, only
+  // the first offset + limit of them).
+  const bool bounded =
+      !prep.order.empty() && *limit >= 0 && s.projection == ast::Select::Projection::columns;
+  const std::size_t keep = static_cast<std::size_t>(off) + static_cast<std::size_t>(*limit);
+  const Filter* const filter = filtered ? &prep.filter : nullptr;
+  std::vector<Row> hits;
+  const Status held =
+      bounded && prep.scalar_order
+          ? (prep.order.size() == 1
+                 ? top_rows<1>(*source->rows, prep, filter, params, keep, hits)
+                 : top_rows<kMaxScalarKeys>(*source->rows, prep, filter, params, keep, hits))
+          : hold_rows(*source->rows, prep, filter, params,
+                      bounded ? std::optional(keep) : std::nullopt,
+                      s.projection == ast::Select::Projection::columns, hits);
+  if (!held.ok()) return held.error();
   const std::size_t begin = std::min(hits.size(), static_cast<std::size_t>(off));
   std::size_t end = hits.size();
   if (*limit >= 0) end = std::min(end, begin + static_cast<std::size_t>(*limit));
@@ -895,8 +1190,11 @@ Result<ExecResponse> execute(Connection& c, const ast::Statement& statement,
     owned = std::make_unique<const Prepared>(statement, table);
     prep = owned.get();
   }
-  if (const auto* s = std::get_if<ast::Select>(&statement))
+  if (const auto* s = std::get_if<ast::Select>(&statement)) {
+    if (selects_by_key(*s, *prep, params))
+      return select_by_key(c, table, *prep, std::move(owned), params);
     return execute_select(c, *s, params, table, *prep, std::move(owned));
+  }
   std::optional<Row> one;
   std::vector<Row> found;
   if (std::holds_alternative<ast::Update>(statement)) {

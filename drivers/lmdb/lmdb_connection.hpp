@@ -100,12 +100,13 @@ class LmdbConnection final : public Connection {
   Overlay& innermost_overlay();
   void end_explicit(bool commit_levels);
 
-  Result<TableRef> lookup(const std::string& table);
+  Result<TableRef> lookup(std::string_view table);
   std::vector<TableRef> all_tables();
   // False when no table this transaction sees declares a foreign key.
   bool may_have_foreign_keys() const;
   Store store(MDB_txn* txn, Overlay* ddl, UndoLog* undo = nullptr);
-  Result<ColumnMap> column_positions(const TableInfo& t, std::span<const std::string> columns);
+  // Sets `out` (empty on entry) to the positions of `columns` in t.
+  Status column_positions(const TableInfo& t, std::span<const std::string> columns, ColumnMap& out);
 
   Environment* env_;
   Capability capability_;

@@ -1,5 +1,8 @@
 #include "lmdb_rows.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include "lmdb_errors.hpp"
 
 namespace tessera::lmdb::detail {
@@ -91,9 +94,44 @@ KeyRange key_range(const TableInfo& t, const std::vector<std::size_t>& positions
 
 // ------------------------------------------------------------------ LmdbRows
 
+namespace {
+// The block of the thread's last destroyed LmdbRows (malloc and free of it
+// cost ~160 instructions of a find). Freed with the thread; `alive` keeps
+// rows destroyed after that (in a static destructor) off it.
+struct SpareBlock {
+  void* block = nullptr;
+  bool alive = true;
+  SpareBlock() = default;
+  SpareBlock(const SpareBlock&) = delete;
+  SpareBlock& operator=(const SpareBlock&) = delete;
+  ~SpareBlock() {
+    ::operator delete(block);
+    block = nullptr;
+    alive = false;
+  }
+};
+thread_local SpareBlock spare_rows;
+}  // namespace
+
+void* LmdbRows::operator new(std::size_t size) {
+  SpareBlock& s = spare_rows;
+  if (s.block && size == sizeof(LmdbRows)) return std::exchange(s.block, nullptr);
+  return ::operator new(size);
+}
+
+void LmdbRows::operator delete(void* p, std::size_t size) noexcept {
+  SpareBlock& s = spare_rows;
+  if (!s.block && s.alive && size == sizeof(LmdbRows)) {
+    s.block = p;
+    return;
+  }
+  ::operator delete(p);
+}
+
 LmdbRows::LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t,
                    ColumnMap columns)
     : box_(std::move(box)),
+      all_(columns.all),
       table_(std::move(t)),
       own_columns_(std::move(columns.positions)),
       columns_(columns.all ? &table_->all_columns : &own_columns_) {
@@ -154,47 +192,45 @@ LmdbRows::Step LmdbRows::fail(Error e) {
   return Step::failed;
 }
 
-LmdbRows::Step LmdbRows::decode(std::string_view bytes) {
-  if (!decode_row(bytes, fields_))
-    return fail(
-        driver_error(ErrorKind::storage, "a row of " + table_->schema.name + " is corrupt"));
-  return Step::row;
+LmdbRows::Step LmdbRows::corrupt() {
+  return fail(driver_error(ErrorKind::storage, "a row of " + table_->schema.name + " is corrupt"));
+}
+
+LmdbRows::Step LmdbRows::read_failed(int rc, const char* what) {
+  return fail(make_error(rc, what + table_->schema.name));
 }
 
 LmdbRows::Step LmdbRows::load_row(std::string_view pk) {
   MDB_val k = val(pk), v{};
   const int rc = mdb_get(box_->txn(), table_->rows, &k, &v);
   if (rc == MDB_NOTFOUND) return Step::end;
-  if (rc != 0) return fail(make_error(rc, "reading a row of " + table_->schema.name));
+  if (rc != 0) [[unlikely]]
+    return read_failed(rc, "reading a row of ");
   return decode(view(v));
+}
+
+int LmdbRows::position(MDB_val& k, MDB_val& v) {
+  started_ = true;
+  if (!reverse_) {
+    if (!range_.lo) return mdb_cursor_get(cursor_, &k, &v, MDB_FIRST);
+    k = val(*range_.lo);
+    return mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+  }
+  if (!range_.hi) return mdb_cursor_get(cursor_, &k, &v, MDB_LAST);
+  // The last key below hi.
+  k = val(*range_.hi);
+  const int rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+  if (rc == 0) return mdb_cursor_get(cursor_, &k, &v, MDB_PREV);
+  return rc == MDB_NOTFOUND ? mdb_cursor_get(cursor_, &k, &v, MDB_LAST) : rc;
 }
 
 LmdbRows::Step LmdbRows::step() {
   MDB_val k{}, v{};
-  int rc = 0;
-  if (!started_) {
-    started_ = true;
-    if (!reverse_) {
-      if (range_.lo) {
-        k = val(*range_.lo);
-        rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
-      } else {
-        rc = mdb_cursor_get(cursor_, &k, &v, MDB_FIRST);
-      }
-    } else if (range_.hi) {
-      // The last key below hi.
-      k = val(*range_.hi);
-      rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
-      rc = rc == 0 ? mdb_cursor_get(cursor_, &k, &v, MDB_PREV)
-                   : (rc == MDB_NOTFOUND ? mdb_cursor_get(cursor_, &k, &v, MDB_LAST) : rc);
-    } else {
-      rc = mdb_cursor_get(cursor_, &k, &v, MDB_LAST);
-    }
-  } else {
-    rc = mdb_cursor_get(cursor_, &k, &v, reverse_ ? MDB_PREV : MDB_NEXT);
-  }
+  const int rc =
+      started_ ? mdb_cursor_get(cursor_, &k, &v, reverse_ ? MDB_PREV : MDB_NEXT) : position(k, v);
   if (rc == MDB_NOTFOUND) return Step::end;
-  if (rc != 0) return fail(make_error(rc, "reading " + table_->schema.name));
+  if (rc != 0) [[unlikely]]
+    return read_failed(rc, "reading ");
   const std::string_view key = view(k);
   if (!reverse_ && range_.hi && key >= std::string_view(*range_.hi)) return Step::end;
   if (reverse_ && range_.lo && key < std::string_view(*range_.lo)) return Step::end;
@@ -205,16 +241,20 @@ LmdbRows::Step LmdbRows::step() {
   return found;
 }
 
-Result<bool> LmdbRows::next() {
-  error_.reset();
+Result<bool> LmdbRows::stopped() {
   if (failed_) return *failed_;
   if (finished_) return false;
-  if (box_->done()) {
-    finished_ = true;
-    failed_ = std::make_unique<Error>(
-        driver_error(ErrorKind::invalid_statement, "rows read after their transaction ended"));
-    return *failed_;
-  }
+  finished_ = true;  // the transaction ended under the rows
+  failed_ = std::make_unique<Error>(
+      driver_error(ErrorKind::invalid_statement, "rows read after their transaction ended"));
+  return *failed_;
+}
+
+Result<bool> LmdbRows::next() {
+  if (error_) [[unlikely]]
+    error_.reset();
+  if (failed_ || finished_ || box_->done()) [[unlikely]]
+    return stopped();
   Step s = Step::end;
   if (key_mode_) {
     while (key_pos_ < key_count_) {
@@ -231,6 +271,16 @@ Result<bool> LmdbRows::next() {
   finished_ = true;
   if (s == Step::end) return false;
   return *failed_;
+}
+
+std::size_t LmdbRows::size_hint() const {
+  if (key_mode_ || !cursor_ || via_index_ || range_.lo || range_.hi || started_ || failed_ ||
+      box_->done())
+    return 0;
+  MDB_stat stat{};
+  if (mdb_stat(box_->txn(), mdb_cursor_dbi(cursor_), &stat) != 0) return 0;
+  const std::size_t n = stat.ms_entries;
+  return left_ >= 0 ? std::min(n, static_cast<std::size_t>(left_)) : n;
 }
 
 void LmdbRows::mismatch(std::size_t c, const char* want) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lmdb_catalog.hpp"
@@ -135,6 +136,11 @@ class LmdbRows final : public Rows {
                                        std::shared_ptr<const TableInfo> t, ColumnMap columns,
                                        std::string key);
   ~LmdbRows() override;
+  // One freed block per thread is kept for the thread's next rows (see
+  // lmdb_rows.cpp): a statement's rows are usually destroyed before the
+  // next statement's are made, so a find allocates none.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
   // The rows end their read transaction when destroyed (a read outside an
   // explicit transaction, whose box nobody else holds).
   void ends_read() { ends_read_ = true; }
@@ -150,30 +156,51 @@ class LmdbRows final : public Rows {
   Timestamp get_timestamp(std::size_t c) override;
   Date get_date(std::size_t c) override;
   const Error* conversion_error() const override { return error_ ? &*error_ : nullptr; }
+  // Known for a scan of a whole table before its first row (its entry
+  // count, from mdb_stat, within the limit); 0 otherwise. Asked for once,
+  // by fetch_all: nothing is counted per row.
+  std::size_t size_hint() const override;
 
  private:
   LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t, ColumnMap columns);
-  const Field& field(std::size_t c) const { return fields_[(*columns_)[c]]; }
+  // Every column in table order (the usual case) reads fields_ directly.
+  const Field& field(std::size_t c) const { return fields_[all_ ? c : (*columns_)[c]]; }
   void mismatch(std::size_t c, const char* want);
+  // next() once the rows failed, finished, or their transaction ended.
+  Result<bool> stopped();
   // What a step found; on `failed`, failed_ holds the error.
   enum class Step : std::uint8_t { row, end, failed };
   Step fail(Error e);
+  // The failures of a step, out of line: a step builds no message text
+  // unless it fails.
+  [[gnu::cold, gnu::noinline]] Step corrupt();
+  [[gnu::cold, gnu::noinline]] Step read_failed(int rc, const char* what);
   // Positions the cursor on the next key of the range and decodes its row.
   Step step();
+  // The first positioning of the cursor (an MDB_* code), out of step()'s
+  // per-row path.
+  [[gnu::noinline]] int position(MDB_val& k, MDB_val& v);
   // Decodes the row of `pk` (a key mode key, or an index entry's value);
   // `end` when there is none.
   Step load_row(std::string_view pk);
-  Step decode(std::string_view bytes);
+  Step decode(std::string_view bytes) { return decode_row(bytes, fields_) ? Step::row : corrupt(); }
 
   std::shared_ptr<TxnBox> box_;
   bool ends_read_ = false;
+  bool all_;  // columns_ is the table's all_columns
   std::shared_ptr<const TableInfo> table_;
   std::vector<std::size_t> own_columns_;
   const std::vector<std::size_t>* columns_;  // own_columns_ or the table's all_columns
   // The current row, every column of the table: in place for tables of up
-  // to kInlineFields columns, so a lookup allocates no field array.
+  // to kInlineFields columns, so a lookup allocates no field array. Left
+  // uninitialised (Field is trivially destructible): decode_row writes every
+  // field of fields_ before a getter can read one, and zeroing 12 fields
+  // cost ~40 instructions of each find.
   static constexpr std::size_t kInlineFields = 12;
-  std::array<Field, kInlineFields> inline_fields_;
+  static_assert(std::is_trivially_destructible_v<Field>);
+  union {
+    std::array<Field, kInlineFields> inline_fields_;
+  };
   std::vector<Field> more_fields_;
   std::span<Field> fields_;
   // Held out of line: rarely set, and inline they would double the object's
@@ -189,6 +216,7 @@ class LmdbRows final : public Rows {
   bool reverse_ = false;
   std::int64_t left_ = -1;
   bool started_ = false;
+
   // Key mode.
   bool key_mode_ = false;
   std::vector<std::string> keys_;

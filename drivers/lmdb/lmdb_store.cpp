@@ -84,25 +84,34 @@ Result<T> mdb_fail(int rc, std::string_view what) {
 
 }  // namespace
 
-Result<std::optional<std::string>> lookup_key(const TableInfo& t,
-                                              const std::vector<std::size_t>& positions,
-                                              std::span<const Value> values) {
+Result<bool> lookup_key(const TableInfo& t, const std::vector<std::size_t>& positions,
+                        std::span<const Value> values, std::string& out) {
   if (values.size() != positions.size())
     return driver_error(ErrorKind::invalid_statement,
                         "a key of table '" + t.schema.name + "' needs " +
                             std::to_string(positions.size()) + " values, got " +
                             std::to_string(values.size()));
-  std::string k;
+  out.clear();
   for (std::size_t i = 0; i < positions.size(); ++i) {
     const ValueType type = t.types[positions[i]];
     if (values[i].is_null() || values[i].type() == type) {  // no conversion, no copy
-      encode_key_part(k, values[i], type);
+      encode_key_part(out, values[i], type);
       continue;
     }
     auto v = coerce(values[i], type);
-    if (!v) return std::optional<std::string>();
-    encode_key_part(k, *v, type);
+    if (!v) return false;
+    encode_key_part(out, *v, type);
   }
+  return true;
+}
+
+Result<std::optional<std::string>> lookup_key(const TableInfo& t,
+                                              const std::vector<std::size_t>& positions,
+                                              std::span<const Value> values) {
+  std::string k;
+  auto found = lookup_key(t, positions, values, k);
+  if (!found.ok()) return std::move(found).error();
+  if (!*found) return std::optional<std::string>();
   return std::optional<std::string>(std::move(k));
 }
 

@@ -532,3 +532,62 @@ TEST_CASE("lmdb driver: an update rewrites only changed fields and index entries
   REQUIRE(r.ok());
   CHECK(r->affected == 0);
 }
+
+TEST_CASE("lmdb driver: GetByKey yields each key's row once, in the order first asked") {
+  const std::string dir = fresh_dir("repeats");
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(dir));
+  REQUIRE(c->push_schema(Schema{{pairs_table()}}).ok());
+  std::vector<Value> values;
+  for (std::int64_t k = 1; k <= 30; ++k) {
+    values.emplace_back(k);
+    values.emplace_back("k");
+  }
+  insert(*c, "pairs", {"a", "b"}, values);
+  const std::vector<std::string> cols{"a", "b"};
+  auto ask = [&](const std::vector<std::int64_t>& as) {
+    std::vector<std::vector<Value>> keys;
+    for (std::int64_t a : as) keys.push_back({Value(a), Value("k")});
+    return read_pairs(c->exec(op::GetByKey{"pairs", keys, cols}));
+  };
+  // A few keys (checked one by one) and many (checked through a table);
+  // 99 and 0 have no row.
+  CHECK(ask({5, 3, 5, 99, 3, 7}) == Strings{"5:k", "3:k", "7:k"});
+  std::vector<std::int64_t> many;
+  Strings want;
+  for (std::int64_t round = 0; round < 3; ++round)
+    for (std::int64_t a = 30; a >= 0; a -= 2) {
+      many.push_back(a);
+      if (round == 0 && a > 0) want.push_back(std::to_string(a) + ":k");
+    }
+  many.push_back(99);
+  many.push_back(1);
+  want.push_back("1:k");
+  CHECK(ask(many) == want);
+}
+
+TEST_CASE("lmdb driver: a scan of a whole table hints its row count before the first row") {
+  const std::string dir = fresh_dir("hint");
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(dir));
+  REQUIRE(c->push_schema(Schema{{pairs_table()}}).ok());
+  insert(*c, "pairs", {"a", "b"},
+         {std::int64_t{1}, "x", std::int64_t{2}, "y", std::int64_t{3}, "z"});
+  const std::vector<std::string> cols{"a", "b"};
+  auto all = c->exec(op::Scan{"pairs", cols});
+  REQUIRE(all.ok());
+  CHECK(all->rows->size_hint() == 3);
+  REQUIRE(*all->rows->next());
+  CHECK(all->rows->size_hint() == 0);  // not counted per row
+  op::QueryPk limited{"pairs"};
+  limited.limit = 2;
+  limited.columns = cols;
+  auto two = c->exec(limited);
+  REQUIRE(two.ok());
+  CHECK(two->rows->size_hint() == 2);
+  op::QueryPk bounded = limited;
+  bounded.lower = {Value(std::int64_t{2})};
+  auto some = c->exec(bounded);
+  REQUIRE(some.ok());
+  CHECK(some->rows->size_hint() == 0);  // a range: not known without reading it
+}

@@ -10,7 +10,9 @@
 #include <tessera/tessera.hpp>
 
 #include <filesystem>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,9 +27,24 @@ struct Order {
 };
 TESSERA_MODEL(Order, "orders", (customer, tessera::primary_key), (number, tessera::primary_key),
               (sku, tessera::index), (code, tessera::unique), (qty), (note));
+
+// Scalar columns of every kind, with NULLs, ties, NaN and signed zeros, to
+// order by.
+struct Reading {
+  std::int64_t id{};
+  std::optional<double> value;
+  std::optional<tessera::Timestamp> at;
+  std::optional<bool> ok;
+  tessera::Date day;
+  std::int32_t grp{};
+  std::string label;
+};
+TESSERA_MODEL(Reading, "readings", (id, tessera::primary_key), (value), (at), (ok), (day), (grp),
+              (label));
 }  // namespace pot
 
 using pot::Order;
+using pot::Reading;
 using tessera::col;
 
 namespace {
@@ -188,4 +205,69 @@ TEST_CASE("kv planner: operations emitted for each filter, and the same rows as 
       const auto e = all.begin() + std::min<std::int64_t>(off + lim, 15);
       CHECK(keys(p.kv.fetch_all(by_qty.limit(lim).offset(off))) == decltype(all)(b, e));
     }
+}
+
+// ORDER BY scalar columns with a LIMIT ranks candidates by their key's
+// scalars in a bounded heap; without a LIMIT every match is sorted as
+// Values. Every page must be the slice of the whole ordered result, NULLs
+// first, NaN above every number, -0.0 equal to 0.0, ties in store order.
+TEST_CASE("kv planner: ORDER BY ... LIMIT pages are slices of the whole order, every scalar type") {
+  tessera::lmdb::register_linked();
+  const std::filesystem::path dir = std::filesystem::path(TESSERA_TEST_DIR) / "planner-ops-order";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  tessera::Db db = tessera::Db::open("lmdb://" + dir.string());
+  db.push_schema<Reading>();
+  const std::optional<double> values[] = {1.5,
+                                          std::nullopt,
+                                          -0.0,
+                                          0.0,
+                                          std::numeric_limits<double>::quiet_NaN(),
+                                          -2.0,
+                                          std::numeric_limits<double>::infinity(),
+                                          1.5,
+                                          -std::numeric_limits<double>::infinity()};
+  std::vector<Reading> rows;
+  for (std::int64_t i = 1; i <= 60; ++i) {
+    Reading r;
+    r.id = i;
+    r.value = values[static_cast<std::size_t>(i * 7) % std::size(values)];
+    if (i % 5 != 0) r.at = tessera::Timestamp{(i % 4) * 1000 - 1500};
+    if (i % 3 != 0) r.ok = i % 2 == 0;
+    r.day = tessera::Date{static_cast<std::int32_t>(i % 6) - 3};
+    r.grp = static_cast<std::int32_t>(i % 3);
+    r.label = "r" + std::to_string(i);
+    rows.push_back(r);
+  }
+  db.insert_many(rows);
+  auto ids = [](const std::vector<Reading>& got) {
+    std::vector<std::int64_t> out;
+    for (const auto& r : got) out.push_back(r.id);
+    return out;
+  };
+  const auto base = tessera::select<Reading>();
+  const auto filtered = tessera::select<Reading>().where(col(&Reading::grp) != 1);
+  const std::vector<decltype(base.order_by(col(&Reading::value)))> orders = {
+      base.order_by(col(&Reading::value)),
+      base.order_by(col(&Reading::value).desc()),
+      base.order_by(col(&Reading::at).desc()).order_by(col(&Reading::value)),
+      base.order_by(col(&Reading::ok)).order_by(col(&Reading::day).desc()),
+      base.order_by(col(&Reading::grp)).order_by(col(&Reading::value).desc()),
+      filtered.order_by(col(&Reading::value).desc()),
+      filtered.order_by(col(&Reading::ok).desc()).order_by(col(&Reading::at)),
+  };
+  for (std::size_t o = 0; o < orders.size(); ++o) {
+    CAPTURE(o);
+    const auto all = ids(db.fetch_all(orders[o]));
+    REQUIRE(!all.empty());
+    const auto n = static_cast<std::int64_t>(all.size());
+    for (std::int64_t off : {0, 3, 17, 70})
+      for (std::int64_t lim : {0, 1, 5, 13, 100}) {
+        CAPTURE(off);
+        CAPTURE(lim);
+        const auto b = all.begin() + std::min(off, n);
+        const auto e = all.begin() + std::min(off + lim, n);
+        CHECK(ids(db.fetch_all(orders[o].limit(lim).offset(off))) == decltype(all)(b, e));
+      }
+  }
 }
