@@ -386,10 +386,8 @@ class Tessera final : public Library {
     return bench::tessera_run::find_each(*db_, keys);
   }
   std::uint64_t w2_find_one_txn(const std::vector<std::int64_t>& keys) override {
-    std::uint64_t sum = 0;
     auto tx = db_->transaction({.read_only = true});
-    for (auto k : keys)
-      if (auto r = tx.find<Item>(k)) sum += bench::row_sum(*r);
+    const std::uint64_t sum = bench::tessera_run::find_each(tx, keys);
     tx.commit();
     return sum;
   }
@@ -536,8 +534,8 @@ int main(int argc, char** argv) {
          << " (map 1 GiB, MDB_NOTLS, synced commits, as Tessera's defaults)\n"
          << "- timed by " << (g_cpu_clock ? "CPU time (user + system)" : "wall clock") << "\n"
          << "- W2: a read transaction per lookup (raw: one handle, mdb_txn_reset/renew; "
-            "Tessera: `find` outside a transaction); W2c: one read transaction for all lookups "
-            "(Tessera: `find` in a read-only `transaction()`); W2b: Tessera's `fetch_all(id IN "
+            "Tessera: `find_into` outside a transaction); W2c: one read transaction for all lookups "
+            "(Tessera: `find_into` in a read-only `transaction()`); W2b: Tessera's `fetch_all(id IN "
             "chunk)` per 500 keys; W5: a read transaction per query\n\n";
 
   bool ok = true;
