@@ -1058,7 +1058,7 @@ bool selects_by_key(const ast::Select& s, const Prepared& prep, std::span<const 
 }
 
 // The select selects_by_key() accepts: one GetByKey, whose rows are the
-// answer for every column in table order (-170 instructions a find against
+// answer for every column in table order (-210 instructions a find against
 // a KeyRows around them), else projected through KeyRows. A Prepared owned
 // here (outside the plan contract) stays with the rows: the operation may
 // have named its layout's columns.
