@@ -258,6 +258,21 @@ struct Source {
   std::unique_ptr<Rows> rows;
 };
 
+// Runs `read(columns)` with an empty column list: every column in the
+// driver's table order (see op::GetByKey), so the driver compares no names.
+// When the driver's table has another number of columns than the layout (a
+// model that no longer matches its stored table), reruns it with the
+// layout's names, which the driver maps or refuses as it always has.
+template <class Read>
+Result<ExecResponse> read_columns(const RowLayout& layout, Read&& read) {
+  Result<ExecResponse> r = read(std::span<const std::string>());
+  if (r.ok() && r->rows && r->rows->column_count() != layout.size()) [[unlikely]] {
+    r->rows.reset();  // its read ends before the next begins
+    r = read(std::span<const std::string>(layout.names()));
+  }
+  return r;
+}
+
 Status read_keys(Rows& rows, const TableSchema& t, const RowLayout& layout, std::vector<Row>& out) {
   for (;;) {
     auto n = rows.next();
@@ -277,14 +292,15 @@ Status read_keys(Rows& rows, const TableSchema& t, const RowLayout& layout, std:
 Status read_access(Connection& c, const TableSchema& t, const RowLayout& layout, Source& source) {
   Source* src = &source;
   const Access& a = src->access;
-  const std::span<const std::string> cols(layout.names());
   // Every case sets it (an empty response until then: no Error is built).
   Result<ExecResponse> r = ExecResponse{};
   switch (a.kind) {
     case Access::Kind::get_by_key: {
       const std::span<const Row> keys =
           src->single_key ? std::span<const Row>(&src->key, 1) : std::span<const Row>(a.keys);
-      r = c.exec(op::GetByKey{t.name, keys, cols});
+      r = read_columns(layout, [&](std::span<const std::string> cols) {
+        return c.exec(op::GetByKey{t.name, keys, cols});
+      });
       break;
     }
     case Access::Kind::find_by_index: {
@@ -296,14 +312,12 @@ Status read_access(Connection& c, const TableSchema& t, const RowLayout& layout,
           if (auto st = read_keys(*pks->rows, t, layout, keys); !st.ok())
             return std::move(st).error();
       }
-      // Read the rows now: `keys` dies with this frame.
-      auto rows = c.exec(op::GetByKey{t.name, keys, cols});
-      if (!rows.ok()) return std::move(rows).error();
-      std::vector<Row> all;
-      if (rows->rows)
-        if (auto st = read_all(*rows->rows, layout, all); !st.ok()) return std::move(st).error();
-      src->rows = std::make_unique<ValueRows>(layout.size(), std::move(all));
-      return {};
+      // `keys` dies with this frame, which a GetByKey allows: its keys need
+      // only live during exec(), so its rows stream as they are.
+      r = read_columns(layout, [&](std::span<const std::string> cols) {
+        return c.exec(op::GetByKey{t.name, keys, cols});
+      });
+      break;
     }
     case Access::Kind::query_pk:
     case Access::Kind::query_index: {
@@ -314,11 +328,17 @@ Status read_access(Connection& c, const TableSchema& t, const RowLayout& layout,
       q.lower_inclusive = a.lower_inclusive;
       q.upper = a.upper;
       q.upper_inclusive = a.upper_inclusive;
-      q.columns = cols;
-      r = c.exec(q);
+      r = read_columns(layout, [&](std::span<const std::string> cols) {
+        q.columns = cols;
+        return c.exec(q);
+      });
       break;
     }
-    case Access::Kind::scan: r = c.exec(op::Scan{t.name, cols}); break;
+    case Access::Kind::scan:
+      r = read_columns(layout, [&](std::span<const std::string> cols) {
+        return c.exec(op::Scan{t.name, cols});
+      });
+      break;
   }
   if (!r.ok()) return std::move(r).error();
   src->rows =
@@ -727,40 +747,39 @@ void recycle_key_row(Row key) {
   s.key = std::move(key);
 }
 
-// A select of the row with the key the filter names (see exact_key_shape()),
-// with no ordering, offset or limit: one GetByKey, whose row is the
-// answer as the store returns it (projected), so nothing is planned,
-// filtered or counted. Holds the key the operation names (the driver may
-// point into it while its rows live).
+// The GetByKey of a select of the row with the key the filter names (see
+// exact_key_shape()) with no ordering, offset or limit: its rows, every
+// column in table order, are the answer (before projection), so nothing is
+// planned, filtered or counted. The key is that of has_exact_key(prep,
+// params), built in the thread's spare storage: a GetByKey's keys need only
+// live during exec().
+Result<ExecResponse> get_by_exact_key(Connection& c, const TableSchema& t, const Prepared& prep,
+                                      std::span<const Value> params) {
+  Row key = spare_key_row();
+  for (const KeyParam& k : prep.exact_key) key.push_back(params[k.param]);
+  Result<ExecResponse> r = read_columns(prep.layout, [&](std::span<const std::string> cols) {
+    return c.exec(op::GetByKey{t.name, std::span<const Row>(&key, 1), cols});
+  });
+  recycle_key_row(std::move(key));
+  if (r.ok() && !r->rows)
+    r->rows = std::make_unique<ValueRows>(prep.layout.size(), std::vector<Row>{});
+  return r;
+}
+
+// The rows of get_by_exact_key() projected to a select's columns (a select of
+// every column in table order needs no projection and reads the driver's
+// rows themselves).
 class KeyRows final : public Rows {
  public:
-  // The key is that of has_exact_key(prepared, params).
-  KeyRows(const Prepared& prepared, std::unique_ptr<const Prepared> owned,
-          std::span<const Value> params)
-      : owned_(std::move(owned)), prepared_(&prepared), key_(spare_key_row()) {
-    for (const KeyParam& k : prepared.exact_key) key_.push_back(params[k.param]);
-  }
-  ~KeyRows() override {
-    in_.reset();  // before the key it may point into
-    recycle_key_row(std::move(key_));
-  }
+  KeyRows(const Prepared& prepared, std::unique_ptr<const Prepared> owned, std::unique_ptr<Rows> in)
+      : owned_(std::move(owned)), prepared_(&prepared), in_(std::move(in)) {}
   KeyRows(const KeyRows&) = delete;
   KeyRows& operator=(const KeyRows&) = delete;
 
-  // A find by key allocates neither its KeyRows nor its key: one of each is
-  // kept per thread for its next find (see Spare).
+  // A projected find by key allocates no KeyRows: one is kept per thread
+  // for its next find (see Spare).
   static void* operator new(std::size_t size);
   static void operator delete(void* p, std::size_t size) noexcept;
-
-  // Runs the GetByKey; on success the rows are ready to read.
-  Status read(Connection& c, const TableSchema& t) {
-    const std::span<const std::string> cols(prepared_->layout.names());
-    Result<ExecResponse> r = c.exec(op::GetByKey{t.name, std::span<const Row>(&key_, 1), cols});
-    if (!r.ok()) return std::move(r).error();
-    in_ = r->rows ? std::move(r->rows)
-                  : std::make_unique<ValueRows>(prepared_->layout.size(), std::vector<Row>{});
-    return {};
-  }
 
   Result<bool> next() override { return in_->next(); }
   std::size_t column_count() const override {
@@ -779,11 +798,10 @@ class KeyRows final : public Rows {
  private:
   std::size_t at(std::size_t c) const { return prepared_->all ? c : prepared_->projection[c]; }
 
-  // Destroyed in reverse: the rows first, then the key, then the analysis
-  // whose column names the operation named.
+  // Destroyed in reverse: the rows first, then the analysis whose column
+  // names the operation may have named (see read_columns()).
   std::unique_ptr<const Prepared> owned_;
   const Prepared* prepared_;
-  Row key_;
   std::unique_ptr<Rows> in_;
 };
 
@@ -1039,15 +1057,18 @@ bool selects_by_key(const ast::Select& s, const Prepared& prep, std::span<const 
          has_exact_key(prep, params);
 }
 
-// The select selects_by_key() accepts: one GetByKey through KeyRows.
+// The select selects_by_key() accepts: one GetByKey, whose rows are the
+// answer for every column in table order (-210 instructions a find against
+// a KeyRows around them), else projected through KeyRows. A Prepared owned
+// here (outside the plan contract) stays with the rows: the operation may
+// have named its layout's columns.
 Result<ExecResponse> select_by_key(Connection& c, const TableSchema& t, const Prepared& prep,
                                    std::unique_ptr<const Prepared> owned,
                                    std::span<const Value> params) {
-  std::unique_ptr<KeyRows> rows(new KeyRows(prep, std::move(owned), params));
-  if (auto st = rows->read(c, t); !st.ok()) return std::move(st).error();
-  ExecResponse resp;
-  resp.rows = std::move(rows);
-  return resp;
+  Result<ExecResponse> r = get_by_exact_key(c, t, prep, params);
+  if (!r.ok() || (prep.all && !owned)) return r;
+  r->rows = std::unique_ptr<Rows>(new KeyRows(prep, std::move(owned), std::move(r->rows)));
+  return r;
 }
 
 Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
@@ -1084,8 +1105,8 @@ Result<ExecResponse> execute_select(Connection& c, const ast::Select& s,
       src.access.kind == Access::Kind::scan) {
     // Every row, every column, as the store returns them: its rows are the
     // answer, with no wrapper to hop through per row and cell. op::Scan names
-    // only the table's name and the layout's column names, which outlive
-    // the rows (the engine's table schema and the slot's analysis).
+    // only the table's name and, if any, the layout's column names, which
+    // outlive the rows (the engine's table schema and the slot's analysis).
     if (auto st = read_access(c, t, layout, src); !st.ok()) return std::move(st).error();
     resp.rows = std::move(src.rows);
     return resp;

@@ -189,9 +189,10 @@ Store LmdbConnection::store(MDB_txn* txn, Overlay* ddl, UndoLog* undo) {
 Status LmdbConnection::column_positions(const TableInfo& t, std::span<const std::string> columns,
                                         ColumnMap& out) {
   const auto& defs = t.schema.columns;
-  if (columns.size() == defs.size() &&
-      std::equal(columns.begin(), columns.end(), defs.begin(),
-                 [](const std::string& c, const ColumnDef& d) { return c == d.name; })) {
+  if (columns.empty() ||
+      (columns.size() == defs.size() &&
+       std::equal(columns.begin(), columns.end(), defs.begin(),
+                  [](const std::string& c, const ColumnDef& d) { return c == d.name; }))) {
     out.all = true;
     return {};
   }

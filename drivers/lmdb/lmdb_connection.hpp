@@ -105,7 +105,9 @@ class LmdbConnection final : public Connection {
   // False when no table this transaction sees declares a foreign key.
   bool may_have_foreign_keys() const;
   Store store(MDB_txn* txn, Overlay* ddl, UndoLog* undo = nullptr);
-  // Sets `out` (empty on entry) to the positions of `columns` in t.
+  // Sets `out` (empty on entry) to the positions of `columns` in t; an empty
+  // list is every column in table order (what core/kv sends: no names are
+  // compared), as is a list naming them all in that order.
   Status column_positions(const TableInfo& t, std::span<const std::string> columns, ColumnMap& out);
 
   Environment* env_;

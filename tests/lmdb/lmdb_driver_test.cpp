@@ -591,3 +591,52 @@ TEST_CASE("lmdb driver: a scan of a whole table hints its row count before the f
   REQUIRE(some.ok());
   CHECK(some->rows->size_hint() == 0);  // a range: not known without reading it
 }
+
+// An empty column list is every column in table order (op::GetByKey); a
+// GetByKey's keys need only live until exec() returns.
+TEST_CASE("lmdb driver: empty columns read every column; GetByKey keys die after exec") {
+  const std::string dir = fresh_dir("all-columns");
+  auto d = lmdb::make_driver();
+  auto c = connect(*d, url_of(dir));
+  REQUIRE(c->push_schema(Schema{{pairs_table()}}).ok());
+  insert(*c, "pairs", {"a", "b", "n"},
+         {std::int64_t{1}, "x", std::int64_t{10}, std::int64_t{2}, "y", std::int64_t{20},
+          std::int64_t{3}, "z", std::int64_t{30}});
+  auto triples = [](Result<ExecResponse> r) {
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    Rows& rows = *r->rows;
+    CHECK(rows.column_count() == 3);
+    Strings out;
+    while (*rows.next())
+      out.push_back(std::to_string(rows.get_int64(0)) + ":" + std::string(rows.get_text(1)) + ":" +
+                    std::to_string(rows.get_int64(2)));
+    return out;
+  };
+  CHECK(triples(c->exec(op::Scan{"pairs", {}})) == Strings{"1:x:10", "2:y:20", "3:z:30"});
+  op::QueryPk by_n{"pairs", "ix_pairs_n"};
+  by_n.lower = {Value(std::int64_t{20})};
+  by_n.reverse = true;
+  CHECK(triples(c->exec(by_n)) == Strings{"3:z:30", "2:y:20"});
+
+  // One key and several, each destroyed (and its storage overwritten)
+  // before the rows are read.
+  for (const std::vector<std::int64_t>& as :
+       {std::vector<std::int64_t>{2}, std::vector<std::int64_t>{3, 9, 1}}) {
+    auto keys = std::make_unique<std::vector<std::vector<Value>>>();
+    for (std::int64_t a : as) keys->push_back({Value(a), Value(std::string(40, 'k'))});
+    for (auto& k : *keys) k[1] = Value(as.size() == 1 ? "y" : (k[0].as_int64() == 3 ? "z" : "x"));
+    auto r = c->exec(op::GetByKey{"pairs", *keys, {}});
+    for (auto& k : *keys) k = {Value("overwritten"), Value(std::int64_t{0})};
+    keys.reset();
+    CHECK(triples(std::move(r)) ==
+          (as.size() == 1 ? Strings{"2:y:20"} : Strings{"3:z:30", "1:x:10"}));
+  }
+  // A list naming columns still selects and orders them.
+  const std::vector<std::string> nb{"n", "b"};
+  auto named = c->exec(op::Scan{"pairs", nb});
+  REQUIRE(named.ok());
+  CHECK(named->rows->column_count() == 2);
+  REQUIRE(*named->rows->next());
+  CHECK(named->rows->get_int64(0) == 10);
+  CHECK(named->rows->get_text(1) == "x");
+}

@@ -9,7 +9,17 @@
 // Lifetime: an Operation does not own what it refers to. Everything it points
 // at (statement, sql text, parameter values) stays valid until the
 // ExecResponse returned for it, and any Rows inside it, is destroyed. A driver
-// may therefore bind parameters without copying them.
+// may therefore bind parameters without copying them. One exception:
+// GetByKey's keys live only until exec() returns (see GetByKey).
+//
+// Columns of the key-value reads (GetByKey, QueryPk, Scan): an empty list
+// means every column of the table, in the table's column order (its
+// TableSchema::columns as the driver stores it); the Rows then have one
+// column per table column. A non-empty list names the columns to return, in
+// that order; a name the table lacks is invalid_statement. A driver honours
+// both. (The engine's key-value half sends the empty list, so a driver does
+// not compare the names of every column per statement; it falls back to the
+// names when the Rows' column_count() differs from its own schema's.)
 #pragma once
 
 #include <cstddef>
@@ -99,10 +109,14 @@ struct RawSql {
 // key given more than once yields its row once; rows come back in key order
 // of `keys`. (The engine relies on both: it answers `key IN (...)` with one
 // GetByKey and no further filtering.)
+// Lifetime: `keys` (the span and the values in it) are valid only until
+// exec() returns: a driver copies or encodes what its Rows still need before
+// it returns (the engine builds a find's key on its stack and returns the
+// driver's Rows as they are). `table` and `columns` follow the general rule.
 struct GetByKey {
   std::string_view table;
   std::span<const std::vector<Value>> keys;
-  std::span<const std::string> columns;
+  std::span<const std::string> columns;  // empty: every column (see above)
 };
 
 // Key-value: rows whose key (primary key, or the named index's key) lies in a
@@ -116,7 +130,7 @@ struct QueryPk {
   bool upper_inclusive = true;
   bool reverse = false;
   std::int64_t limit = -1;
-  std::span<const std::string> columns;
+  std::span<const std::string> columns;  // empty: every column (see above)
 };
 
 // Key-value: primary keys of rows whose index key equals one of `keys`.
@@ -148,7 +162,7 @@ struct DeleteByKey {
 // Key-value: every row of a table, in primary-key order.
 struct Scan {
   std::string_view table;
-  std::span<const std::string> columns;
+  std::span<const std::string> columns;  // empty: every column (see above)
 };
 
 struct Transaction {

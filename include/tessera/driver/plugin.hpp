@@ -22,7 +22,7 @@
 //    Value::text_view (a ninth variant alternative; as_text() returns a view),
 //    op::RawSql::reads_all, Rows::size_hint
 // 4: Connection::read (a new virtual) and RowSink
-// 5: Connection::write (a new virtual)
+// 5: Connection::write (a new virtual); op::GetByKey keys live during exec(), empty columns: all
 #define TESSERA_PLUGIN_ABI_VERSION 5u
 #define TESSERA_VERSION_STRING "0.1.0"
 
