@@ -41,6 +41,21 @@ struct Slim {
   std::int64_t qty{};
 };
 TESSERA_MODEL(Slim, "shapes", (id, tessera::primary_key), (qty, tessera::index));
+
+// Wide's columns in another order, and with one renamed: as many columns as
+// the stored table, so only their names tell them apart.
+struct Shuffled {
+  std::int64_t id{};
+  std::int64_t qty{};
+  std::string name;
+};
+TESSERA_MODEL(Shuffled, "shapes", (id, tessera::primary_key), (qty, tessera::index), (name));
+struct Renamed {
+  std::int64_t id{};
+  std::string title;
+  std::int64_t qty{};
+};
+TESSERA_MODEL(Renamed, "shapes", (id, tessera::primary_key), (title), (qty, tessera::index));
 }  // namespace kst
 
 namespace {
@@ -259,9 +274,8 @@ TEST_CASE("kv slot: a table dropped and recreated with other columns under one D
   CHECK(db.fetch_all(select<kst::Narrow>().where(col(&kst::Narrow::id) >= 1)).size() == 1);
 }
 
-// kv::execute asks for every column with an empty list (the driver's table
-// order); a stored table with another number of columns than the model's is
-// read again by the model's column names, as before that shortcut.
+// kv::execute names the model's columns in every read, so a model that
+// differs from its stored table reads the columns it names.
 TEST_CASE("kv slot: a model with fewer columns than its stored table reads them by name") {
   lmdb::register_linked();
   Db db = Db::open("lmdb://" + fresh_dir("fewer-columns"));
@@ -283,4 +297,27 @@ TEST_CASE("kv slot: a model with fewer columns than its stored table reads them 
       select<kst::Slim>().where(col(&kst::Slim::id).in({std::int64_t{3}, std::int64_t{1}})));
   REQUIRE(some.size() == 2);
   CHECK(some[0].qty + some[1].qty == 40);
+}
+
+// Same column count, other order or another name: read by name, or refused,
+// never the stored columns by position.
+TEST_CASE("kv slot: a model with its table's columns reordered or renamed") {
+  lmdb::register_linked();
+  Db db = Db::open("lmdb://" + fresh_dir("reordered-columns"));
+  db.push_schema<kst::Wide>();
+  db.insert(kst::Wide{1, "one", 10});
+  db.insert(kst::Wide{2, "two", 20});
+  auto found = db.find<kst::Shuffled>(std::int64_t{2});
+  REQUIRE(found);
+  CHECK(found->qty == 20);
+  CHECK(found->name == "two");
+  auto all = db.fetch_all(select<kst::Shuffled>());
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].qty == 10);
+  CHECK(all[0].name == "one");
+  auto ranged = db.fetch_all(select<kst::Shuffled>().where(col(&kst::Shuffled::qty) >= 15));
+  REQUIRE(ranged.size() == 1);
+  CHECK(ranged[0].name == "two");
+  CHECK_THROWS_AS((void)db.find<kst::Renamed>(std::int64_t{1}), tessera::DbError);
+  CHECK_THROWS_AS((void)db.fetch_all(select<kst::Renamed>()), tessera::DbError);
 }
