@@ -12,7 +12,9 @@
 // into one reused struct, as the raw and SQLiteCpp loops do in both), insert (W1: N rows in one
 // transaction), scan (W3a: all rows into a vector), update (W4: K updates
 // by key in one transaction: Tessera's update(row, only(...)); update_dsl:
-// Tessera's execute(update<T>().set(...).where(...)); range (W5: K/10 queries
+// Tessera's execute(update<T>().set(...).where(...)); update_prepared: that
+// statement with placeholders, prepared once on the transaction and run with
+// execute(qty, id)); range (W5: K/10 queries
 // qty BETWEEN ? AND ? ORDER BY price DESC LIMIT 20). Instructions per operation = the "totals:"
 // of F / the operation count the program prints. scripts/bench.sh runs it for every library and
 // writes the table; without valgrind the program only prints its checksum.
@@ -59,7 +61,7 @@ constexpr const char* kRange =
     "SELECT id, name, qty, price, created_at FROM items WHERE qty BETWEEN ?1 AND ?2 "
     "ORDER BY price DESC LIMIT ?3";
 
-enum class Workload { find, find_into, insert, scan, update, update_dsl, range };
+enum class Workload { find, find_into, insert, scan, update, update_dsl, update_prepared, range };
 
 // Runs `body` with callgrind collecting (a no-op outside valgrind).
 template <class F>
@@ -185,7 +187,7 @@ std::uint64_t run_raw(Workload w, const bench::Inputs& in, bool nomutex) {
     sqlite3_finalize(st);
     return sum;
   }
-  // update and update_dsl: the same statement.
+  // update, update_dsl and update_prepared: the same statement.
   sqlite3_stmt* st = d.prepare(kUpdate);
   const std::uint64_t sum = counted([&] {
     std::uint64_t changed = 0;
@@ -261,6 +263,25 @@ std::uint64_t run_tessera(Workload w, const bench::Inputs& in) {
     (void)db.update(Item{.id = -1}, tessera::only(&Item::qty));
     return counted([&] { return bench::tessera_run::update_each(db, in); });
   }
+  if (w == Workload::update_prepared) {
+    // Prepared inside the counted transaction, as a service would per
+    // transaction (its plan is cached by shape, as update_dsl's is).
+    using tessera::param;
+    const auto shape = [] {
+      return tessera::update<Item>()
+          .set(&Item::qty, param<std::int32_t>())
+          .where(col(&Item::id) == param<std::int64_t>());
+    };
+    (void)db.prepare<std::int32_t, std::int64_t>(shape()).execute(0, std::int64_t{-1});
+    return counted([&] {
+      std::uint64_t changed = 0;
+      auto tx = db.transaction();
+      const auto set_qty = tx.prepare<std::int32_t, std::int64_t>(shape());
+      for (auto [id, qty] : in.updates) changed += set_qty.execute(qty, id);
+      tx.commit();
+      return changed;
+    });
+  }
   (void)db.execute(tessera::update<Item>().set(&Item::qty, 0).where(col(&Item::id) == -1));
   return counted([&] {
     std::uint64_t changed = 0;
@@ -319,7 +340,7 @@ std::uint64_t run_sqlitecpp(Workload w, const bench::Inputs& in) {
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " --lib raw|raw_nomutex|tessera|sqlitecpp [--workload "
-               "find|find_into|insert|scan|update|update_dsl|range] "
+               "find|find_into|insert|scan|update|update_dsl|update_prepared|range] "
                "[--rows N]"
                " [--lookups K] [--file PATH]\n";
   std::exit(64);
@@ -361,6 +382,8 @@ int main(int argc, char** argv) {
     w = Workload::update;
   else if (workload == "update_dsl")
     w = Workload::update_dsl;
+  else if (workload == "update_prepared")
+    w = Workload::update_prepared;
   else if (workload == "range")
     w = Workload::range;
   else
@@ -379,7 +402,8 @@ int main(int argc, char** argv) {
     case Workload::insert:
     case Workload::scan: ops = static_cast<std::uint64_t>(rows); break;
     case Workload::update:
-    case Workload::update_dsl: ops = in.updates.size(); break;
+    case Workload::update_dsl:
+    case Workload::update_prepared: ops = in.updates.size(); break;
     case Workload::range: ops = in.ranges.size(); break;
   }
   if (!g_file.empty())

@@ -1,6 +1,13 @@
 #include "tessera/db.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <memory>
+
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>
+#endif
 
 #include "core/engine/logging.hpp"
 
@@ -10,7 +17,68 @@ namespace detail {
 void throw_mapping_error(const char* column, const char* problem) {
   throw_error(Error(ErrorKind::invalid_value, std::string("column '") + column + "': " + problem));
 }
+
+namespace {
+// A type's name for messages: demangled where the compiler allows.
+std::string type_name(const std::type_info& t) {
+#if __has_include(<cxxabi.h>)
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(t.name(), nullptr, nullptr, &status), std::free);
+  if (status == 0 && name) return name.get();
+#endif
+  return t.name();
+}
+
+std::string column_of(const ParamSlot& slot) {
+  return slot.column ? "column " + *slot.column : std::string("an undeclared member");
+}
+}  // namespace
+
+PreparedCore::PreparedCore(std::shared_ptr<Engine> engine, Connection* pinned,
+                           std::shared_ptr<const TxState> tx, const ast::Statement& statement,
+                           std::vector<Value> values, std::vector<ParamSlot> slots, SchemaFn schema,
+                           std::span<const std::type_info* const> declared)
+    : engine_(std::move(engine)),
+      schema_(schema),
+      pinned_(pinned),
+      tx_(std::move(tx)),
+      values_(std::move(values)),
+      slots_(std::move(slots)) {
+  std::stable_sort(slots_.begin(), slots_.end(),
+                   [](const ParamSlot& a, const ParamSlot& b) { return a.index < b.index; });
+  if (slots_.size() != declared.size())
+    throw_error(Error(ErrorKind::invalid_statement,
+                      "prepare: the statement has " + std::to_string(slots_.size()) +
+                          " placeholders (param<T>()), but " + std::to_string(declared.size()) +
+                          " parameter types are declared"));
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (*slots_[i].type == *declared[i]) continue;
+    throw_error(Error(ErrorKind::invalid_statement,
+                      "prepare: parameter " + std::to_string(i + 1) + " is declared as " +
+                          type_name(*declared[i]) + ", but placeholder " + std::to_string(i + 1) +
+                          " (" + column_of(slots_[i]) + ") is param<" + type_name(*slots_[i].type) +
+                          ">()"));
+  }
+  plan_ = engine_->plan(statement);
+}
+
+void PreparedCore::out_of_range(const ParamSlot& slot, std::size_t position) {
+  throw_error(Error(ErrorKind::invalid_value, "prepared statement: argument " +
+                                                  std::to_string(position + 1) +
+                                                  " out of range for " + column_of(slot)));
+}
+
+void PreparedCore::ended() {
+  throw_error(
+      Error(ErrorKind::invalid_statement, "prepared statement run after its transaction ended"));
+}
 }  // namespace detail
+
+std::shared_ptr<const detail::TxState> Executor::tx_state() const {
+  if (!pinned_) return nullptr;
+  return static_cast<const Transaction*>(this)->state_;
+}
 
 Db Db::open(std::string_view url, Options options) {
   return Db(detail::Engine::open(url, std::move(options)));
@@ -58,6 +126,7 @@ Transaction::Transaction(std::shared_ptr<detail::Engine> engine, Connection* pin
       savepoint_("tessera_sp_" + std::to_string(id)),
       state_(std::make_shared<detail::TxState>()),
       parent_(std::move(parent)) {
+  state_->parent = parent_;
   op::Transaction t;
   t.kind = op::Transaction::Kind::savepoint;
   t.savepoint = savepoint_;

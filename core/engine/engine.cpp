@@ -469,6 +469,16 @@ Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vect
   return e;
 }
 
+Execution Engine::run(Connection* pinned, const Plan* plan, std::vector<Value> values,
+                      SchemaFn schema, bool reads_all) {
+  check_values(values);
+  Execution e;
+  e.owned_values_ = std::move(values);
+  e.values_ = e.owned_values_;
+  start(e, pinned, plan, schema, reads_all);
+  return e;
+}
+
 // run_plan is always inlined into read_plan and write_plan, and they into
 // the two overloads of read and write: GCC's choices flip with unrelated
 // edits, and each call costs a find about 30 instructions (callgrind).
@@ -531,6 +541,12 @@ std::uint64_t Engine::read(Connection* pinned, const ast::Statement& shape,
   return read_plan(pinned, plan_for(shape), values, schema, sink);
 }
 
+std::uint64_t Engine::read(Connection* pinned, const Plan* plan, std::span<const Value> values,
+                           SchemaFn schema, ReadSink& sink) {
+  check_values(values);
+  return read_plan(pinned, plan, values, schema, sink);
+}
+
 [[gnu::always_inline]] inline std::uint64_t Engine::write_plan(Connection* pinned, const Plan* plan,
                                                                std::span<const Value> values,
                                                                SchemaFn schema) {
@@ -553,6 +569,12 @@ std::uint64_t Engine::write(Connection* pinned, const ast::Statement& shape,
                             std::span<const Value> values, SchemaFn schema) {
   check_values(values);
   return write_plan(pinned, plan_for(shape), values, schema);
+}
+
+std::uint64_t Engine::write(Connection* pinned, const Plan* plan, std::span<const Value> values,
+                            SchemaFn schema) {
+  check_values(values);
+  return write_plan(pinned, plan, values, schema);
 }
 
 void Engine::start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema,

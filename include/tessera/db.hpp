@@ -14,9 +14,20 @@
 // Db (each statement on a pooled connection, auto-commit) and inside a
 // Transaction (one pinned connection).
 //
+// A statement with placeholders is prepared once and run many times:
+//
+//   auto set_qty = db.prepare<std::int32_t, std::int64_t>(
+//       tessera::update<Item>()
+//           .set(&Item::qty, tessera::param<std::int32_t>())
+//           .where(tessera::col(&Item::id) == tessera::param<std::int64_t>()));
+//   set_qty.execute(7, std::int64_t{42});  // rows changed
+//
 // Errors: every member throws a DbError subclass (tessera/error.hpp).
 // Thread safety: a Db may be shared by any number of threads. A Transaction
-// and a Cursor belong to one thread at a time.
+// and a Cursor belong to one thread at a time. A prepared statement is
+// immutable: one prepared on a Db may be run by any number of threads at
+// once; one prepared on a Transaction runs on its connection and, like it,
+// belongs to one thread at a time.
 #pragma once
 
 #include <algorithm>
@@ -30,6 +41,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -109,12 +121,308 @@ class Cursor {
 class Transaction;
 
 namespace detail {
-// Shared between a transaction and its nested transactions.
+// Shared between a transaction, its nested transactions and the statements
+// prepared on them.
 struct TxState {
   bool finished = false;
   int open_children = 0;
+  std::shared_ptr<const TxState> parent;  // a nested transaction's enclosing one
+
+  // Whether this transaction, or one enclosing it, has ended.
+  bool ended() const {
+    for (const TxState* s = this; s; s = s->parent.get())
+      if (s->finished) return true;
+    return false;
+  }
+};
+
+// True when an argument of type A may be bound to a parameter declared as
+// P (see Param): as a literal of type A for a column of type P; an empty
+// std::optional or std::nullopt binds NULL where P is a std::optional.
+template <class P, class A>
+constexpr bool param_accepts() {
+  using D = std::remove_cvref_t<A>;
+  if constexpr (is_optional_v<P>) {
+    using U = unwrap_optional_t<P>;
+    if constexpr (std::is_same_v<D, std::nullopt_t>)
+      return true;
+    else if constexpr (is_optional_v<D>)
+      return accepts<U, unwrap_optional_t<D>>();
+    else
+      return accepts<U, D>();
+  } else {
+    return accepts<P, std::decay_t<D>>();
+  }
+}
+
+// What every prepared statement holds: its plan (owned by the engine's plan
+// cache, alive while the engine is), its literal values, its placeholders,
+// and where it runs (a Db's pool, or a transaction's connection). Immutable
+// after construction.
+class TESSERA_API PreparedCore {
+ public:
+  // Checks the declared parameter types against the placeholders (`slots`,
+  // in parameter order) and plans `statement` once. `values` are the
+  // statement's values with a NULL at each placeholder. Throws
+  // StatementError (invalid_statement) naming the first position whose
+  // declared type differs from the placeholder's, or when the counts
+  // differ; DbError when the statement cannot be planned.
+  PreparedCore(std::shared_ptr<Engine> engine, Connection* pinned,
+               std::shared_ptr<const TxState> tx, const ast::Statement& statement,
+               std::vector<Value> values, std::vector<ParamSlot> slots, SchemaFn schema,
+               std::span<const std::type_info* const> declared);
+
+ protected:
+  // The connection to run on (null: a pooled one). Throws StatementError
+  // once the transaction it was prepared on has ended.
+  Connection* pin() const {
+    if (tx_ && tx_->ended()) [[unlikely]]
+      ended();
+    return pinned_;
+  }
+
+  // Calls f(std::span<const Value>) with the statement's values: literals
+  // viewed (texts are not copied) and the arguments bound as Params (a
+  // std::tuple of the declared types) converts them, texts viewed. The
+  // values live on the stack unless the statement is wide.
+  template <class Params, class F, class... A>
+  decltype(auto) with_values(F&& f, const A&... args) const {
+    constexpr std::size_t inline_width = sizeof...(A) + 8;
+    if (values_.size() <= inline_width) [[likely]] {
+      ValueBuffer<inline_width> buffer;
+      bind<Params, true>(buffer, args...);
+      return f(buffer.span());
+    }
+    std::vector<Value> wide;
+    wide.reserve(values_.size());
+    bind<Params, true>(wide, args...);
+    return f(std::span<const Value>(wide));
+  }
+
+  // The statement's values as owned copies (for a cursor, which outlives
+  // the call and may outlive this statement).
+  template <class Params, class... A>
+  std::vector<Value> owned_values(const A&... args) const {
+    std::vector<Value> out;
+    out.reserve(values_.size());
+    bind<Params, false>(out, args...);
+    return out;
+  }
+
+  std::shared_ptr<Engine> engine_;
+  const Plan* plan_ = nullptr;
+  SchemaFn schema_ = nullptr;
+
+ private:
+  // Appends every value to `out` in parameter order: the literals, and at
+  // each placeholder its argument. `View`: texts refer to the caller's
+  // arguments and to values_ instead of being copied.
+  template <class Params, bool View, class Out, class... A>
+  void bind(Out& out, const A&... args) const {
+    std::size_t k = 0;
+    auto literals_until = [&](std::size_t end) {
+      for (; k < end; ++k) {
+        const Value& v = values_[k];
+        if (View && v.type() == ValueType::text)
+          out.emplace_back(Value::TextView{v.as_text()});
+        else
+          out.emplace_back(v);
+      }
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            const ParamSlot& slot = slots_[I];
+            literals_until(slot.index);
+            append_arg<std::tuple_element_t<I, Params>, View>(out, args, slot, I);
+            ++k;
+          }(),
+          ...);
+    }
+    (std::index_sequence_for<A...>{});
+    literals_until(values_.size());
+  }
+
+  // Appends the Value of argument `a` (declared type P) for `slot`; throws
+  // InvalidValueError when it does not fit P or the column.
+  template <class P, bool View, class Out, class A>
+  static void append_arg(Out& out, const A& a, const ParamSlot& slot, std::size_t position) {
+    if constexpr (is_optional_v<P>) {
+      if constexpr (std::is_same_v<A, std::nullopt_t>) {
+        out.emplace_back();
+      } else if constexpr (is_optional_v<A>) {
+        if (a)
+          append_arg<unwrap_optional_t<P>, View>(out, *a, slot, position);
+        else
+          out.emplace_back();
+      } else {
+        append_arg<unwrap_optional_t<P>, View>(out, a, slot, position);
+      }
+    } else if constexpr (std::is_same_v<P, std::string>) {
+      if constexpr (View)
+        out.emplace_back(Value::TextView{std::string_view(a)});
+      else
+        out.emplace_back(std::string(std::string_view(a)));
+    } else if constexpr (std::is_same_v<P, bool> || std::is_enum_v<P>) {
+      out.emplace_back(value_arg(a));
+    } else if constexpr (std::is_arithmetic_v<P>) {
+      if (!fits_slot<P>(a, slot)) [[unlikely]]
+        out_of_range(slot, position);
+      if constexpr (std::is_floating_point_v<A>) {
+        out.emplace_back(static_cast<double>(a));
+      } else if (slot.floating) {
+        out.emplace_back(static_cast<double>(a));
+      } else {
+        out.emplace_back(static_cast<std::int64_t>(a));
+      }
+    } else {
+      out.emplace_back(a);  // Bytes (copied), Timestamp, Date
+    }
+  }
+
+  // Whether arithmetic `a` fits the declared type P and the slot's column.
+  template <class P, class A>
+  static bool fits_slot(const A& a, const ParamSlot& slot) {
+    if (!fits<P>(a)) return false;
+    if constexpr (std::is_integral_v<A>) {
+      return std::cmp_greater_equal(a, slot.min) && std::cmp_less_equal(a, slot.max);
+    } else {
+      return !slot.float32 || fits<float>(a);
+    }
+  }
+
+  [[noreturn]] static void out_of_range(const ParamSlot& slot, std::size_t position);
+  [[noreturn]] static void ended();
+
+  Connection* pinned_ = nullptr;
+  std::shared_ptr<const TxState> tx_;  // null on a Db
+  std::vector<Value> values_;          // every parameter; NULL at a placeholder
+  std::vector<ParamSlot> slots_;       // the placeholders, by parameter index
 };
 }  // namespace detail
+
+// A prepared UPDATE or DELETE of model M whose placeholders have the
+// declared types P...: planned once by Executor::prepare, run by execute().
+// Copyable (copies share the plan); keeps its Db's engine alive. Immutable,
+// so a statement prepared on a Db may be run by several threads at once;
+// one prepared on a Transaction runs inside it, on its connection, and
+// throws StatementError once that transaction (or one enclosing it) has
+// ended.
+template <Model M, class... P>
+class PreparedWrite : private detail::PreparedCore {
+ public:
+  // Binds one argument per declared parameter, in order, and runs the
+  // statement; returns the number of rows changed. An argument's type must
+  // be accepted by its declared type (as a literal would be by a column of
+  // that type), or the call does not compile; a std::optional parameter
+  // takes an optional or std::nullopt (NULL). Text arguments are bound
+  // without copying (they live for the call). Throws InvalidValueError for
+  // an argument out of its declared type's or its column's range (before
+  // anything reaches the driver), and as Executor::execute otherwise.
+  template <class... A>
+  std::uint64_t execute(const A&... args) const {
+    check_args<A...>();
+    return with_values<std::tuple<P...>>(
+        [this](std::span<const Value> values) {
+          return engine_->write(pin(), plan_, values, schema_);
+        },
+        args...);
+  }
+
+ private:
+  friend class Executor;
+  explicit PreparedWrite(detail::PreparedCore core) : PreparedCore(std::move(core)) {}
+
+  template <class... A>
+  static constexpr void check_args() {
+    static_assert(sizeof...(A) == sizeof...(P),
+                  "tessera: a prepared statement takes one argument per declared parameter");
+    if constexpr (sizeof...(A) == sizeof...(P))
+      static_assert((detail::param_accepts<P, A>() && ...),
+                    "tessera: an argument's type does not match its declared parameter type");
+  }
+};
+
+// A prepared SELECT of model M mapped into R, whose placeholders have the
+// declared types P...: planned once by Executor::prepare. Each member binds
+// one argument per declared parameter, in order, with the type checks,
+// conversions and range errors of PreparedWrite::execute, then reads as the
+// Executor member of the same name. Copyable, immutable, and thread-safe
+// as PreparedWrite.
+template <Model M, class R, class... P>
+class PreparedSelect : private detail::PreparedCore {
+ public:
+  // Every matching row.
+  template <class... A>
+  std::vector<R> fetch_all(const A&... args) const {
+    check_args<A...>();
+    std::vector<R> out;
+    detail::MappingSink sink([&out](Rows& rows) {
+      detail::read_row(rows, out.emplace_back());
+      return true;
+    });
+    read(sink, args...);
+    return out;
+  }
+
+  // Exactly one row. Throws NotFoundError (not_found) on none and
+  // (too_many_rows) on more than one. The statement is not limited to two
+  // rows: give the query a limit() if many could match.
+  template <class... A>
+  R fetch_one(const A&... args) const {
+    auto r = fetch_optional(args...);
+    if (!r) throw_error(Error(ErrorKind::not_found, "fetch_one: no row matched"));
+    return std::move(*r);
+  }
+
+  // At most one row. Throws NotFoundError (too_many_rows) on more; reading
+  // stops at the second row.
+  template <class... A>
+  std::optional<R> fetch_optional(const A&... args) const {
+    check_args<A...>();
+    std::optional<R> out;
+    detail::MappingSink sink([&out](Rows& rows) {
+      if (out) return false;  // a second row: counted, not read
+      detail::read_row(rows, out.emplace());
+      return true;
+    });
+    if (read(sink, args...) > 1)
+      throw_error(Error(ErrorKind::too_many_rows, "expected at most one row, got more"));
+    return out;
+  }
+
+  // A lazy cursor over the matching rows. It holds copies of the values
+  // (texts included), so it may outlive the arguments and this statement;
+  // as any Cursor, it holds its connection until destroyed or exhausted.
+  template <class... A>
+  Cursor<R> cursor(const A&... args) const {
+    check_args<A...>();
+    return Cursor<R>(engine_->run(pin(), plan_, owned_values<std::tuple<P...>>(args...), schema_,
+                                  /*reads_all=*/false));
+  }
+
+ private:
+  friend class Executor;
+  explicit PreparedSelect(detail::PreparedCore core) : PreparedCore(std::move(core)) {}
+
+  template <class... A>
+  std::uint64_t read(detail::ReadSink& sink, const A&... args) const {
+    return with_values<std::tuple<P...>>(
+        [this, &sink](std::span<const Value> values) {
+          return engine_->read(pin(), plan_, values, schema_, sink);
+        },
+        args...);
+  }
+
+  template <class... A>
+  static constexpr void check_args() {
+    static_assert(sizeof...(A) == sizeof...(P),
+                  "tessera: a prepared statement takes one argument per declared parameter");
+    if constexpr (sizeof...(A) == sizeof...(P))
+      static_assert((detail::param_accepts<P, A>() && ...),
+                    "tessera: an argument's type does not match its declared parameter type");
+  }
+};
 
 class TESSERA_API Executor {
  public:
@@ -372,18 +680,11 @@ class TESSERA_API Executor {
   std::uint64_t execute(Update<M, Filtered> q) {
     static_assert(Filtered,
                   "tessera: an update needs where(...), or all() to update every row explicitly");
+    if (q.has_params()) [[unlikely]]
+      unprepared();
     ast::Statement st{ast::Update{}};
     std::vector<Value> values;
-    const int bad = std::move(q).lower(std::get<ast::Update>(st), values);
-    if (bad == -2)
-      throw_error(Error(ErrorKind::invalid_statement,
-                        "update: set() names a member not declared in TESSERA_MODEL"));
-    if (bad >= 0)
-      throw_error(Error(ErrorKind::invalid_value,
-                        "update: value out of range for column " +
-                            detail::column_names<M>()[static_cast<std::size_t>(bad)]));
-    if (std::get<ast::Update>(st).set.empty())
-      throw_error(Error(ErrorKind::invalid_statement, "update: no set() given"));
+    check_update<M>(std::move(q).lower(std::get<ast::Update>(st), values), st);
     return engine_->write(pin(), st, values, &table_schema<M>);
   }
 
@@ -393,6 +694,8 @@ class TESSERA_API Executor {
   std::uint64_t execute(Delete<M, Filtered> q) {
     static_assert(Filtered,
                   "tessera: a delete needs where(...), or all() to delete every row explicitly");
+    if (q.has_params()) [[unlikely]]
+      unprepared();
     ast::Statement st{ast::Delete{}};
     std::vector<Value> values;
     std::move(q).lower(std::get<ast::Delete>(st), values);
@@ -414,6 +717,55 @@ class TESSERA_API Executor {
     std::vector<Value> values;
     append_key_values(row, values);
     return engine_->write(pin(), erase_shape<T>(), values, &table_schema<T>) > 0;
+  }
+
+  // ------------------------------------------------------------ prepared statements
+
+  // Plans a statement with placeholders (param<T>()) once, for running many
+  // times with different values: P... are the placeholders' types in order
+  // of appearance (SET before WHERE, left to right), each exactly as given
+  // to param<T>(). Placeholder and literal types are checked against their
+  // columns at compile time; the declared list is checked against the
+  // placeholders here, and a mismatch throws StatementError
+  // (invalid_statement) naming the position. Literal values are kept in the
+  // prepared statement. Other errors as execute() / fetch_all(): an
+  // out-of-range literal throws InvalidValueError here. The statement runs
+  // where it was prepared: on this Db's pool, or inside this transaction
+  // (see PreparedWrite for ownership and threads).
+  template <class... P, Model M, bool Filtered>
+  PreparedWrite<M, P...> prepare(Update<M, Filtered> q) {
+    static_assert(Filtered,
+                  "tessera: an update needs where(...), or all() to update every row explicitly");
+    Connection* pinned = pin();
+    ast::Statement st{ast::Update{}};
+    std::vector<Value> values;
+    std::vector<detail::ParamSlot> params;
+    check_update<M>(std::move(q).lower(std::get<ast::Update>(st), values, &params), st);
+    return PreparedWrite<M, P...>(
+        prepared_core<P...>(pinned, st, std::move(values), std::move(params), &table_schema<M>));
+  }
+  template <class... P, Model M, bool Filtered>
+  PreparedWrite<M, P...> prepare(Delete<M, Filtered> q) {
+    static_assert(Filtered,
+                  "tessera: a delete needs where(...), or all() to delete every row explicitly");
+    Connection* pinned = pin();
+    ast::Statement st{ast::Delete{}};
+    std::vector<Value> values;
+    std::vector<detail::ParamSlot> params;
+    std::move(q).lower(std::get<ast::Delete>(st), values, &params);
+    return PreparedWrite<M, P...>(
+        prepared_core<P...>(pinned, st, std::move(values), std::move(params), &table_schema<M>));
+  }
+  template <class... P, Model M, class R>
+  PreparedSelect<M, R, P...> prepare(Select<M, R> q) {
+    Connection* pinned = pin();
+    ast::Statement st{ast::Select{}};
+    std::vector<Value> values;
+    std::vector<detail::ParamSlot> params;
+    std::move(q).lower(std::get<ast::Select>(st), values, ast::Select::Projection::columns,
+                       &params);
+    return PreparedSelect<M, R, P...>(
+        prepared_core<P...>(pinned, st, std::move(values), std::move(params), &table_schema<M>));
   }
 
   // ------------------------------------------------------------ raw SQL
@@ -506,9 +858,48 @@ class TESSERA_API Executor {
   template <Model M, class R>
   static ast::Statement lower_select(Select<M, R> q, ast::Select::Projection projection,
                                      std::vector<Value>& values) {
+    if (q.has_params()) [[unlikely]]
+      unprepared();
     ast::Statement st{ast::Select{}};
     std::move(q).lower(std::get<ast::Select>(st), values, projection);
     return st;
+  }
+
+  // Throws for a statement with placeholders run without prepare().
+  [[noreturn]] static void unprepared() {
+    throw_error(Error(ErrorKind::invalid_statement,
+                      "a statement with placeholders (param<T>()) runs through prepare()"));
+  }
+
+  // Throws for what Update::lower() reported (`bad`) or an update that sets
+  // nothing.
+  template <Model M>
+  static void check_update(int bad, const ast::Statement& st) {
+    if (bad == -2)
+      throw_error(Error(ErrorKind::invalid_statement,
+                        "update: set() names a member not declared in TESSERA_MODEL"));
+    if (bad >= 0)
+      throw_error(Error(ErrorKind::invalid_value,
+                        "update: value out of range for column " +
+                            detail::column_names<M>()[static_cast<std::size_t>(bad)]));
+    if (std::get<ast::Update>(st).set.empty())
+      throw_error(Error(ErrorKind::invalid_statement, "update: no set() given"));
+  }
+
+  // The transaction state prepared statements check (null on a Db).
+  std::shared_ptr<const detail::TxState> tx_state() const;
+
+  // A prepared statement's core for declared types P... (see PreparedCore).
+  template <class... P>
+  detail::PreparedCore prepared_core(Connection* pinned, const ast::Statement& st,
+                                     std::vector<Value> values,
+                                     std::vector<detail::ParamSlot> params,
+                                     detail::SchemaFn schema) {
+    static_assert((detail::is_param_type<P>() && ...),
+                  "tessera: prepare<P...>() takes the types given to param<T>()");
+    const std::array<const std::type_info*, sizeof...(P)> declared{&typeid(P)...};
+    return detail::PreparedCore(engine_, pinned, tx_state(), st, std::move(values),
+                                std::move(params), schema, declared);
   }
 
   template <Model T>

@@ -17,6 +17,16 @@
 //
 // Statement objects are values: cheap to copy, safe to reuse, not tied to
 // a database. Thread safety: as for any value type.
+//
+// A statement may hold placeholders, param<T>(), in place of values; such a
+// statement runs only through Executor::prepare (tessera/db.hpp), which
+// plans it once and binds the values on each execution:
+//
+//   auto set_qty = db.prepare<std::int32_t, std::int64_t>(
+//       tessera::update<Item>()
+//           .set(&Item::qty, tessera::param<std::int32_t>())
+//           .where(col(&Item::id) == tessera::param<std::int64_t>()));
+//   set_qty.execute(7, std::int64_t{42});
 #pragma once
 
 #include <array>
@@ -28,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -37,7 +48,90 @@
 
 namespace tessera {
 
+// A placeholder for a value of type T, bound when a prepared statement runs
+// (Executor::prepare). Made by param<T>(). T is the value's type as a column
+// holds it: bool, an integer, float, double, std::string, Bytes, Timestamp,
+// Date, an enum, or std::optional of one (NULL; only where a nullable column
+// is set). The DSL checks T against the column at compile time exactly as it
+// checks a literal value of type T.
+template <class T>
+struct Param {
+  static_assert(std::is_same_v<T, std::remove_cvref_t<T>>,
+                "tessera: param<T>() takes a value type, not a reference or const type");
+  using type = T;
+};
+
+// The placeholder of a value of type T (see Param).
+template <class T>
+constexpr Param<T> param() {
+  return {};
+}
+
 namespace detail {
+
+template <class T>
+struct is_param : std::false_type {};
+template <class T>
+struct is_param<Param<T>> : std::true_type {};
+template <class T>
+inline constexpr bool is_param_v = is_param<std::remove_cvref_t<T>>::value;
+
+// T of a Param<T>; any other type as itself.
+template <class V>
+struct param_value {
+  using type = V;
+};
+template <class T>
+struct param_value<Param<T>> {
+  using type = T;
+};
+template <class V>
+using param_value_t = typename param_value<std::remove_cvref_t<V>>::type;
+
+// True for the types a placeholder may declare (see Param).
+template <class T>
+constexpr bool is_param_type() {
+  using U = unwrap_optional_t<T>;
+  return std::is_same_v<U, bool> || std::is_integral_v<U> || std::is_floating_point_v<U> ||
+         std::is_enum_v<U> || std::is_same_v<U, std::string> || std::is_same_v<U, Bytes> ||
+         std::is_same_v<U, Timestamp> || std::is_same_v<U, Date>;
+}
+
+// A placeholder as the DSL recorded it where param<T>() was used: what
+// prepare() checks the declared parameter list against, and what a prepared
+// statement's execute() checks and converts each argument by.
+struct ParamSlot {
+  std::uint32_t index = 0;               // its parameter index in the lowered statement
+  const std::type_info* type = nullptr;  // the T of param<T>()
+  const std::string* column = nullptr;   // its column's name (static storage), for messages
+  // The column's range when it holds integers; the full int64 range else.
+  std::int64_t min = std::numeric_limits<std::int64_t>::min();
+  std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  bool floating = false;  // a float or double column: integer arguments bind as double
+  bool float32 = false;   // a float column: a finite argument must fit a float
+};
+
+// The slot of a param<T>() used at parameter `index` with a column whose
+// (non-optional) type is C.
+template <class C, class T>
+ParamSlot make_param_slot(std::uint32_t index, const std::string* column) {
+  ParamSlot s;
+  s.index = index;
+  s.type = &typeid(T);
+  s.column = column;
+  if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool>) {
+    s.min = static_cast<std::int64_t>(std::numeric_limits<C>::min());
+    s.max = static_cast<std::int64_t>(std::numeric_limits<C>::max());
+  }
+  s.floating = std::is_floating_point_v<C>;
+  s.float32 = std::is_same_v<C, float>;
+  return s;
+}
+
+// Shifts the parameter index of every slot by `by`.
+inline void shift_slots(std::vector<ParamSlot>& slots, std::uint32_t by) {
+  for (auto& s : slots) s.index += by;
+}
 
 // Database column names of a model, in field order.
 template <class T>
@@ -73,16 +167,19 @@ inline ast::Expr param_expr(std::uint32_t index) {
 }  // namespace detail
 
 // A boolean condition on rows of model M, with its bound values. Parameters
-// in `expr` index `values`, in order of appearance.
+// in `expr` index `values`, in order of appearance. A placeholder
+// (param<T>()) has a NULL in `values` and its slot in `params`.
 template <class M>
 struct Condition {
   ast::Expr expr;
   std::vector<Value> values;
+  std::vector<detail::ParamSlot> params;
 };
 
 template <class M>
 Condition<M> combine(ast::Expr::Kind kind, Condition<M> a, Condition<M> b) {
   detail::shift_params(b.expr, static_cast<std::uint32_t>(a.values.size()));
+  detail::shift_slots(b.params, static_cast<std::uint32_t>(a.values.size()));
   Condition<M> out;
   out.expr.kind = kind;
   // Flatten a && (b && c) into one group; keeps the SQL and the shape small.
@@ -97,6 +194,8 @@ Condition<M> combine(ast::Expr::Kind kind, Condition<M> a, Condition<M> b) {
   take(b);
   out.values = std::move(a.values);
   for (auto& v : b.values) out.values.push_back(std::move(v));
+  out.params = std::move(a.params);
+  for (auto& p : b.params) out.params.push_back(p);
   return out;
 }
 
@@ -114,6 +213,7 @@ Condition<M> operator!(Condition<M> a) {
   out.expr.kind = ast::Expr::Kind::not_;
   out.expr.children.push_back(std::move(a.expr));
   out.values = std::move(a.values);
+  out.params = std::move(a.params);
   return out;
 }
 template <class M, class N>
@@ -210,7 +310,8 @@ class Column {
     Condition<M> c;
     c.expr.kind = ast::Expr::Kind::between;
     c.expr.children = {detail::column_expr(name()), detail::param_expr(0), detail::param_expr(1)};
-    c.values = {detail::dsl_value<value_type>(low), detail::dsl_value<value_type>(high)};
+    add_operand(c, low);
+    add_operand(c, high);
     return c;
   }
 
@@ -229,12 +330,32 @@ class Column {
   OrderTerm<M> desc() const { return OrderTerm<M>{ast::OrderBy{name(), true}}; }
 
  private:
+  // A literal, or a placeholder's declared type, checked alike.
   template <class V>
   static constexpr void check_value() {
-    static_assert(!std::is_same_v<std::remove_cvref_t<V>, std::nullopt_t>,
+    using D = detail::param_value_t<V>;
+    static_assert(!std::is_same_v<std::remove_cvref_t<D>, std::nullopt_t>,
                   "tessera: compare with NULL through is_null() / is_not_null()");
-    static_assert(detail::accepts<value_type, V>(),
+    static_assert(!detail::is_param_v<V> || !detail::is_optional_v<D>,
+                  "tessera: a placeholder in a condition cannot be std::optional: compare with "
+                  "NULL through is_null() / is_not_null()");
+    static_assert(!detail::is_param_v<V> || detail::is_param_type<D>(),
+                  "tessera: param<T>() takes a column value type");
+    static_assert(detail::accepts<value_type, D>(),
                   "tessera: the value's type does not match the column's type");
+  }
+
+  // Appends v's parameter: its Value, or a placeholder's slot.
+  template <class V>
+  void add_operand(Condition<M>& c, const V& v) const {
+    const auto index = static_cast<std::uint32_t>(c.values.size());
+    if constexpr (detail::is_param_v<V>) {
+      c.params.push_back(
+          detail::make_param_slot<value_type, detail::param_value_t<V>>(index, &name()));
+      c.values.emplace_back();
+    } else {
+      c.values.push_back(detail::dsl_value<value_type>(v));
+    }
   }
 
   template <class V>
@@ -243,12 +364,13 @@ class Column {
     Condition<M> c;
     c.expr.kind = kind;
     c.expr.children = {detail::column_expr(name()), detail::param_expr(0)};
-    c.values.push_back(detail::dsl_value<value_type>(v));
+    add_operand(c, v);
     return c;
   }
 
   template <class V>
   Condition<M> in_list(ast::Expr::Kind kind, const std::vector<V>& values) const {
+    static_assert(!detail::is_param_v<V>, "tessera: in() and not_in() take values, not param<T>()");
     check_value<V>();
     Condition<M> c;
     if (values.empty()) {
@@ -368,14 +490,21 @@ class Select {
     return s;
   }
 
+  // Whether a condition holds a placeholder (param<T>()).
+  bool has_params() const { return !where_.params.empty(); }
+
   // Lowers to the untyped statement and its values (moved out of a
-  // temporary query, copied from any other).
+  // temporary query, copied from any other), and the placeholders' slots
+  // to `params` when given.
   void lower(ast::Select& out, std::vector<Value>& values,
-             ast::Select::Projection projection = ast::Select::Projection::columns) const& {
-    Select(*this).lower(out, values, projection);
+             ast::Select::Projection projection = ast::Select::Projection::columns,
+             std::vector<detail::ParamSlot>* params = nullptr) const& {
+    Select(*this).lower(out, values, projection, params);
   }
   void lower(ast::Select& out, std::vector<Value>& values,
-             ast::Select::Projection projection = ast::Select::Projection::columns) && {
+             ast::Select::Projection projection = ast::Select::Projection::columns,
+             std::vector<detail::ParamSlot>* params = nullptr) && {
+    if (params) *params = std::move(where_.params);
     out.table = table_name<M>();
     out.projection = projection;
     if (projection == ast::Select::Projection::columns) out.columns = detail::column_names<R>();
@@ -461,19 +590,36 @@ class Update {
   Update set(T M::*member, const V& value) const& {
     return Update(*this).set(member, value);
   }
+  // `value` may be a placeholder, param<P>(): P is checked against the
+  // column as a literal of type P would be; a std::optional P (NULL) needs
+  // a nullable column.
   template <class T, class V>
   Update set(T M::*member, const V& value) && {
     using C = detail::unwrap_optional_t<T>;
-    static_assert(
-        detail::accepts<C, V>() || (detail::is_optional_v<T> && std::is_same_v<V, std::nullopt_t>),
-        "tessera: the value's type does not match the column's type");
     const int i = detail::member_index(member);
     columns_.push_back(i);
-    if constexpr (std::is_same_v<V, std::nullopt_t>) {
+    if constexpr (detail::is_param_v<V>) {
+      using P = detail::param_value_t<V>;
+      static_assert(detail::is_param_type<P>(), "tessera: param<T>() takes a column value type");
+      static_assert(detail::accepts<C, detail::unwrap_optional_t<P>>(),
+                    "tessera: the value's type does not match the column's type");
+      static_assert(!detail::is_optional_v<P> || detail::is_optional_v<T>,
+                    "tessera: a std::optional placeholder (NULL) needs a nullable "
+                    "(std::optional) column");
+      params_.push_back(detail::make_param_slot<C, P>(
+          static_cast<std::uint32_t>(values_.size()),
+          i < 0 ? nullptr : &detail::column_names<M>()[static_cast<std::size_t>(i)]));
       values_.emplace_back();
     } else {
-      if (!detail::fits<C>(value)) out_of_range_ = i;
-      values_.push_back(detail::dsl_value<C>(value));
+      static_assert(detail::accepts<C, V>() ||
+                        (detail::is_optional_v<T> && std::is_same_v<V, std::nullopt_t>),
+                    "tessera: the value's type does not match the column's type");
+      if constexpr (std::is_same_v<V, std::nullopt_t>) {
+        values_.emplace_back();
+      } else {
+        if (!detail::fits<C>(value)) out_of_range_ = i;
+        values_.push_back(detail::dsl_value<C>(value));
+      }
     }
     return std::move(*this);
   }
@@ -501,17 +647,24 @@ class Update {
     Update<M, true> u;
     u.columns_ = std::move(columns_);
     u.values_ = std::move(values_);
+    u.params_ = std::move(params_);
     u.out_of_range_ = out_of_range_;
     return u;
   }
 
+  // Whether a set() or the condition holds a placeholder (param<T>()).
+  bool has_params() const { return !params_.empty() || !where_.params.empty(); }
+
   // Lowers to the untyped statement (moved out of a temporary update, copied
-  // from any other). Returns -2 when a member is not declared in the model,
-  // the index of a field whose value is out of range, or -1 when all is well.
-  int lower(ast::Update& out, std::vector<Value>& values) const& {
-    return Update(*this).lower(out, values);
+  // from any other), and the placeholders' slots to `params` when given.
+  // Returns -2 when a member is not declared in the model, the index of a
+  // field whose value is out of range, or -1 when all is well.
+  int lower(ast::Update& out, std::vector<Value>& values,
+            std::vector<detail::ParamSlot>* params = nullptr) const& {
+    return Update(*this).lower(out, values, params);
   }
-  int lower(ast::Update& out, std::vector<Value>& values) && {
+  int lower(ast::Update& out, std::vector<Value>& values,
+            std::vector<detail::ParamSlot>* params = nullptr) && {
     out.table = table_name<M>();
     out.set.clear();
     values.clear();
@@ -525,10 +678,16 @@ class Update {
     }
     if (out_of_range_ >= 0) return out_of_range_;
     out.has_where = has_where_;
+    if (params) *params = std::move(params_);
     if (has_where_) {
-      detail::shift_params(where_.expr, static_cast<std::uint32_t>(values.size()));
+      const auto shift = static_cast<std::uint32_t>(values.size());
+      detail::shift_params(where_.expr, shift);
       out.where = std::move(where_.expr);
       for (auto& v : where_.values) values.push_back(std::move(v));
+      if (params) {
+        detail::shift_slots(where_.params, shift);
+        params->insert(params->end(), where_.params.begin(), where_.params.end());
+      }
     }
     return -1;
   }
@@ -539,6 +698,7 @@ class Update {
 
   std::vector<int> columns_;
   std::vector<Value> values_;
+  std::vector<detail::ParamSlot> params_;  // of set() placeholders, indexing values_
   int out_of_range_ = -1;
   Condition<M> where_;
   bool has_where_ = false;
@@ -567,11 +727,18 @@ class Delete {
   }
   Delete<M, true> all() const { return Delete<M, true>(); }
 
-  // Lowers to the untyped statement (moved out of a temporary delete).
-  void lower(ast::Delete& out, std::vector<Value>& values) const& {
-    Delete(*this).lower(out, values);
+  // Whether the condition holds a placeholder (param<T>()).
+  bool has_params() const { return !where_.params.empty(); }
+
+  // Lowers to the untyped statement (moved out of a temporary delete), and
+  // the placeholders' slots to `params` when given.
+  void lower(ast::Delete& out, std::vector<Value>& values,
+             std::vector<detail::ParamSlot>* params = nullptr) const& {
+    Delete(*this).lower(out, values, params);
   }
-  void lower(ast::Delete& out, std::vector<Value>& values) && {
+  void lower(ast::Delete& out, std::vector<Value>& values,
+             std::vector<detail::ParamSlot>* params = nullptr) && {
+    if (params) *params = std::move(where_.params);
     out.table = table_name<M>();
     out.has_where = has_where_;
     if (has_where_) {

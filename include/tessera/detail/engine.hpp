@@ -253,6 +253,22 @@ class TESSERA_API Engine {
   std::uint64_t read(Connection* pinned, const ast::Statement& shape, std::span<const Value> values,
                      SchemaFn schema, ReadSink& sink);
 
+  // The plan of a Select/Update/Delete shape: rendered in the connection's
+  // dialect on first use (hashed by shape), owned by the engine and kept as
+  // long as it lives, so a caller holding the engine (a prepared statement)
+  // may keep the pointer. Throws DbError when the shape cannot be rendered.
+  // Thread-safe.
+  const Plan* plan(const ast::Statement& shape) { return plan_for(shape); }
+  // read() and write() of a plan from plan(): no lookup at all. `values`
+  // are borrowed. Errors as read() and write().
+  std::uint64_t read(Connection* pinned, const Plan* plan, std::span<const Value> values,
+                     SchemaFn schema, ReadSink& sink);
+  std::uint64_t write(Connection* pinned, const Plan* plan, std::span<const Value> values,
+                      SchemaFn schema);
+  // run() of a plan from plan(); `values` are moved into the Execution.
+  Execution run(Connection* pinned, const Plan* plan, std::vector<Value> values, SchemaFn schema,
+                bool reads_all);
+
   // Runs a static shape that writes (update or delete by key) and returns
   // the number of rows it changed: no Execution per statement. `values` are
   // borrowed. Throws DbError.
