@@ -124,7 +124,9 @@ callgrind_section() {
     echo "  find_into: the same lookups, Tessera's find_into() into one reused struct; insert: $rows rows in"
     echo "  one transaction; scan: all rows into a vector; update: $((k / 4)) updates by key in"
     echo "  one transaction (Tessera: update(row, only(&Item::qty))); update_dsl: the same through"
-    echo "  execute(update<Item>().set(..).where(..)); range: $((k / 10)) x qty BETWEEN ? AND ? ORDER"
+    echo "  execute(update<Item>().set(..).where(..)); update_prepared: the same statement with"
+    echo "  param<T>() placeholders, prepared once and run by execute(qty, id);"
+    echo "  range: $((k / 10)) x qty BETWEEN ? AND ? ORDER"
     echo "  BY price DESC LIMIT 20; valgrind $(valgrind --version | sed 's/valgrind-//')"
     echo
     echo "- raw sqlite3 opens its handle in the default (serialized) threading mode, the baseline"
@@ -137,7 +139,7 @@ callgrind_section() {
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   } >"$out"
   local w lib ops total raw per line tessera_per
-  for w in find find_into insert scan update update_dsl range; do
+  for w in find find_into insert scan update update_dsl update_prepared range; do
     line="| $w |"
     raw=""
     tessera_per=""
