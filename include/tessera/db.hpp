@@ -155,6 +155,21 @@ constexpr bool param_accepts() {
   }
 }
 
+// Compile-time check of a prepared statement's arguments A... against its
+// declared parameter types (Params, a std::tuple of them): as many, each
+// accepted (param_accepts).
+template <class Params, class... A>
+constexpr void check_prepared_args() {
+  static_assert(sizeof...(A) == std::tuple_size_v<Params>,
+                "tessera: a prepared statement takes one argument per declared parameter");
+  if constexpr (sizeof...(A) == std::tuple_size_v<Params>)
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      static_assert((param_accepts<std::tuple_element_t<I, Params>, A>() && ...),
+                    "tessera: an argument's type does not match its declared parameter type");
+    }
+  (std::index_sequence_for<A...>{});
+}
+
 // What every prepared statement holds: its plan (owned by the engine's plan
 // cache, alive while the engine is), its literal values, its placeholders,
 // and where it runs (a Db's pool, or a transaction's connection). Immutable
@@ -335,11 +350,7 @@ class PreparedWrite : private detail::PreparedCore {
 
   template <class... A>
   static constexpr void check_args() {
-    static_assert(sizeof...(A) == sizeof...(P),
-                  "tessera: a prepared statement takes one argument per declared parameter");
-    if constexpr (sizeof...(A) == sizeof...(P))
-      static_assert((detail::param_accepts<P, A>() && ...),
-                    "tessera: an argument's type does not match its declared parameter type");
+    detail::check_prepared_args<std::tuple<P...>, A...>();
   }
 };
 
@@ -416,11 +427,7 @@ class PreparedSelect : private detail::PreparedCore {
 
   template <class... A>
   static constexpr void check_args() {
-    static_assert(sizeof...(A) == sizeof...(P),
-                  "tessera: a prepared statement takes one argument per declared parameter");
-    if constexpr (sizeof...(A) == sizeof...(P))
-      static_assert((detail::param_accepts<P, A>() && ...),
-                    "tessera: an argument's type does not match its declared parameter type");
+    detail::check_prepared_args<std::tuple<P...>, A...>();
   }
 };
 
