@@ -68,6 +68,7 @@ struct PooledConnection;
 // &tessera::table_schema<M>. Key-value planning needs the keys and indexes.
 using SchemaFn = TableSchema (*)(std::string_view prefix);
 struct Plan;
+struct CachedSchema;
 
 // A statement shape that lives as long as the program (a function-local
 // static of the typed API, e.g. find-by-key of a model). Each gets a slot
@@ -293,6 +294,8 @@ class TESSERA_API Engine {
   void start(Execution& e, Connection* pinned, const Plan* plan, SchemaFn schema, bool reads_all);
   const TableSchema& schema_for(const std::string& table, SchemaFn schema);
   const TableSchema& schema_for(const Plan& plan, SchemaFn schema);  // of the plan's table
+  // The kept entry of schema_for(table, schema), under the schema lock.
+  const CachedSchema& cached_schema(const std::string& table, SchemaFn schema);
   // read() and write(): takes a connection, runs body(connection, plan,
   // key_value) -> Result<uint64_t>, reports, gives the connection back.
   // The caller has checked the values. Throws DbError.
