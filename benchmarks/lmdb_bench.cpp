@@ -523,20 +523,21 @@ int main(int argc, char** argv) {
   libs.push_back(std::make_unique<Tessera>());
 
   std::ostringstream report;
-  report << "## LMDB benchmark\n\n"
-         << "- rows N = " << n << ", W4 updates = " << updates << ", W5 queries = " << ranges
-         << ", repetitions = " << reps << " (median)\n"
-         << "- CPU: " << bench::cpu_model() << ", nproc " << bench::cpus()
-         << ", load average at start " << bench::load_average() << "\n"
-         << "- " << mdb_version(nullptr, nullptr, nullptr) << ", compiler " << bench::compiler()
-         << "\n"
-         << "- directories under " << root
-         << " (map 1 GiB, MDB_NOTLS, synced commits, as Tessera's defaults)\n"
-         << "- timed by " << (g_cpu_clock ? "CPU time (user + system)" : "wall clock") << "\n"
-         << "- W2: a read transaction per lookup (raw: one handle, mdb_txn_reset/renew; "
-            "Tessera: `find_into` outside a transaction); W2c: one read transaction for all lookups "
-            "(Tessera: `find_into` in a read-only `transaction()`); W2b: Tessera's `fetch_all(id IN "
-            "chunk)` per 500 keys; W5: a read transaction per query\n\n";
+  report
+      << "## LMDB benchmark\n\n"
+      << "- rows N = " << n << ", W4 updates = " << updates << ", W5 queries = " << ranges
+      << ", repetitions = " << reps << " (median)\n"
+      << "- CPU: " << bench::cpu_model() << ", nproc " << bench::cpus()
+      << ", load average at start " << bench::load_average() << "\n"
+      << "- " << mdb_version(nullptr, nullptr, nullptr) << ", compiler " << bench::compiler()
+      << "\n"
+      << "- directories under " << root
+      << " (map 1 GiB, MDB_NOTLS, synced commits, as Tessera's defaults)\n"
+      << "- timed by " << (g_cpu_clock ? "CPU time (user + system)" : "wall clock") << "\n"
+      << "- W2: a read transaction per lookup (raw: one handle, mdb_txn_reset/renew; "
+         "Tessera: `find_into` outside a transaction); W2c: one read transaction for all lookups "
+         "(Tessera: `find_into` in a read-only `transaction()`); W2b: Tessera's `fetch_all(id IN "
+         "chunk)` per 500 keys; W5: a read transaction per query\n\n";
 
   bool ok = true;
   std::string mismatches;
