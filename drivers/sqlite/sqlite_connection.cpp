@@ -37,6 +37,14 @@ auto guarded(F&& body) -> decltype(body()) {
   return catch_all(kDriverName, std::forward<F>(body));
 }
 
+// The rows the statement just run changed, given sqlite3_total_changes64
+// before it: sqlite3_changes64 keeps the count of the last INSERT, UPDATE or
+// DELETE, so a statement that changed nothing (DDL) must not report it.
+std::uint64_t changed_since(sqlite3* db, std::int64_t total_before) {
+  if (sqlite3_total_changes64(db) == total_before) return 0;
+  return static_cast<std::uint64_t>(sqlite3_changes64(db));
+}
+
 Error from_serializer(Error e) {
   if (e.driver.empty()) e.driver = std::string(kDriverName);
   return e;
@@ -191,9 +199,7 @@ Result<std::uint64_t> SqliteConnection::write(const op::QuerySql& q) {
     int rc = SQLITE_ROW;
     while (rc == SQLITE_ROW) rc = sqlite3_step(stmt);  // rows, if any, are dropped
     if (rc != SQLITE_DONE) return fail(rc, sqlite3_sql(stmt));
-    // As run_statement: a statement that changed nothing reports 0.
-    if (sqlite3_total_changes64(db) == changes_before) return std::uint64_t{0};
-    return static_cast<std::uint64_t>(sqlite3_changes64(db));
+    return changed_since(db, changes_before);
   });
 }
 
@@ -210,10 +216,7 @@ Result<ExecResponse> SqliteConnection::run_statement(StatementLease&& lease,
     return response;
   }
   if (rc != SQLITE_DONE) return fail(rc, sqlite3_sql(stmt));
-  // sqlite3_changes64 keeps the count of the last INSERT/UPDATE/DELETE; a
-  // statement that changed nothing (DDL) must not report it.
-  if (sqlite3_total_changes64(db) != changes_before)
-    response.affected = static_cast<std::uint64_t>(sqlite3_changes64(db));
+  response.affected = changed_since(db, changes_before);
   return response;
 }
 
