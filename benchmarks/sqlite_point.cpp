@@ -23,6 +23,7 @@
 // only. The file and its WAL are removed first.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -63,12 +64,18 @@ constexpr const char* kRange =
 
 enum class Workload { find, find_into, insert, scan, update, update_dsl, update_prepared, range };
 
+// Wall-clock seconds of the measured loop (printed; meaningful outside
+// valgrind only, and only as an A/B between builds on a quiet machine).
+double g_seconds = 0;
+
 // Runs `body` with callgrind collecting (a no-op outside valgrind).
 template <class F>
 std::uint64_t counted(F&& body) {
   CALLGRIND_START_INSTRUMENTATION;
   CALLGRIND_TOGGLE_COLLECT;
+  const auto start = std::chrono::steady_clock::now();
   const std::uint64_t sum = body();
+  g_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CALLGRIND_TOGGLE_COLLECT;
   CALLGRIND_STOP_INSTRUMENTATION;
   return sum;
@@ -425,6 +432,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "lib " << lib << " workload " << workload << " operations " << ops << " checksum "
-            << sum << '\n';
+            << sum << " seconds " << g_seconds << '\n';
   return 0;
 }
