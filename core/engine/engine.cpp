@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "core/engine/logging.hpp"
 #include "core/engine/plan.hpp"
@@ -492,9 +493,115 @@ Execution Engine::run(Connection* pinned, const Plan* plan, std::vector<Value> v
   return e;
 }
 
-// run_plan is always inlined into read_plan and write_plan, and they into
-// the two overloads of read and write: GCC's choices flip with unrelated
-// edits, and each call costs a find about 30 instructions (callgrind).
+// The statement paths of read() and write() (find, update and erase by key,
+// prepared statements) run thousands of times a second with a cache-warm
+// database, where what they cost is mostly the instruction-cache lines they
+// touch: SQLite's own code for a point select nearly fills a 32 KiB L1i, so
+// each line of ours evicts one of SQLite's (callgrind's cache simulation:
+// 261 L1i misses a find against raw sqlite3's 125). So the hot path is
+// written straight: the pooled connection taken from and given back to the
+// hot slot inline, and everything rare (another connection, a failure, a
+// slow statement, an operation hook, a key-value plan) in cold functions
+// out of line.
+
+// The connection a statement runs on: the pinned one, or one from the pool
+// (the hot slot's, else acquire_connection()). give_back() returns a pooled
+// one; the destructor does, should an exception leave first.
+class Engine::Held {
+ public:
+  Held(Engine& engine, Connection* pinned, Clock::time_point now) : engine_(engine) {
+    if (pinned) {
+      connection = pinned;
+      return;
+    }
+    Impl& s = *engine.impl_;
+    // A connection in the hot slot was valid when it was given back, and a
+    // connection's validity only changes while it is in use.
+    PooledConnection* p = s.hot.exchange(nullptr);
+    if (p == nullptr || s.stale(*p, now)) [[unlikely]]
+      p = engine.acquire_cold(p, now);
+    pooled_ = p;
+    connection = p->connection.get();
+  }
+  Held(const Held&) = delete;
+  Held& operator=(const Held&) = delete;
+  ~Held() {
+    if (pooled_) [[unlikely]]
+      engine_.release(std::unique_ptr<PooledConnection>(pooled_), Clock::now());
+  }
+
+  void give_back(Clock::time_point now) {
+    PooledConnection* p = std::exchange(pooled_, nullptr);
+    if (p == nullptr) return;
+    Impl& s = *engine_.impl_;
+    PooledConnection* empty = nullptr;
+    if (s.waiters.load() == 0 && p->connection->is_valid()) [[likely]] {
+      p->last_used = now;
+      if (s.hot.compare_exchange_strong(empty, p)) [[likely]] {
+        if (s.waiters.load() == 0) [[likely]]
+          return;
+        // A waiter registered meanwhile: Engine::release's hand-over.
+        p = s.hot.exchange(nullptr);
+        if (p == nullptr) return;  // the waiter took it
+      }
+    }
+    engine_.release(std::unique_ptr<PooledConnection>(p), now);
+  }
+
+  Connection* connection = nullptr;
+
+ private:
+  Engine& engine_;
+  PooledConnection* pooled_ = nullptr;
+};
+
+PooledConnection* Engine::acquire_cold(PooledConnection* hot, Clock::time_point now) {
+  if (hot) {  // stale: back to the pool, where acquire_connection pings it
+    std::lock_guard lock(impl_->pool_mutex);
+    impl_->idle.emplace_back(hot);
+  }
+  return acquire_connection(now).release();
+}
+
+void Engine::run_failed(Error error, const Plan& plan, std::span<const Value> values,
+                        Clock::time_point start) {
+  const std::string_view operation =
+      impl_->capability.sql == SqlDialect::none ? "KeyValue" : "QuerySql";
+  report(Reported{operation, plan.sql, values, start, 0}, &error, Clock::now());
+  fail(std::move(error), impl_->driver_name, plan.sql);
+}
+
+void Engine::run_reported(const Plan& plan, std::span<const Value> values, Clock::time_point start,
+                          Clock::time_point end, std::uint64_t rows) {
+  const std::string_view operation =
+      impl_->capability.sql == SqlDialect::none ? "KeyValue" : "QuerySql";
+  report(Reported{operation, plan.sql, values, start, rows}, nullptr, end);
+}
+
+void Engine::sink_failed(ReadSink& sink, const Plan& plan) {
+  if (sink.thrown) std::rethrow_exception(sink.thrown);
+  fail(std::move(*sink.conversion), impl_->driver_name, plan.sql);
+}
+
+Result<std::uint64_t> Engine::read_kv(Connection& c, const Plan& plan,
+                                      std::span<const Value> values, SchemaFn schema,
+                                      ReadSink& sink) {
+  Result<ExecResponse> response =
+      kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv);
+  if (!response.ok()) return std::move(response).error();
+  return feed(response->rows.get(), sink);
+}
+
+Result<std::uint64_t> Engine::write_kv(Connection& c, const Plan& plan,
+                                       std::span<const Value> values, SchemaFn schema) {
+  Result<ExecResponse> r =
+      kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv);
+  if (!r.ok()) return std::move(r).error();
+  return r->affected;  // any rows go before the connection does
+}
+
+// Takes a connection, runs body(connection) -> Result<uint64_t>, reports,
+// gives the connection back. Inlined into read_plan and write_plan only.
 template <class Body>
 [[gnu::always_inline]] inline std::uint64_t Engine::run_plan(Connection* pinned, const Plan* plan,
                                                              std::span<const Value> values,
@@ -502,43 +609,28 @@ template <class Body>
   Impl& s = *impl_;
   const bool watched = s.observed();
   const Clock::time_point start = watched ? Clock::now() : coarse_now();
-  Lease lease;
-  Connection* c = pinned;
-  if (!pinned) {  // filled in place
-    lease.engine_ = this;
-    lease.pc_ = acquire_connection(start);
-    c = lease.pc_->connection.get();
-  }
-  const bool kv = s.capability.sql == SqlDialect::none;
-  Result<std::uint64_t> r = body(*c, *plan, kv);
-  const std::string_view operation = kv ? "KeyValue" : "QuerySql";
-  if (!r.ok()) {
-    Error err = std::move(r).error();
-    report(Reported{operation, plan->sql, values, start, 0}, &err, Clock::now());
-    fail(std::move(err), s.driver_name, plan->sql);
-  }
+  Held held(*this, pinned, start);
+  Result<std::uint64_t> r = body(*held.connection);
+  if (!r.ok()) [[unlikely]]
+    run_failed(std::move(r).error(), *plan, values, start);
   const Clock::time_point end = watched ? Clock::now() : coarse_now();
-  if (watched || end - start > s.options.slow_statement)
-    report(Reported{operation, plan->sql, values, start, *r}, nullptr, end);
-  lease.release(end);
+  if (watched || end - start > s.options.slow_statement) [[unlikely]]
+    run_reported(*plan, values, start, end, *r);
+  held.give_back(end);
   return *r;
 }
 
-[[gnu::always_inline]] inline std::uint64_t Engine::read_plan(Connection* pinned, const Plan* plan,
-                                                              std::span<const Value> values,
-                                                              SchemaFn schema, ReadSink& sink) {
-  const std::uint64_t rows = run_plan(
-      pinned, plan, values, [&](Connection& c, const Plan& p, bool kv) -> Result<std::uint64_t> {
-        if (!kv) return c.read(op::QuerySql{&p.statement, p.sql, values, p.cache_key, true}, sink);
-        Result<ExecResponse> response =
-            kv::execute(c, p.statement, values, schema_for(p, schema), p.kv);
-        if (!response.ok()) return std::move(response).error();
-        return feed(response->rows.get(), sink);
-      });
-  if (sink.thrown) [[unlikely]]
-    std::rethrow_exception(sink.thrown);
-  if (sink.conversion) [[unlikely]]
-    fail(std::move(*sink.conversion), impl_->driver_name, plan->sql);
+[[gnu::hot]] std::uint64_t Engine::read_plan(Connection* pinned, const Plan* plan,
+                                             std::span<const Value> values, SchemaFn schema,
+                                             ReadSink& sink) {
+  const bool kv = impl_->capability.sql == SqlDialect::none;
+  const std::uint64_t rows = run_plan(pinned, plan, values, [&](Connection& c) {
+    if (kv) [[unlikely]]
+      return read_kv(c, *plan, values, schema, sink);
+    return c.read(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, true}, sink);
+  });
+  if (sink.thrown || sink.conversion) [[unlikely]]
+    sink_failed(sink, *plan);
   return rows;
 }
 
@@ -560,16 +652,14 @@ std::uint64_t Engine::read(Connection* pinned, const Plan* plan, std::span<const
   return read_plan(pinned, plan, values, schema, sink);
 }
 
-[[gnu::always_inline]] inline std::uint64_t Engine::write_plan(Connection* pinned, const Plan* plan,
-                                                               std::span<const Value> values,
-                                                               SchemaFn schema) {
-  return run_plan(
-      pinned, plan, values, [&](Connection& c, const Plan& p, bool kv) -> Result<std::uint64_t> {
-        if (!kv) return c.write(op::QuerySql{&p.statement, p.sql, values, p.cache_key, false});
-        Result<ExecResponse> r = kv::execute(c, p.statement, values, schema_for(p, schema), p.kv);
-        if (!r.ok()) return std::move(r).error();
-        return r->affected;  // any rows go before the connection does
-      });
+[[gnu::hot]] std::uint64_t Engine::write_plan(Connection* pinned, const Plan* plan,
+                                              std::span<const Value> values, SchemaFn schema) {
+  const bool kv = impl_->capability.sql == SqlDialect::none;
+  return run_plan(pinned, plan, values, [&](Connection& c) {
+    if (kv) [[unlikely]]
+      return write_kv(c, *plan, values, schema);
+    return c.write(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, false});
+  });
 }
 
 std::uint64_t Engine::write(Connection* pinned, const StaticShape& shape,

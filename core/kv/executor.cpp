@@ -9,6 +9,7 @@
 
 #include "core/kv/evaluate.hpp"
 #include "core/kv/planner.hpp"
+#include "tessera/driver/value_rows.hpp"
 
 namespace tessera::kv {
 

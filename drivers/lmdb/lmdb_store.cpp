@@ -5,6 +5,7 @@
 
 #include "lmdb_codec.hpp"
 #include "lmdb_errors.hpp"
+#include "tessera/driver/value_rows.hpp"
 
 namespace tessera::lmdb::detail {
 

@@ -18,6 +18,7 @@
 #include "core/sql/serializer.hpp"
 #include "postgresql_copy.hpp"
 #include "postgresql_errors.hpp"
+#include "tessera/driver/value_rows.hpp"
 
 namespace tessera::postgresql::detail {
 namespace {

@@ -174,15 +174,22 @@ Result<ExecResponse> SqliteConnection::exec(const Operation& op) {
   return dispatch_sql(*this, op, kDriverName);
 }
 
+// read() and write() run a cached statement per call (find, update by key):
+// the failure branches are marked unlikely, so the code that runs stays on
+// few instruction-cache lines (see Engine::run_plan).
 Result<std::uint64_t> SqliteConnection::read(const op::QuerySql& q, RowSink& sink) {
   return catch_all(kDriverName, [&]() -> Result<std::uint64_t> {
     auto lease = queries_.acquire(q.cache_key, q.sql);
-    if (!lease) return std::move(lease).error();
+    if (!lease) [[unlikely]]
+      return std::move(lease).error();
     sqlite3_stmt* stmt = lease->get();
-    if (Status s = bind_params(stmt, q.params); !s) return std::move(s).error();
+    if (Status s = bind_params(stmt, q.params); !s) [[unlikely]]
+      return std::move(s).error();
     const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) return std::uint64_t{0};  // the lease resets the statement
-    if (rc != SQLITE_ROW) return fail(rc, sqlite3_sql(stmt));
+    if (rc != SQLITE_ROW) [[unlikely]] {
+      if (rc == SQLITE_DONE) return std::uint64_t{0};  // the lease resets the statement
+      return fail(rc, sqlite3_sql(stmt));
+    }
     StreamingRows rows(std::move(*lease), /*first_row_ready=*/true, &broken_);
     return feed(&rows, sink);
   });
@@ -191,14 +198,17 @@ Result<std::uint64_t> SqliteConnection::read(const op::QuerySql& q, RowSink& sin
 Result<std::uint64_t> SqliteConnection::write(const op::QuerySql& q) {
   return catch_all(kDriverName, [&]() -> Result<std::uint64_t> {
     auto lease = queries_.acquire(q.cache_key, q.sql);
-    if (!lease) return std::move(lease).error();
+    if (!lease) [[unlikely]]
+      return std::move(lease).error();
     sqlite3* db = db_.get();
     sqlite3_stmt* stmt = lease->get();
-    if (Status s = bind_params(stmt, q.params); !s) return std::move(s).error();
+    if (Status s = bind_params(stmt, q.params); !s) [[unlikely]]
+      return std::move(s).error();
     const std::int64_t changes_before = sqlite3_total_changes64(db);
     int rc = SQLITE_ROW;
     while (rc == SQLITE_ROW) rc = sqlite3_step(stmt);  // rows, if any, are dropped
-    if (rc != SQLITE_DONE) return fail(rc, sqlite3_sql(stmt));
+    if (rc != SQLITE_DONE) [[unlikely]]
+      return fail(rc, sqlite3_sql(stmt));
     return changed_since(db, changes_before);
   });
 }

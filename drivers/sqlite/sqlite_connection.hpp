@@ -92,7 +92,7 @@ class SqliteConnection final : public Connection {
   bool is_rowid_alias(const std::string& table, const std::string& column);
   // Ends PRAGMA query_only once a read-only transaction is over.
   Status finish_read_only();
-  Error fail(int rc, std::string_view sql);
+  [[gnu::cold]] Error fail(int rc, std::string_view sql);
 
   std::unique_ptr<sqlite3, CloseDb> db_;
   Capability capability_;

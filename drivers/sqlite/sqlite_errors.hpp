@@ -18,10 +18,10 @@ ErrorKind error_kind(int extended_code);
 // An Error for the last failure on `db` (message from sqlite3_errmsg, native
 // code = the extended result code `rc`, constraint name for violations).
 // `sql` is the statement text; values are never part of it.
-Error make_error(sqlite3* db, int rc, std::string_view sql);
+[[gnu::cold]] Error make_error(sqlite3* db, int rc, std::string_view sql);
 
 // An Error raised by the driver itself (not by SQLite).
-Error driver_error(ErrorKind kind, std::string message, std::string_view sql = {});
+[[gnu::cold]] Error driver_error(ErrorKind kind, std::string message, std::string_view sql = {});
 
 // True for failures after which the connection should not be used again
 // (corruption, I/O error, out of memory).

@@ -120,6 +120,34 @@ Error param_count_error(sqlite3_stmt* stmt, std::size_t given) {
                       sqlite3_sql(stmt));
 }
 
+namespace {
+
+// Binds a timestamp or date parameter (0-based `i`) as its ISO text, setting
+// `rc`; an error for one outside the years 0001..9999. Out of bind_params'
+// hot loop: these types are rare next to integers, floats and text.
+[[gnu::noinline]] Status bind_as_text(sqlite3_stmt* stmt, std::size_t i, const Value& v, int& rc) {
+  const int pos = static_cast<int>(i + 1);
+  if (v.type() == ValueType::timestamp) {
+    char text[kTimestampTextSize];
+    if (!format_timestamp(v.as_timestamp(), text))
+      return driver_error(
+          ErrorKind::invalid_value,
+          "timestamp parameter " + std::to_string(i) + " is outside the years 0001..9999",
+          sqlite3_sql(stmt));
+    rc = sqlite3_bind_text(stmt, pos, text, sizeof text, SQLITE_TRANSIENT);
+    return {};
+  }
+  char text[kDateTextSize];
+  if (!format_date(v.as_date(), text))
+    return driver_error(ErrorKind::invalid_value,
+                        "date parameter " + std::to_string(i) + " is outside the years 0001..9999",
+                        sqlite3_sql(stmt));
+  rc = sqlite3_bind_text(stmt, pos, text, sizeof text, SQLITE_TRANSIENT);
+  return {};
+}
+
+}  // namespace
+
 Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params, bool check_count) {
   if (check_count && static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt)) != params.size())
       [[unlikely]]
@@ -145,28 +173,13 @@ Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params, bool check
                        : sqlite3_bind_blob64(stmt, pos, b.data(), b.size(), SQLITE_STATIC);
         break;
       }
-      case ValueType::timestamp: {
-        char text[kTimestampTextSize];
-        if (!format_timestamp(v.as_timestamp(), text))
-          return driver_error(
-              ErrorKind::invalid_value,
-              "timestamp parameter " + std::to_string(i) + " is outside the years 0001..9999",
-              sqlite3_sql(stmt));
-        rc = sqlite3_bind_text(stmt, pos, text, sizeof text, SQLITE_TRANSIENT);
+      case ValueType::timestamp:
+      case ValueType::date:
+        if (Status s = bind_as_text(stmt, i, v, rc); !s) return s;
         break;
-      }
-      case ValueType::date: {
-        char text[kDateTextSize];
-        if (!format_date(v.as_date(), text))
-          return driver_error(
-              ErrorKind::invalid_value,
-              "date parameter " + std::to_string(i) + " is outside the years 0001..9999",
-              sqlite3_sql(stmt));
-        rc = sqlite3_bind_text(stmt, pos, text, sizeof text, SQLITE_TRANSIENT);
-        break;
-      }
     }
-    if (rc != SQLITE_OK) return make_error(sqlite3_db_handle(stmt), rc, sqlite3_sql(stmt));
+    if (rc != SQLITE_OK) [[unlikely]]
+      return make_error(sqlite3_db_handle(stmt), rc, sqlite3_sql(stmt));
   }
   return {};
 }

@@ -39,6 +39,6 @@ Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params, bool check
 
 // The invalid_statement error for a statement that does not have `given`
 // parameters.
-Error param_count_error(sqlite3_stmt* stmt, std::size_t given);
+[[gnu::cold]] Error param_count_error(sqlite3_stmt* stmt, std::size_t given);
 
 }  // namespace tessera::sqlite::detail

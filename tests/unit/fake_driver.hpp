@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <tessera/driver/driver.hpp>
+#include <tessera/driver/value_rows.hpp>
 
 namespace fake {
 

@@ -2,6 +2,7 @@
 // lowering of typed statements into untyped shapes with ordered parameters.
 #include <doctest/doctest.h>
 
+#include <tessera/driver/value_rows.hpp>
 #include <tessera/tessera.hpp>
 
 namespace mt {

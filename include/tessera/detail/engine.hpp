@@ -296,9 +296,9 @@ class TESSERA_API Engine {
   const TableSchema& schema_for(const Plan& plan, SchemaFn schema);  // of the plan's table
   // The kept entry of schema_for(table, schema), under the schema lock.
   const CachedSchema& cached_schema(const std::string& table, SchemaFn schema);
-  // read() and write(): takes a connection, runs body(connection, plan,
-  // key_value) -> Result<uint64_t>, reports, gives the connection back.
-  // The caller has checked the values. Throws DbError.
+  // read() and write(): takes a connection, runs body(connection) ->
+  // Result<uint64_t>, reports, gives the connection back. The caller has
+  // checked the values. Throws DbError.
   template <class Body>
   std::uint64_t run_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
                          Body&& body);
@@ -306,6 +306,25 @@ class TESSERA_API Engine {
                           SchemaFn schema, ReadSink& sink);
   std::uint64_t write_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
                            SchemaFn schema);
+  // The rare parts of run_plan, out of its hot path (see engine.cpp).
+  class Held;
+  [[gnu::cold]] PooledConnection* acquire_cold(PooledConnection* hot,
+                                               std::chrono::steady_clock::time_point now);
+  [[noreturn, gnu::cold]] void run_failed(Error error, const Plan& plan,
+                                          std::span<const Value> values,
+                                          std::chrono::steady_clock::time_point start);
+  [[gnu::cold]] void run_reported(const Plan& plan, std::span<const Value> values,
+                                  std::chrono::steady_clock::time_point start,
+                                  std::chrono::steady_clock::time_point end, std::uint64_t rows);
+  [[noreturn, gnu::cold]] void sink_failed(ReadSink& sink, const Plan& plan);
+  // The key-value bodies of read_plan and write_plan: not inlined, so the
+  // SQL path's code stays contiguous (not cold: a key-value driver runs them
+  // as often).
+  [[gnu::noinline]] Result<std::uint64_t> read_kv(Connection& c, const Plan& plan,
+                                                  std::span<const Value> values, SchemaFn schema,
+                                                  ReadSink& sink);
+  [[gnu::noinline]] Result<std::uint64_t> write_kv(Connection& c, const Plan& plan,
+                                                   std::span<const Value> values, SchemaFn schema);
   // Throws invalid_value for a value the driver cannot store (NaN, text
   // with NUL, a timestamp or date outside 0001..9999). Booleans, integers
   // and NULL always pass, without a call.
