@@ -39,8 +39,10 @@ StatementCache::Statement& StatementCache::add(std::uint64_t key, std::string si
     index_.erase(lru_.back().key);
     lru_.pop_back();
   }
-  lru_.push_front(
-      Entry{k, {"tessera_" + std::to_string(next_name_++), {}, false}, std::string(sql)});
+  Entry& entry = lru_.emplace_front();
+  entry.key = k;
+  entry.statement.name = "tessera_" + std::to_string(next_name_++);
+  entry.sql = sql;
   index_.emplace(std::move(k), lru_.begin());
   return lru_.front().statement;
 }
