@@ -455,21 +455,27 @@ Result<ExecResponse> PgConnection::exec(const Operation& op) {
   return dispatch_sql(*this, op, kDriverName);
 }
 
-Result<const std::string*> PgConnection::prepared(std::uint64_t key, std::string_view sql,
-                                                  std::span<const Value> params) {
+Result<StatementCache::Statement*> PgConnection::prepared(std::uint64_t key, std::string_view sql,
+                                                          std::span<const Value> params) {
   signature_.assign(1, kQueryKeySpace);
   append_type_signature(params, signature_);
-  if (const std::string* name = statements_.find(key, signature_, {})) return name;
-  const std::string& name = statements_.add(key, signature_, {});
+  if (auto* statement = statements_.find(key, signature_, {})) return statement;
+  StatementCache::Statement& statement = statements_.add(key, signature_, {});
   const std::string text(sql);
-  ResultPtr r(
-      PQprepare(conn_.get(), name.c_str(), text.c_str(), encoded_.count(), encoded_.types()));
+  ResultPtr r(PQprepare(conn_.get(), statement.name.c_str(), text.c_str(), encoded_.count(),
+                        encoded_.types()));
   if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
     Error e = fail(r.get(), sql);
     statements_.forget(key, signature_);
     return e;
   }
-  return &name;
+  return &statement;
+}
+
+bool PgConnection::stale_statement(const Error& e, std::uint64_t key, bool retried) {
+  if (e.sqlstate != "0A000") return false;
+  statements_.drop(key, signature_);  // signature_: as prepared() left it
+  return !retried && !tx_before_ && !broken_;
 }
 
 Result<ExecResponse> PgConnection::finish_streaming_command(std::string_view sql) {
@@ -691,23 +697,72 @@ Result<ExecResponse> PgConnection::exec_query(const op::QuerySql& q) {
   if (Status s = begin_command(); !s) return std::move(s).error();
   if (Status s = encoded_.encode(q.params); !s) return std::move(s).error();
   if (!q.reads_all && std::holds_alternative<ast::Select>(*q.statement)) return open_cursor(q);
-  int sent = 0;
-  if (q.cache_key != 0) {
-    auto name = prepared(q.cache_key, q.sql, q.params);
-    if (!name) return std::move(name).error();
-    sent = PQsendQueryPrepared(conn_.get(), (*name)->c_str(), encoded_.count(), encoded_.values(),
-                               encoded_.lengths(), encoded_.formats(), 1);
-  } else {
+  if (q.cache_key == 0) {
     const std::string text(q.sql);
-    sent = PQsendQueryParams(conn_.get(), text.c_str(), encoded_.count(), encoded_.types(),
-                             encoded_.values(), encoded_.lengths(), encoded_.formats(), 1);
+    if (PQsendQueryParams(conn_.get(), text.c_str(), encoded_.count(), encoded_.types(),
+                          encoded_.values(), encoded_.lengths(), encoded_.formats(), 1) == 0)
+      return fail(nullptr, q.sql);
+    if (!q.reads_all) PQsetSingleRowMode(conn_.get());
+    return finish_streaming_command(q.sql);
   }
-  if (sent == 0) return fail(nullptr, q.sql);
-  // A query read to its end comes back as one PGresult (one allocation
-  // pattern like a plain PQexecPrepared); a lazy cursor streams row by row
-  // so that its memory stays flat.
-  if (!q.reads_all) PQsetSingleRowMode(conn_.get());
-  return finish_streaming_command(q.sql);
+  for (bool retried = false;; retried = true) {
+    auto statement = prepared(q.cache_key, q.sql, q.params);
+    if (!statement) return std::move(statement).error();
+    if (PQsendQueryPrepared(conn_.get(), (*statement)->name.c_str(), encoded_.count(),
+                            encoded_.values(), encoded_.lengths(), encoded_.formats(), 1) == 0)
+      return fail(nullptr, q.sql);
+    // A query read to its end comes back as one PGresult (one allocation
+    // pattern like a plain PQexecPrepared); a statement that is not a
+    // SELECT but returns rows lazily (RETURNING) streams row by row so that
+    // its memory stays flat.
+    if (!q.reads_all) PQsetSingleRowMode(conn_.get());
+    auto response = finish_streaming_command(q.sql);
+    if (response.ok() || !stale_statement(response.error(), q.cache_key, retried)) return response;
+  }
+}
+
+Result<std::uint64_t> PgConnection::read(const op::QuerySql& q, RowSink& sink) {
+  if (!q.reads_all || q.cache_key == 0) return Connection::read(q, sink);
+  return guarded([&]() -> Result<std::uint64_t> {
+    if (q.params.size() > kMaxBindParams)
+      return driver_error(ErrorKind::invalid_statement,
+                          "a statement can bind at most 65535 parameters", q.sql);
+    if (Status s = begin_command(); !s) return std::move(s).error();
+    if (Status s = encoded_.encode(q.params); !s) return std::move(s).error();
+    pg_conn* conn = conn_.get();
+    for (bool retried = false;; retried = true) {
+      auto prepared_statement = prepared(q.cache_key, q.sql, q.params);
+      if (!prepared_statement) return std::move(prepared_statement).error();
+      StatementCache::Statement& statement = **prepared_statement;
+      if (PQsendQueryPrepared(conn, statement.name.c_str(), encoded_.count(), encoded_.values(),
+                              encoded_.lengths(), encoded_.formats(), 1) == 0)
+        return fail(nullptr, q.sql);
+      ResultPtr r(PQgetResult(conn));
+      if (!r) return fail(nullptr, q.sql);
+      switch (PQresultStatus(r.get())) {
+        case PGRES_TUPLES_OK: {
+          drain();
+          const int columns = PQnfields(r.get());
+          if (!statement.result_known ||
+              statement.result_types.size() != static_cast<std::size_t>(columns)) {
+            statement.result_types.resize(static_cast<std::size_t>(columns));
+            for (int i = 0; i < columns; ++i)
+              statement.result_types[static_cast<std::size_t>(i)] = PQftype(r.get(), i);
+            statement.result_known = true;
+          }
+          PgRows rows(std::move(r), statement.result_types);
+          return feed(&rows, sink);
+        }
+        case PGRES_COMMAND_OK:
+        case PGRES_EMPTY_QUERY: drain(); return std::uint64_t{0};
+        default: {
+          Error e = fail(r.get(), q.sql);
+          drain();
+          if (!stale_statement(e, q.cache_key, retried)) return e;
+        }
+      }
+    }
+  });
 }
 
 Result<ExecResponse> PgConnection::exec_raw(const op::RawSql& raw) {
@@ -939,10 +994,10 @@ Status PgConnection::copy_check(const ast::Insert& shape, const std::string& key
   for (std::size_t i = 0; i < used; ++i) {
     Command& c = commands[i];
     signature_.assign(1, c.space);
-    if (const std::string* name = statements_.find(0, signature_, {})) {
-      c.name = *name;
+    if (const auto* found = statements_.find(0, signature_, {})) {
+      c.name = found->name;
     } else {
-      c.name = statements_.add(0, signature_, {});  // a copy: a later add may evict it
+      c.name = statements_.add(0, signature_, {}).name;  // a copy: a later add may evict it
       c.prepare = true;
       if (PQsendPrepare(conn, c.name.c_str(), c.sql, c.params, c.types) == 0)
         return pipeline_broken(c.sql);
@@ -1119,9 +1174,11 @@ bool PgConnection::queue_prepared(PipelineState& state, std::uint64_t key,
                                   const ParamView& params, bool text_key) {
   pg_conn* conn = conn_.get();
   const std::string_view text = text_key ? std::string_view(*sql) : std::string_view();
-  const std::string* name = statements_.find(key, signature_, text);
-  if (name == nullptr) {
-    name = &statements_.add(key, signature_, text);
+  const std::string* name = nullptr;
+  if (const auto* found = statements_.find(key, signature_, text)) {
+    name = &found->name;
+  } else {
+    name = &statements_.add(key, signature_, text).name;
     if (PQsendPrepare(conn, name->c_str(), sql->c_str(), params.count, params.types) == 0)
       return false;
     state.pending.push_back({true, key, signature_, sql});

@@ -54,6 +54,12 @@ class PgConnection final : public Connection {
 
   const Capability& capability() const override { return capability_; }
   Result<ExecResponse> exec(const Operation& op) override;
+  // A query read to its end through a cached prepared statement (reads_all
+  // and a cache key; anything else goes through exec()): its one result is
+  // mapped from a PgRows on the stack, decoded with the result types the
+  // statement cache recorded from the statement's first result instead of
+  // asking libpq for each column's type per result.
+  Result<std::uint64_t> read(const op::QuerySql& query, RowSink& sink) override;
   bool is_valid() const override;
   Status ping() override;
   Status push_schema(const Schema& schema) override;
@@ -144,8 +150,17 @@ class PgConnection final : public Connection {
   Status run(const std::string& sql);
   // The name of a prepared statement for (key, params), preparing it
   // (one round trip) if it is not cached.
-  Result<const std::string*> prepared(std::uint64_t key, std::string_view sql,
-                                      std::span<const Value> params);
+  Result<StatementCache::Statement*> prepared(std::uint64_t key, std::string_view sql,
+                                              std::span<const Value> params);
+  // After `e` from running the cached statement (key, signature_): whether
+  // the statement was stale, i.e. the server refused it because a table it
+  // reads changed its columns' types (SQLSTATE 0A000, "cached plan must
+  // not change result type"). A stale statement is dropped so that the
+  // next run prepares it afresh; returns true when the caller should run
+  // it again now: once (not `retried`), and only outside a transaction,
+  // where the refused statement changed nothing (inside one it has aborted
+  // the caller's transaction).
+  bool stale_statement(const Error& e, std::uint64_t key, bool retried);
   Result<const InsertShape*> insert_shape(const ast::Insert& shape, std::size_t rows);
   Result<ArrayShape*> array_shape(const ast::Insert& shape);
   // A plain insert as one COPY ... FROM STDIN (text format), with the

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <endian.h>
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -43,19 +44,29 @@ PgRows::PgRows(ResultPtr result) {
   start_at(std::move(result));
 }
 
+PgRows::PgRows(ResultPtr result, std::span<const unsigned> types) {
+  std::copy(types.begin(), types.end(), column_storage(types.size()));
+  start_at(std::move(result));
+}
+
 PgRows::~PgRows() {
   if (owner_ != nullptr) owner_->abandon_stream(this);
 }
 
-void PgRows::read_columns(const pg_result* r) {
-  columns_ = static_cast<std::size_t>(PQnfields(r));
+unsigned* PgRows::column_storage(std::size_t count) {
+  columns_ = count;
   unsigned* oids = inline_oids_.data();
   if (columns_ > kInlineColumns) {
     more_oids_.resize(columns_);
     oids = more_oids_.data();
   }
-  for (std::size_t i = 0; i < columns_; ++i) oids[i] = PQftype(r, static_cast<int>(i));
   oids_ = oids;
+  return oids;
+}
+
+void PgRows::read_columns(const pg_result* r) {
+  unsigned* oids = column_storage(static_cast<std::size_t>(PQnfields(r)));
+  for (std::size_t i = 0; i < columns_; ++i) oids[i] = PQftype(r, static_cast<int>(i));
 }
 
 ResultPtr PgRows::pull(bool rest) {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ class PgRows final : public Rows {
   explicit PgRows(std::vector<ResultPtr> results);
   // Rows held in one PGRES_TUPLES_OK result.
   explicit PgRows(ResultPtr result);
+  // Rows held in one PGRES_TUPLES_OK result whose column type OIDs are
+  // `types` (known from its prepared statement; copied).
+  PgRows(ResultPtr result, std::span<const unsigned> types);
   ~PgRows() override;
   PgRows(const PgRows&) = delete;  // oids_ may point into this object
   PgRows& operator=(const PgRows&) = delete;
@@ -76,6 +80,8 @@ class PgRows final : public Rows {
 
  private:
   void read_columns(const pg_result* r);
+  // Room for `count` column type OIDs (oids_ points to it).
+  unsigned* column_storage(std::size_t count);
   std::string_view cell(std::size_t col) const;
   // Records a conversion error unless the cell is NULL (a getter on NULL
   // returns the zero value without one).

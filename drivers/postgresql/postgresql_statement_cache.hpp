@@ -26,20 +26,38 @@ namespace tessera::postgresql::detail {
 
 class StatementCache {
  public:
+  // A prepared statement as the cache knows it.
+  struct Statement {
+    std::string name;
+    // The type OIDs of its result columns, recorded from its first result
+    // (see PgConnection::read). A prepared statement's result columns
+    // cannot change: once a table it reads is altered or dropped and
+    // created again with other column types, the server refuses to run it
+    // (SQLSTATE 0A000, "cached plan must not change result type") rather
+    // than return other types, and the connection drops it (drop()).
+    std::vector<unsigned> result_types;
+    bool result_known = false;
+  };
+
   explicit StatementCache(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
 
-  // The name of the statement for (key, signature), marked most recently
-  // used, or null. `sql`, when non-empty, must equal the statement's text
-  // (for keys that are hashes of the text).
-  const std::string* find(std::uint64_t key, std::string_view signature, std::string_view sql);
+  // The statement for (key, signature), marked most recently used, or
+  // null; valid until the next add(), drop(), forget() or clear(). `sql`, when non-empty, must
+  // equal the statement's text (for keys that are hashes of the text).
+  Statement* find(std::uint64_t key, std::string_view signature, std::string_view sql);
 
-  // Records a statement about to be prepared and returns its new name.
+  // Records a statement about to be prepared and returns it, with its new
+  // name and its result types unknown.
   // Evicts the least recently used entry past capacity.
-  const std::string& add(std::uint64_t key, std::string signature, std::string_view sql);
+  Statement& add(std::uint64_t key, std::string signature, std::string_view sql);
 
   // Forgets a statement whose PREPARE failed (it does not exist on the
   // server, so nothing is queued for DEALLOCATE).
   void forget(std::uint64_t key, std::string_view signature);
+
+  // Forgets a prepared statement the server may still hold and queues its
+  // name for DEALLOCATE: the next use prepares it again.
+  void drop(std::uint64_t key, std::string_view signature);
 
   // Names of evicted statements not yet deallocated; the caller takes them.
   std::vector<std::string> take_evicted() { return std::move(evicted_); }
@@ -62,7 +80,7 @@ class StatementCache {
   };
   struct Entry {
     Key key;
-    std::string name;
+    Statement statement;
     std::string sql;  // kept only when the key is a text hash
   };
 
@@ -72,7 +90,7 @@ class StatementCache {
   // The entry find() returned last, while it is still the most recently
   // used one (reset by add, forget and clear): a loop running one statement
   // finds it without hashing.
-  const Entry* last_ = nullptr;
+  Entry* last_ = nullptr;
   std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> index_;
   std::vector<std::string> evicted_;
 };

@@ -556,6 +556,132 @@ TEST_CASE("a lazy cursor reads a server-side cursor in batches, in and out of a 
   spi(c, tessera::op::RawSql{"DROP TABLE " + table, {}});
 }
 
+TEST_CASE("a lazy cursor over rows of 200 kB fetches batches bounded by bytes") {
+  const auto connection = connect_spi();
+  tessera::Connection& c = *connection;
+  const tessera::ast::Statement select_shape = tessera::ast::Select{};
+  // 250 rows of 200,000 bytes: the first FETCH takes 100 rows (20 MB),
+  // later ones as many as fit 2 MiB (10 rows each).
+  const std::string sql =
+      "SELECT g, repeat(chr(65 + CAST(g % 26 AS int4)), 200000) FROM generate_series(1, 250) g";
+  auto read_all = [&](bool interleave) {
+    auto r = c.exec(tessera::op::QuerySql{.statement = &select_shape, .sql = sql});
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    std::int64_t n = 0;
+    for (;;) {
+      auto more = r->rows->next();
+      REQUIRE(more.ok());
+      if (!*more) break;
+      ++n;
+      CHECK(r->rows->get_int64(0) == n);
+      const std::string_view text = r->rows->get_text(1);
+      CHECK(text.size() == 200'000);
+      CHECK(text.front() == static_cast<char>('A' + n % 26));
+      CHECK(text.back() == text.front());
+      if (interleave && n == 120) spi(c, tessera::op::RawSql{"SELECT 1", {}, true});
+    }
+    CHECK(n == 250);
+  };
+  read_all(false);
+  using Tx = tessera::op::Transaction;
+  spi(c, Tx{.kind = Tx::Kind::start});
+  read_all(false);
+  read_all(true);  // another statement mid-cursor: the rest is buffered first
+  spi(c, Tx{.kind = Tx::Kind::commit});
+  // Dropped in its second batch, in and out of a transaction.
+  for (bool in_tx : {false, true}) {
+    if (in_tx) spi(c, Tx{.kind = Tx::Kind::start});
+    {
+      auto r = c.exec(tessera::op::QuerySql{.statement = &select_shape, .sql = sql});
+      REQUIRE(r.ok());
+      for (int i = 0; i < 105; ++i) REQUIRE(*r->rows->next());
+    }
+    auto one = c.exec(tessera::op::RawSql{"SELECT 1", {}, true});
+    REQUIRE_MESSAGE(one.ok(), (one.ok() ? "" : one.error().message));
+    if (in_tx) spi(c, Tx{.kind = Tx::Kind::commit});
+  }
+}
+
+// A RowSink that records the second column of every row as text, read as
+// int64 or (as_double) as float64, or "?" on a conversion error.
+struct SecondColumn final : tessera::RowSink {
+  bool as_double = false;
+  std::vector<std::string> seen;
+  bool row(tessera::Rows& rows) noexcept override {
+    const std::string v =
+        as_double ? std::to_string(rows.get_double(1)) : std::to_string(rows.get_int64(1));
+    seen.push_back(rows.conversion_error() == nullptr ? v : "?");
+    return true;
+  }
+};
+
+TEST_CASE("a cached statement whose table changed its column types is prepared again") {
+  const auto connection = connect_spi();
+  tessera::Connection& c = *connection;
+  const std::string table = "\"" + prefix() + "retyped\"";
+  const tessera::ast::Statement select_shape = tessera::ast::Select{};
+  const std::string sql = "SELECT a, b FROM " + table + " WHERE a = $1";
+  const std::vector<tessera::Value> params{tessera::Value(std::int64_t{1})};
+  // Through read() (the result types the statement cache recorded) and
+  // exec() alike; cache key 4242 is the same statement every time.
+  const tessera::op::QuerySql query{.statement = &select_shape,
+                                    .sql = sql,
+                                    .params = params,
+                                    .cache_key = 4242,
+                                    .reads_all = true};
+  bool as_double = false;  // the current table's b
+  auto via_read = [&]() -> tessera::Result<std::vector<std::string>> {
+    SecondColumn sink;
+    sink.as_double = as_double;
+    auto n = c.read(query, sink);
+    if (!n.ok()) return std::move(n).error();
+    CHECK(*n == sink.seen.size());
+    return sink.seen;
+  };
+  auto via_exec = [&]() -> tessera::Result<std::vector<std::string>> {
+    auto r = c.exec(query);
+    if (!r.ok()) return std::move(r).error();
+    SecondColumn sink;
+    sink.as_double = as_double;
+    while (*r->rows->next()) sink.row(*r->rows);
+    return sink.seen;
+  };
+  auto create = [&](const std::string& columns, const std::string& row) {
+    as_double = columns.find("float8") != std::string::npos;
+    spi(c, tessera::op::RawSql{"DROP TABLE IF EXISTS " + table, {}});
+    spi(c, tessera::op::RawSql{"CREATE TABLE " + table + " (" + columns + ")", {}});
+    spi(c, tessera::op::RawSql{"INSERT INTO " + table + " VALUES (" + row + ")", {}});
+  };
+  using Strings = std::vector<std::string>;
+  create("a int8, b int8", "1, 7");
+  REQUIRE(via_read().ok());
+  CHECK(*via_read() == Strings{"7"});
+  CHECK(*via_exec() == Strings{"7"});
+  // Outside a transaction the refused statement (0A000) is prepared again
+  // and run again at once.
+  create("a int4, b float8", "1, 2.5");
+  auto after = via_read();
+  REQUIRE_MESSAGE(after.ok(), (after.ok() ? "" : after.error().message));
+  CHECK(*after == Strings{std::to_string(2.5)});
+  CHECK(*via_exec() == Strings{std::to_string(2.5)});
+  create("a int8, b int8", "1, 9");
+  auto exec_after = via_exec();
+  REQUIRE_MESSAGE(exec_after.ok(), (exec_after.ok() ? "" : exec_after.error().message));
+  CHECK(*exec_after == Strings{"9"});
+  CHECK(*via_read() == Strings{"9"});
+  // Inside a transaction the refusal aborts it, as any failed statement
+  // does; the statement is prepared again on its next use.
+  create("a int4, b float8", "1, 3.5");
+  using Tx = tessera::op::Transaction;
+  spi(c, Tx{.kind = Tx::Kind::start});
+  auto refused = via_read();
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().sqlstate == "0A000");
+  spi(c, Tx{.kind = Tx::Kind::rollback});
+  CHECK(*via_read() == Strings{std::to_string(3.5)});
+  spi(c, tessera::op::RawSql{"DROP TABLE " + table, {}});
+}
+
 // Every column type, for update_many's arrays (typed by the declared
 // column type, so NULLs need no value to tell their type).
 struct AllTypes {
