@@ -124,7 +124,38 @@ struct Error {
 
   Error() = default;
   Error(ErrorKind k, std::string msg) : kind(k), message(std::move(msg)) {}
+  Error(const Error&) = default;
+  Error& operator=(const Error&) = default;
+  // Moving and destroying an Error are cold calls rather than inline code:
+  // an Error exists only on a failure path, and every `return error;` or
+  // Result destroyed would otherwise inline five strings' moves or frees
+  // next to the success path's instructions, spreading the code that does
+  // run over more instruction-cache lines (the cold attribute also tells
+  // the compiler that a branch leading to one is unlikely).
+  [[gnu::cold, gnu::noinline]] Error(Error&& other) noexcept
+      : kind(other.kind),
+        message(std::move(other.message)),
+        driver(std::move(other.driver)),
+        native_code(other.native_code),
+        sqlstate(std::move(other.sqlstate)),
+        constraint(std::move(other.constraint)),
+        statement(std::move(other.statement)) {}
+  [[gnu::cold, gnu::noinline]] Error& operator=(Error&& other) noexcept {
+    kind = other.kind;
+    message = std::move(other.message);
+    driver = std::move(other.driver);
+    native_code = other.native_code;
+    sqlstate = std::move(other.sqlstate);
+    constraint = std::move(other.constraint);
+    statement = std::move(other.statement);
+    return *this;
+  }
+  [[gnu::cold, gnu::noinline]] ~Error() {}  // NOLINT(modernize-use-equals-default): see above
 };
+
+// A member added to Error must be moved above as well.
+static_assert(sizeof(Error) == 2 * sizeof(std::int64_t) + 5 * sizeof(std::string),
+              "Error's members changed: update Error(Error&&) and operator=(Error&&)");
 
 // Either a T or an Error. A small std-only stand-in for std::expected, so
 // the SPI needs nothing beyond C++20.
