@@ -135,15 +135,14 @@ void MysqlRows::end_result() noexcept {
 
 Status MysqlRows::bind_columns() {
   MYSQL_STMT* stmt = lease_.get();
-  // mysql_stmt_result_metadata copies no fields: it wraps the statement's
-  // own, which each execution updates, in a MYSQL_RES.
-  MYSQL_RES* meta = mysql_stmt_result_metadata(stmt);
-  if (meta == nullptr) return session_->statement_failed(stmt, lease_.sql());
-  const unsigned n = mysql_num_fields(meta);
-  const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
+  // The statement's own fields, which each execution updates (Connector/C
+  // 3.1+; mysql_stmt_result_metadata would wrap the same in a MYSQL_RES
+  // allocated for the purpose).
+  const unsigned n = mysql_stmt_field_count(stmt);
+  const MYSQL_FIELD* fields = mariadb_stmt_fetch_fields(stmt);
+  if (n == 0 || fields == nullptr) return session_->statement_failed(stmt, lease_.sql());
   ResultBinding& b = lease_.binding();
   if (!b.matches(fields, n)) b.build(fields, n);
-  mysql_free_result(meta);
   binding_ = &b;
   columns_ = b.columns.data();
   column_count_ = n;

@@ -110,6 +110,10 @@ class MysqlRows final : public Rows {
   // Streams the result of the executed statement in `lease`. Errors: the
   // library's, from the result metadata.
   static Result<std::unique_ptr<MysqlRows>> open(StatementLease lease, Session* session);
+  // The same in two steps, for Rows that live on the caller's stack:
+  // construct, then start() before anything else.
+  MysqlRows(StatementLease lease, Session* session) : lease_(std::move(lease)), session_(session) {}
+  Status start() { return bind_columns(); }
   ~MysqlRows() override;
 
   Result<bool> next() override;
@@ -154,7 +158,6 @@ class MysqlRows final : public Rows {
     std::string_view bytes;
   };
 
-  MysqlRows(StatementLease lease, Session* session) : lease_(std::move(lease)), session_(session) {}
   Status bind_columns();
   enum class Fetched : std::uint8_t { row, end, failed };
   // One row into the binding; on failure the error is in failure_.
