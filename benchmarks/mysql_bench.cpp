@@ -11,10 +11,12 @@
 // profiling: the table is still filled through the library's W1, untimed
 // and unreported unless selected. Under callgrind, count only the workload
 // with e.g. --toggle-collect='*Tessera::w3_vector*' (or
-// '*Prepared::w3_vector*' for Connector/C). Each timed workload also prints the client's CPU time
-// per operation (user + system, getrusage) on stderr, `cpu: WORKLOAD / LIBRARY: X us/op`: wall
-// times here are shared with the server and other load, the client's CPU is what a driver change
-// moves.
+// '*Prepared::w3_vector*' for Connector/C).
+//
+// Each timed workload also prints the client's CPU time per operation
+// (getrusage) on stderr, `cpu: WORKLOAD / LIBRARY: X us/op client (user U,
+// system S)`: wall times here are shared with the server and other load,
+// the client's user time is what a driver change moves.
 //
 // Without --url the URL comes from TESSERA_TEST_MYSQL_URL; with neither the
 // program says so and exits 77 (CTest's "skipped"). Prints one markdown
@@ -898,12 +900,16 @@ std::uint64_t with_verdict(std::uint64_t sum, std::uint64_t bad, const std::stri
   return sum + bad * 0x9e3779b97f4a7c15ull;
 }
 
-// This process's CPU time (user + system), in seconds.
-double cpu_seconds() {
+// This process's CPU time in seconds: user, and system (the kernel's share,
+// mostly the socket calls, the same per round trip for every library).
+struct CpuTime {
+  double user = 0, system = 0;
+};
+CpuTime cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
-  return sec(u.ru_utime) + sec(u.ru_stime);
+  return {sec(u.ru_utime), sec(u.ru_stime)};
 }
 
 // The CPU time (user + system, seconds) of the server process whose pid is
@@ -928,10 +934,14 @@ double server_cpu_seconds() {
 template <class F>
 double measured(const std::string& workload, const std::string& library, std::uint64_t ops, F&& f) {
   const double per_op = 1e6 / static_cast<double>(std::max<std::uint64_t>(ops, 1));
-  const double cpu0 = cpu_seconds(), server0 = server_cpu_seconds();
+  const CpuTime cpu0 = cpu_seconds();
+  const double server0 = server_cpu_seconds();
   const double s = bench::seconds(std::forward<F>(f));
-  std::cerr << "cpu: " << workload << " / " << library << ": " << (cpu_seconds() - cpu0) * per_op
-            << " us/op client";
+  const CpuTime cpu1 = cpu_seconds();
+  const double user = (cpu1.user - cpu0.user) * per_op,
+               system = (cpu1.system - cpu0.system) * per_op;
+  std::cerr << "cpu: " << workload << " / " << library << ": " << user + system
+            << " us/op client (user " << user << ", system " << system << ")";
   if (server0 >= 0) std::cerr << ", " << (server_cpu_seconds() - server0) * per_op << " server";
   std::cerr << ", " << s * per_op << " wall\n";
   return s;
