@@ -70,7 +70,11 @@ void finish_result(MYSQL_STMT* stmt) noexcept {
   int rc = 0;
   while ((rc = mysql_stmt_fetch(stmt)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
   }
-  mysql_stmt_free_result(stmt);
+  // A result read to its end holds nothing more (results are never stored
+  // here) and its connection is ready: mysql_stmt_free_result would only
+  // clear the statement's error, which its next execution does. After an
+  // error it runs, to leave the connection as the library wants it.
+  if (rc != MYSQL_NO_DATA) mysql_stmt_free_result(stmt);
 }
 
 Result<MYSQL_STMT*> prepare_statement(MYSQL* db, std::string_view sql) {
