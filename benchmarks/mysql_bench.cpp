@@ -4,13 +4,19 @@
 // Tessera (the linked mysql driver) and SOCI (when found at configure time).
 //
 //   tessera_bench_mysql [--url mysql://user:pw@host:port/db] [--n N] [--reps R] [--out FILE.md]
-//                       [--only LIBRARY]
+//                       [--only LIBRARY] [--workload W]
 //
 // --only runs one library (its name as in the table, e.g. tessera), for
-// profiling. Each timed workload also prints the client's CPU time per
-// operation (user + system, getrusage) on stderr, `cpu: WORKLOAD / LIBRARY:
-// X us/op`: wall times here are shared with the server and other load, the
-// client's CPU is what a driver change moves.
+// profiling. --workload runs one workload (its tag, e.g. W3a), also for
+// profiling: the table is still filled through the library's W1, untimed
+// and unreported unless selected. Under callgrind, count only the workload
+// with e.g. --toggle-collect='*Tessera::w3_vector*' (or
+// '*Prepared::w3_vector*' for Connector/C).
+//
+// Each timed workload also prints the client's CPU time per operation
+// (getrusage) on stderr, `cpu: WORKLOAD / LIBRARY: X us/op client (user U,
+// system S)`: wall times here are shared with the server and other load,
+// the client's user time is what a driver change moves.
 //
 // Without --url the URL comes from TESSERA_TEST_MYSQL_URL; with neither the
 // program says so and exits 77 (CTest's "skipped"). Prints one markdown
@@ -882,6 +888,7 @@ const std::string kW3b = "W3b scan via cursor";
 const std::string kW4 = "W4 update by pk (1 tx)";
 const std::string kW4b = "W4b update by pk, batched";
 const std::string kW5 = "W5 qty BETWEEN, ORDER BY price DESC LIMIT 20";
+const std::string* const kWorkloads[] = {&kW1, &kW1b, &kW2, &kW2b, &kW3a, &kW3b, &kW4, &kW4b, &kW5};
 
 // What the verifier found wrong in a written table turns the checksum into a
 // different number (and is said on stderr), so the cell reads "wrong".
@@ -893,12 +900,16 @@ std::uint64_t with_verdict(std::uint64_t sum, std::uint64_t bad, const std::stri
   return sum + bad * 0x9e3779b97f4a7c15ull;
 }
 
-// This process's CPU time (user + system), in seconds.
-double cpu_seconds() {
+// This process's CPU time in seconds: user, and system (the kernel's share,
+// mostly the socket calls, the same per round trip for every library).
+struct CpuTime {
+  double user = 0, system = 0;
+};
+CpuTime cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
-  return sec(u.ru_utime) + sec(u.ru_stime);
+  return {sec(u.ru_utime), sec(u.ru_stime)};
 }
 
 // The CPU time (user + system, seconds) of the server process whose pid is
@@ -923,13 +934,25 @@ double server_cpu_seconds() {
 template <class F>
 double measured(const std::string& workload, const std::string& library, std::uint64_t ops, F&& f) {
   const double per_op = 1e6 / static_cast<double>(std::max<std::uint64_t>(ops, 1));
-  const double cpu0 = cpu_seconds(), server0 = server_cpu_seconds();
+  const CpuTime cpu0 = cpu_seconds();
+  const double server0 = server_cpu_seconds();
   const double s = bench::seconds(std::forward<F>(f));
-  std::cerr << "cpu: " << workload << " / " << library << ": " << (cpu_seconds() - cpu0) * per_op
-            << " us/op client";
+  const CpuTime cpu1 = cpu_seconds();
+  const double user = (cpu1.user - cpu0.user) * per_op,
+               system = (cpu1.system - cpu0.system) * per_op;
+  std::cerr << "cpu: " << workload << " / " << library << ": " << user + system
+            << " us/op client (user " << user << ", system " << system << ")";
   if (server0 >= 0) std::cerr << ", " << (server_cpu_seconds() - server0) * per_op << " server";
   std::cerr << ", " << s * per_op << " wall\n";
   return s;
+}
+
+// The workload to run (its tag, "W3a"), or empty for all.
+std::string g_workload;
+
+// Whether `workload` (a kW* name) is selected by --workload.
+bool selected(const std::string& workload) {
+  return g_workload.empty() || workload.starts_with(g_workload + " ");
 }
 
 void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Results& res,
@@ -939,7 +962,7 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
   std::uint64_t sum = 0;
   double s = 0;
   auto timed = [&](Work w, const std::string& workload, std::uint64_t ops, auto&& body) {
-    if (!lib.has(w)) return;
+    if (!lib.has(w) || !selected(workload)) return;
     s = measured(workload, l, ops, [&] { sum = body(); });
     res.record(workload, l, ops, s, sum);
   };
@@ -948,13 +971,18 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
   if (lib.has(Work::w1)) {
     lib.recreate();
     std::vector<Item> rows = in.rows;  // W1 writes the generated ids back
-    s = measured(kW1, l, n, [&] { sum = lib.w1_insert(rows); });
-    res.record(kW1, l, n, s, with_verdict(sum, verifier.mismatches(rows), kW1 + " / " + l, notes));
+    if (selected(kW1)) {
+      s = measured(kW1, l, n, [&] { sum = lib.w1_insert(rows); });
+      res.record(kW1, l, n, s,
+                 with_verdict(sum, verifier.mismatches(rows), kW1 + " / " + l, notes));
+    } else {
+      (void)lib.w1_insert(rows);  // fills the table the other workloads read
+    }
     timed(Work::w2, kW2, n, [&] { return lib.w2_find(in.lookup_keys); });
     timed(Work::w2b, kW2b, n, [&] { return lib.w2_batched(in.lookup_keys); });
     timed(Work::w3a, kW3a, n, [&] { return lib.w3_vector(); });
     timed(Work::w3b, kW3b, n, [&] { return lib.w3_cursor(); });
-    if (lib.has(Work::w4)) {
+    if (lib.has(Work::w4) && selected(kW4)) {
       s = measured(kW4, l, in.updates.size(), [&] { sum = lib.w4_update(in); });
       res.record(kW4, l, in.updates.size(), s, sum * 1000003u + verifier.qty_total());
     }
@@ -964,10 +992,10 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
   // W1b's ids may have gaps (array binding), so its checksum counts each
   // row by its number (1..N) and the verifier checks every reported id;
   // W4b updates the rows by number, through the ids this library got.
-  if (lib.has(Work::w1b) || lib.has(Work::w4b)) {
+  if ((lib.has(Work::w1b) && selected(kW1b)) || (lib.has(Work::w4b) && selected(kW4b))) {
     lib.recreate();
     std::vector<Item> rows = in.rows;
-    if (lib.has(Work::w1b)) {
+    if (lib.has(Work::w1b) && selected(kW1b)) {
       s = measured(kW1b, l, n, [&] { lib.w1_bulk(rows); });
       std::uint64_t by_number = 0;
       for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -981,10 +1009,12 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
         notes.push_back(kW1b + " / " + l + ": the " + std::to_string(rows.size()) +
                         " ids reported run from " + std::to_string(rows.front().id) + " to " +
                         std::to_string(rows.back().id) + " (auto-increment gaps)");
-    } else {
+    } else if (lib.has(Work::w1)) {
       lib.w1_insert(rows);
+    } else {
+      lib.w1_bulk(rows);
     }
-    if (lib.has(Work::w4b)) {
+    if (lib.has(Work::w4b) && selected(kW4b)) {
       Updates ups = in.unique_updates;
       for (auto& u : ups) u.first = rows.at(static_cast<std::size_t>(u.first) - 1).id;
       s = measured(kW4b, l, ups.size(), [&] { sum = lib.w4_bulk(ups); });
@@ -997,20 +1027,25 @@ void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Resu
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " [--url mysql://user:pw@host:port/db] [--n N] [--reps R] [--out FILE.md]"
-               " [--only LIBRARY]\n";
+               " [--only LIBRARY] [--workload W1|W1b|W2|W2b|W3a|W3b|W4|W4b|W5]\n";
   std::exit(64);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto args = bench::parse_args(argc, argv, {"--url", "--only"});
+  const auto args = bench::parse_args(argc, argv, {"--url", "--only", "--workload"});
   if (!args) usage(argv[0]);
   const std::int64_t n = args->n;
   const int reps = args->reps;
   const std::string& out_path = args->out;
   const std::string url = args->url("TESSERA_TEST_MYSQL_URL");
   const std::string only = args->get("--only");
+  g_workload = args->get("--workload");
+  if (!g_workload.empty() &&
+      std::none_of(std::begin(kWorkloads), std::end(kWorkloads),
+                   [](const std::string* w) { return w->starts_with(g_workload + " "); }))
+    usage(argv[0]);
   if (url.empty()) {
     std::cerr << "tessera_bench_mysql: no server: pass --url mysql://user:pw@host:port/db or set "
                  "TESSERA_TEST_MYSQL_URL (scripts/services/mariadb.sh start DIR prints one); "

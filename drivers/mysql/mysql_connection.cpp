@@ -264,7 +264,7 @@ Result<ExecResponse> MysqlConnection::exec(const Operation& op) {
 Result<ExecResponse> MysqlConnection::run_statement(StatementLease lease,
                                                     std::span<const Value> params) {
   MYSQL_STMT* stmt = lease.get();
-  if (Status s = binder_.bind(stmt, params); !s) {
+  if (Status s = lease.params().bind(stmt, params); !s) {
     Error e = std::move(s).error();
     e.statement = lease.sql();
     return e;
@@ -290,6 +290,44 @@ Result<ExecResponse> MysqlConnection::exec_query(const op::QuerySql& q) {
   // than streaming, for one row (find) or 100,000 (fetch_all), in client
   // instructions or wall time, and holds the whole result twice (README.md).
   return run_statement(std::move(*lease), q.params);
+}
+
+Result<StatementLease> MysqlConnection::execute(const op::QuerySql& q) {
+  if (Status s = ready_for_command(); !s) return std::move(s).error();
+  auto lease = queries_.acquire(q.cache_key, q.sql);
+  if (!lease) return classify(std::move(lease).error());
+  MYSQL_STMT* stmt = lease->get();
+  if (Status s = lease->params().bind(stmt, q.params); !s) {
+    Error e = std::move(s).error();
+    e.statement = lease->sql();
+    return e;
+  }
+  if (mysql_stmt_execute(stmt) != 0) return statement_failed(stmt, lease->sql());
+  return lease;
+}
+
+Result<std::uint64_t> MysqlConnection::read(const op::QuerySql& q, RowSink& sink) {
+  return guarded([&]() -> Result<std::uint64_t> {
+    auto lease = execute(q);
+    if (!lease) return std::move(lease).error();
+    if (mysql_stmt_field_count(lease->get()) == 0) return std::uint64_t{0};
+    MysqlRows rows(std::move(*lease), this);
+    if (Status s = rows.start(); !s) return std::move(s).error();
+    // Registered as the open result, as run_statement's Rows: should the
+    // sink run another statement here, the rest is buffered first.
+    streaming_ = &rows;
+    return feed(&rows, sink);
+  });
+}
+
+Result<std::uint64_t> MysqlConnection::write(const op::QuerySql& q) {
+  return guarded([&]() -> Result<std::uint64_t> {
+    auto lease = execute(q);
+    if (!lease) return std::move(lease).error();
+    // Rows, if any, are dropped with the lease (as the default write()).
+    if (mysql_stmt_field_count(lease->get()) > 0) return std::uint64_t{0};
+    return static_cast<std::uint64_t>(mysql_stmt_affected_rows(lease->get()));
+  });
 }
 
 Result<ExecResponse> MysqlConnection::exec_raw(const op::RawSql& raw) {

@@ -59,6 +59,9 @@ class MysqlConnection final : public Connection, private Session {
 
   const Capability& capability() const override { return capability_; }
   Result<ExecResponse> exec(const Operation& op) override;
+  // exec(query) without the ExecResponse and with the Rows on the stack.
+  Result<std::uint64_t> read(const op::QuerySql& query, RowSink& sink) override;
+  Result<std::uint64_t> write(const op::QuerySql& query) override;
   bool is_valid() const override { return !broken_; }
   Status ping() override;
   Status push_schema(const Schema& schema) override;
@@ -87,6 +90,8 @@ class MysqlConnection final : public Connection, private Session {
   // Binds and runs a leased statement: streaming rows if it has a result,
   // else the number of rows it changed.
   Result<ExecResponse> run_statement(StatementLease lease, std::span<const Value> params);
+  // Leases the statement of `q`, binds its parameters and executes it.
+  Result<StatementLease> execute(const op::QuerySql& q);
   // Runs SQL through the text protocol, discarding any result.
   Status run(std::string_view sql);
   // Before any command: fails on a broken connection, and buffers the rest
@@ -118,7 +123,6 @@ class MysqlConnection final : public Connection, private Session {
   bool broken_ = false;
   bool tx_open_ = false;
   MysqlRows* streaming_ = nullptr;  // Rows holding the unread result, if any
-  ParamBinder binder_;
   std::unordered_map<std::uint64_t, InsertShape> insert_shapes_;
   // Declared after db_: closed before the handle.
   StatementCache queries_;  // keyed by QuerySql::cache_key

@@ -124,6 +124,7 @@ void MysqlRows::end_result() noexcept {
   if (lease_.get() != nullptr) {
     if (binding_ != nullptr) binding_->trim();
     binding_ = nullptr;
+    columns_ = nullptr;
     lease_.release();
   }
   if (streaming_) {
@@ -134,16 +135,16 @@ void MysqlRows::end_result() noexcept {
 
 Status MysqlRows::bind_columns() {
   MYSQL_STMT* stmt = lease_.get();
-  // mysql_stmt_result_metadata copies no fields: it wraps the statement's
-  // own, which each execution updates, in a MYSQL_RES.
-  MYSQL_RES* meta = mysql_stmt_result_metadata(stmt);
-  if (meta == nullptr) return session_->statement_failed(stmt, lease_.sql());
-  const unsigned n = mysql_num_fields(meta);
-  const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
+  // The statement's own fields, which each execution updates (Connector/C
+  // 3.1+; mysql_stmt_result_metadata would wrap the same in a MYSQL_RES
+  // allocated for the purpose).
+  const unsigned n = mysql_stmt_field_count(stmt);
+  const MYSQL_FIELD* fields = mariadb_stmt_fetch_fields(stmt);
+  if (n == 0 || fields == nullptr) return session_->statement_failed(stmt, lease_.sql());
   ResultBinding& b = lease_.binding();
   if (!b.matches(fields, n)) b.build(fields, n);
-  mysql_free_result(meta);
   binding_ = &b;
+  columns_ = b.columns.data();
   column_count_ = n;
   // The library keeps its copy of the binds across executions, except
   // where an execution brings more than one result (CALL): it then makes
@@ -201,9 +202,11 @@ Status MysqlRows::fetch_long_values() {
 }
 
 MysqlRows::Fetched MysqlRows::fetch() {
-  MYSQL_STMT* stmt = lease_.get();
   if (binding_->has_long_value) binding_->trim();
-  const int rc = mysql_stmt_fetch(stmt);
+  return fetched(mysql_stmt_fetch(lease_.get()));
+}
+
+MysqlRows::Fetched MysqlRows::fetched(int rc) {
   if (rc == 0) return Fetched::row;
   if (rc == MYSQL_NO_DATA) return Fetched::end;
   if (rc == MYSQL_DATA_TRUNCATED) {
@@ -211,12 +214,36 @@ MysqlRows::Fetched MysqlRows::fetch() {
     if (s) return Fetched::row;
     failure_ = std::move(s).error();
   } else {
-    failure_ = session_->statement_failed(stmt, lease_.sql());
+    failure_ = session_->statement_failed(lease_.get(), lease_.sql());
   }
   return Fetched::failed;
 }
 
+// The common case, a streamed row that fits its bound buffers, takes one
+// test and the fetch; everything else goes through next_slow() and
+// next_after(), kept out of line so that this needs no stack frame.
 Result<bool> MysqlRows::next() {
+  if (done_ || copied_ || error_ || binding_->has_long_value) return next_slow();
+  const int rc = mysql_stmt_fetch(lease_.get());
+  if (rc != 0) return next_after(rc);
+  on_row_ = true;
+  return true;
+}
+
+Result<bool> MysqlRows::next_after(int rc) {
+  const Fetched f = fetched(rc);
+  if (f == Fetched::row) {
+    on_row_ = true;
+    return true;
+  }
+  done_ = true;
+  on_row_ = false;
+  end_result();
+  if (f == Fetched::failed) return *failure_;
+  return false;
+}
+
+Result<bool> MysqlRows::next_slow() {
   if (error_) error_.reset();
   if (done_) return failure_ ? Result<bool>(*failure_) : Result<bool>(false);
   if (copied_) {
@@ -228,16 +255,11 @@ Result<bool> MysqlRows::next() {
     on_row_ = false;
     return false;
   }
-  const Fetched f = fetch();
-  if (f == Fetched::row) {
-    on_row_ = true;
-    return true;
-  }
-  done_ = true;
-  on_row_ = false;
-  end_result();
-  if (f == Fetched::failed) return *failure_;
-  return false;
+  if (binding_->has_long_value) binding_->trim();
+  const int rc = mysql_stmt_fetch(lease_.get());
+  if (rc != 0) return next_after(rc);
+  on_row_ = true;
+  return true;
 }
 
 void MysqlRows::copy_current() {
@@ -368,7 +390,7 @@ void MysqlRows::mismatch(std::size_t col, std::string_view wanted) {
 // so that the common case needs no stack frame).
 
 bool MysqlRows::is_null(std::size_t col) {
-  if (const auto* k = live(col)) return k->null != 0;
+  if (!copied_) return columns_[col].null != 0;
   return cell(col).null;
 }
 
@@ -381,8 +403,10 @@ bool MysqlRows::get_bool(std::size_t col) {
 }
 
 std::int64_t MysqlRows::get_int64(std::size_t col) {
-  if (const auto* k = live(col); k != nullptr && k->kind == ColumnKind::integer)
-    return k->null ? 0 : k->fixed.integer;
+  if (!copied_) {
+    const ResultBinding::Column& k = columns_[col];
+    if (k.kind == ColumnKind::integer) return k.null ? 0 : k.fixed.integer;
+  }
   return int64_slow(col);
 }
 
@@ -414,8 +438,10 @@ std::int64_t MysqlRows::int64_slow(std::size_t col) {
 }
 
 double MysqlRows::get_double(std::size_t col) {
-  if (const auto* k = live(col); k != nullptr && k->kind == ColumnKind::float64)
-    return k->null ? 0 : k->fixed.f64;
+  if (!copied_) {
+    const ResultBinding::Column& k = columns_[col];
+    if (k.kind == ColumnKind::float64) return k.null ? 0 : k.fixed.f64;
+  }
   return double_slow(col);
 }
 
@@ -440,8 +466,11 @@ double MysqlRows::double_slow(std::size_t col) {
 }
 
 std::string_view MysqlRows::get_text(std::size_t col) {
-  if (const auto* k = live(col); k != nullptr && k->kind == ColumnKind::text)
-    return k->null ? std::string_view() : std::string_view(k->data, k->length);
+  if (!copied_) {
+    const ResultBinding::Column& k = columns_[col];
+    if (k.kind == ColumnKind::text)
+      return k.null ? std::string_view() : std::string_view(k.data, k.length);
+  }
   return text_slow(col);
 }
 
@@ -454,8 +483,11 @@ std::string_view MysqlRows::text_slow(std::size_t col) {
 }
 
 std::span<const std::byte> MysqlRows::get_bytes(std::size_t col) {
-  if (const auto* k = live(col); k != nullptr && k->kind == ColumnKind::binary && !k->null)
-    return {reinterpret_cast<const std::byte*>(k->data), k->length};
+  if (!copied_) {
+    const ResultBinding::Column& k = columns_[col];
+    if (k.kind == ColumnKind::binary && !k.null)
+      return {reinterpret_cast<const std::byte*>(k.data), k.length};
+  }
   return bytes_slow(col);
 }
 

@@ -110,6 +110,10 @@ class MysqlRows final : public Rows {
   // Streams the result of the executed statement in `lease`. Errors: the
   // library's, from the result metadata.
   static Result<std::unique_ptr<MysqlRows>> open(StatementLease lease, Session* session);
+  // The same in two steps, for Rows that live on the caller's stack:
+  // construct, then start() before anything else.
+  MysqlRows(StatementLease lease, Session* session) : lease_(std::move(lease)), session_(session) {}
+  Status start() { return bind_columns(); }
   ~MysqlRows() override;
 
   Result<bool> next() override;
@@ -154,11 +158,18 @@ class MysqlRows final : public Rows {
     std::string_view bytes;
   };
 
-  MysqlRows(StatementLease lease, Session* session) : lease_(std::move(lease)), session_(session) {}
   Status bind_columns();
   enum class Fetched : std::uint8_t { row, end, failed };
   // One row into the binding; on failure the error is in failure_.
   Fetched fetch();
+  // What mysql_stmt_fetch's `rc` means, reading long values of a truncated
+  // row; on failure the error is in failure_.
+  Fetched fetched(int rc);
+  // next() where the row does not come straight from mysql_stmt_fetch:
+  // copied rows, the end, long values, a pending conversion error.
+  [[gnu::noinline]] Result<bool> next_slow();
+  // next() after a mysql_stmt_fetch that returned `rc` != 0.
+  [[gnu::noinline]] Result<bool> next_after(int rc);
   Status fetch_long_values();
   void copy_current();
   void end_result() noexcept;
@@ -168,14 +179,13 @@ class MysqlRows final : public Rows {
   [[gnu::noinline]] double double_slow(std::size_t col);
   [[gnu::noinline]] std::string_view text_slow(std::size_t col);
   [[gnu::noinline]] std::span<const std::byte> bytes_slow(std::size_t col);
-  // The decoded column, when the current row is in the binding.
-  const ResultBinding::Column* live(std::size_t col) const {
-    return copied_ ? nullptr : &binding_->columns[col];
-  }
 
   StatementLease lease_;
   Session* session_;
   ResultBinding* binding_ = nullptr;  // the lease's; valid while the lease is held
+  // binding_->columns.data(): the getters' fast path reads the current
+  // row here unless copied_.
+  const ResultBinding::Column* columns_ = nullptr;
   std::size_t column_count_ = 0;
   bool streaming_ = true;  // an unread result is on the connection
   bool copied_ = false;    // rows come from the copies below

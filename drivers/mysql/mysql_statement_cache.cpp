@@ -9,7 +9,8 @@ StatementLease::StatementLease(StatementLease&& other) noexcept
     : cache_(other.cache_),
       entry_(other.entry_),
       stmt_(other.stmt_),
-      own_binding_(std::move(other.own_binding_)) {
+      own_binding_(std::move(other.own_binding_)),
+      own_params_(std::move(other.own_params_)) {
   other.stmt_ = nullptr;
 }
 
@@ -22,6 +23,12 @@ ResultBinding& StatementLease::binding() {
   return *b;
 }
 
+ParamBinder& StatementLease::params() {
+  if (entry_ != nullptr) return static_cast<StatementCache::Entry*>(entry_)->params;
+  if (!own_params_) own_params_ = std::make_unique<ParamBinder>();
+  return *own_params_;
+}
+
 StatementLease& StatementLease::operator=(StatementLease&& other) noexcept {
   if (this != &other) {
     release();
@@ -29,6 +36,7 @@ StatementLease& StatementLease::operator=(StatementLease&& other) noexcept {
     entry_ = other.entry_;
     stmt_ = other.stmt_;
     own_binding_ = std::move(other.own_binding_);
+    own_params_ = std::move(other.own_params_);
     other.stmt_ = nullptr;
   }
   return *this;
@@ -49,18 +57,24 @@ void StatementLease::release() noexcept {
   }
   stmt_ = nullptr;
   own_binding_.reset();
+  own_params_.reset();
 }
 
 void finish_result(MYSQL_STMT* stmt) noexcept {
+  // A statement without a result (an UPDATE) left nothing to read or free;
+  // its next execution starts afresh.
+  if (mysql_stmt_field_count(stmt) == 0) return;
   // An unbuffered result must be read to its end before the connection can
   // send another command; rows are fetched into the bound buffers (or none,
   // if nothing was bound) and dropped.
-  if (mysql_stmt_field_count(stmt) > 0) {
-    int rc = 0;
-    while ((rc = mysql_stmt_fetch(stmt)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
-    }
+  int rc = 0;
+  while ((rc = mysql_stmt_fetch(stmt)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
   }
-  mysql_stmt_free_result(stmt);
+  // A result read to its end holds nothing more (results are never stored
+  // here) and its connection is ready: mysql_stmt_free_result would only
+  // clear the statement's error, which its next execution does. After an
+  // error it runs, to leave the connection as the library wants it.
+  if (rc != MYSQL_NO_DATA) mysql_stmt_free_result(stmt);
 }
 
 Result<MYSQL_STMT*> prepare_statement(MYSQL* db, std::string_view sql) {

@@ -7,8 +7,9 @@
 // result (reading any unread rows of an unbuffered result, which the
 // protocol requires before the next command). Eviction closes the least
 // recently used statement that is not leased (mysql_stmt_close). Each
-// statement keeps its result binding (ResultBinding, mysql_rows.hpp) for
-// its later executions.
+// statement keeps its parameter binding (ParamBinder, mysql_values.hpp) and
+// its result binding (ResultBinding, mysql_rows.hpp) for its later
+// executions.
 //
 // Thread safety: none; used by its connection's thread.
 #pragma once
@@ -21,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "mysql_values.hpp"
 #include "tessera/driver/error.hpp"
 #include "tessera/driver/statement_lru.hpp"
 
@@ -44,6 +46,9 @@ class StatementLease {
   // The statement's result binding, made empty at first; it lives as long
   // as the statement. Precondition: get() != nullptr.
   ResultBinding& binding();
+  // The statement's parameter binding; it lives as long as the statement.
+  // Precondition: get() != nullptr.
+  ParamBinder& params();
   // Frees the result and gives the statement back (or closes an uncached
   // one).
   void release() noexcept;
@@ -57,6 +62,7 @@ class StatementLease {
   void* entry_ = nullptr;  // the cache entry, or null for an uncached statement
   MYSQL_STMT* stmt_ = nullptr;
   std::unique_ptr<ResultBinding> own_binding_;  // an uncached statement's
+  std::unique_ptr<ParamBinder> own_params_;     // an uncached statement's
 };
 
 class StatementCache {
@@ -85,6 +91,7 @@ class StatementCache {
     std::string sql;
     bool leased = true;
     std::unique_ptr<ResultBinding> binding;
+    ParamBinder params;
   };
   void give_back(void* entry, MYSQL_STMT* stmt) noexcept;
 

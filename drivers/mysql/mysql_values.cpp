@@ -76,70 +76,88 @@ bool from_mysql_date(const MYSQL_TIME& t, Date& out) {
   return true;
 }
 
+bool ParamBinder::set(MYSQL_BIND& b, enum_field_types type, void* buffer) {
+  if (b.buffer_type == type && b.buffer == buffer) return false;
+  b = MYSQL_BIND{};
+  b.buffer_type = type;
+  b.buffer = buffer;
+  return true;
+}
+
 Status ParamBinder::bind(MYSQL_STMT* stmt, std::span<const Value> params) {
-  const unsigned long expected = mysql_stmt_param_count(stmt);
-  if (expected != params.size())
-    return driver_error(ErrorKind::invalid_statement,
-                        "the statement has " + std::to_string(expected) + " parameters, " +
-                            std::to_string(params.size()) + " values were given");
+  if (!checked_ || binds_.size() != params.size()) {
+    const unsigned long expected = mysql_stmt_param_count(stmt);
+    if (expected != params.size())
+      return driver_error(ErrorKind::invalid_statement,
+                          "the statement has " + std::to_string(expected) + " parameters, " +
+                              std::to_string(params.size()) + " values were given");
+    // A fresh MYSQL_BIND has type MYSQL_TYPE_DECIMAL, which no parameter
+    // is bound as: set() sees every parameter as changed.
+    binds_.assign(params.size(), MYSQL_BIND{});
+    slots_.resize(params.size());
+    checked_ = true;
+    bound_ = false;
+  }
   if (params.empty()) return {};
-  binds_.assign(params.size(), MYSQL_BIND{});
-  slots_.resize(params.size());
+  bool changed = !bound_;
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Value& v = params[i];
     MYSQL_BIND& b = binds_[i];
     Slot& slot = slots_[i];
     switch (v.type()) {
-      case ValueType::null: b.buffer_type = MYSQL_TYPE_NULL; break;
+      case ValueType::null: changed |= set(b, MYSQL_TYPE_NULL, nullptr); break;
       case ValueType::boolean:
         slot.boolean = v.as_bool() ? 1 : 0;
-        b.buffer_type = MYSQL_TYPE_TINY;
-        b.buffer = &slot.boolean;
+        changed |= set(b, MYSQL_TYPE_TINY, &slot.boolean);
         break;
       case ValueType::int64:
         slot.integer = v.as_int64();
-        b.buffer_type = MYSQL_TYPE_LONGLONG;
-        b.buffer = &slot.integer;
+        changed |= set(b, MYSQL_TYPE_LONGLONG, &slot.integer);
         break;
       case ValueType::float64:
         slot.real = v.as_double();
-        b.buffer_type = MYSQL_TYPE_DOUBLE;
-        b.buffer = &slot.real;
+        changed |= set(b, MYSQL_TYPE_DOUBLE, &slot.real);
         break;
       case ValueType::text: {
         const std::string_view s = v.as_text();
-        b.buffer_type = MYSQL_TYPE_STRING;
-        b.buffer = s.empty() ? empty_buffer : const_cast<char*>(s.data());
-        b.buffer_length = s.size();
+        if (set(b, MYSQL_TYPE_STRING, s.empty() ? empty_buffer : const_cast<char*>(s.data()))) {
+          b.length = &slot.length;
+          changed = true;
+        }
+        slot.length = s.size();
         break;
       }
       case ValueType::bytes: {
         const Bytes& bytes = v.as_bytes();
-        b.buffer_type = MYSQL_TYPE_BLOB;
-        b.buffer =
-            bytes.empty() ? static_cast<void*>(empty_buffer) : const_cast<std::byte*>(bytes.data());
-        b.buffer_length = bytes.size();
+        if (set(b, MYSQL_TYPE_BLOB,
+                bytes.empty() ? static_cast<void*>(empty_buffer)
+                              : const_cast<std::byte*>(bytes.data()))) {
+          b.length = &slot.length;
+          changed = true;
+        }
+        slot.length = bytes.size();
         break;
       }
       case ValueType::timestamp:
         if (!to_mysql_time(v.as_timestamp(), slot.time))
           return driver_error(ErrorKind::invalid_value, "timestamp parameter " + std::to_string(i) +
                                                             " is outside the years 0001..9999");
-        b.buffer_type = MYSQL_TYPE_DATETIME;
-        b.buffer = &slot.time;
+        changed |= set(b, MYSQL_TYPE_DATETIME, &slot.time);
         break;
       case ValueType::date:
         if (!to_mysql_date(v.as_date(), slot.time))
           return driver_error(ErrorKind::invalid_value, "date parameter " + std::to_string(i) +
                                                             " is outside the years 0001..9999");
-        b.buffer_type = MYSQL_TYPE_DATE;
-        b.buffer = &slot.time;
+        changed |= set(b, MYSQL_TYPE_DATE, &slot.time);
         break;
     }
   }
+  if (!changed) return {};
+  bound_ = false;
   if (mysql_stmt_bind_param(stmt, binds_.data()) != 0)
     return make_error(mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt),
                       {});
+  bound_ = true;
   return {};
 }
 

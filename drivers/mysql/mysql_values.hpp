@@ -25,14 +25,22 @@ bool to_mysql_date(Date d, MYSQL_TIME& out);
 bool from_mysql_time(const MYSQL_TIME& t, Timestamp& out);
 bool from_mysql_date(const MYSQL_TIME& t, Date& out);
 
-// Binds parameters to a prepared statement. Text and blobs point into the
-// caller's Values, which outlive the execution (see operation.hpp); numbers
-// and times are copied into slots owned by the binder, which the caller
-// keeps alive until mysql_stmt_execute has returned.
+// The parameters of one prepared statement (kept with it, see
+// StatementLease::params()). Text and blobs point into the caller's Values,
+// which outlive the execution (see operation.hpp); numbers, times and
+// lengths are copied into slots owned by the binder, which stays alive and
+// in place until mysql_stmt_execute has returned.
+//
+// The library reads the slots when the statement executes, so an execution
+// whose parameters have the types of the previous one and no text or blob
+// at a new address only refills the slots: mysql_stmt_bind_param, and the
+// types it makes the next execution send, are skipped (as a C program binds
+// once and executes many times).
 class ParamBinder {
  public:
   // Errors: invalid_statement when the statement has another number of
-  // parameters; invalid_value for a time outside the years 0001..9999.
+  // parameters; invalid_value for a time outside the years 0001..9999;
+  // the library's, from mysql_stmt_bind_param.
   Status bind(MYSQL_STMT* stmt, std::span<const Value> params);
 
  private:
@@ -40,10 +48,16 @@ class ParamBinder {
     long long integer;
     double real;
     signed char boolean;
+    unsigned long length;  // of a text or blob
     MYSQL_TIME time;
   };
+  // Sets `b` to `type` and `buffer`; true if the library must be told.
+  static bool set(MYSQL_BIND& b, enum_field_types type, void* buffer);
+
   std::vector<MYSQL_BIND> binds_;
   std::vector<Slot> slots_;
+  bool checked_ = false;  // binds_ has the statement's parameter count
+  bool bound_ = false;    // the library holds binds_ (mysql_stmt_bind_param)
 };
 
 }  // namespace tessera::mysql::detail

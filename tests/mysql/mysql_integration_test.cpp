@@ -317,6 +317,100 @@ TEST_CASE("long text values read whole through every read path, again and again"
   db.drop_tables<Tiny>();
 }
 
+// A cached statement keeps its parameter binding and skips
+// mysql_stmt_bind_param when only the values change (numbers are copied into
+// the binding's slots, text is pointed at). Every change the library must
+// hear of (a type, NULL, text at a new address) must reach the server, and
+// text at the same address with a new length must too.
+TEST_CASE("a cached statement's parameters follow every change of type, NULL, place and length") {
+  auto db = open_db(1);
+  db.drop_tables<Tiny>();
+  db.push_schema<Tiny>();
+  std::vector<Tiny> rows(3);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i].n = static_cast<std::int32_t>(i);
+  db.insert_many(rows);
+
+  // One statement, one parameter of changing type.
+  using Text = std::tuple<std::optional<std::string>>;
+  const std::string concat = "SELECT CONCAT('', ?)";
+  CHECK(std::get<0>(db.query<Text>(concat, std::int64_t{5}).at(0)) == "5");
+  CHECK(std::get<0>(db.query<Text>(concat, std::int64_t{-6}).at(0)) == "-6");
+  CHECK(std::get<0>(db.query<Text>(concat, std::string("abc")).at(0)) == "abc");
+  CHECK(std::get<0>(db.query<Text>(concat, std::string("de")).at(0)) == "de");
+  CHECK(!std::get<0>(db.query<Text>(concat, std::optional<std::int64_t>()).at(0)));
+  CHECK(std::get<0>(db.query<Text>(concat, 1.5).at(0)) == "1.5");
+  CHECK(std::get<0>(db.query<Text>(concat, std::int64_t{7}).at(0)) == "7");
+
+  // update(row) views the member's text: the same buffer, new lengths.
+  Tiny t = rows[1];
+  t.label.reserve(4096);
+  const char* buffer = t.label.data();
+  for (std::size_t length : {10, 3000, 0, 1, 4000, 25}) {
+    CAPTURE(length);
+    t.label.assign(length, static_cast<char>('a' + length % 26));
+    REQUIRE(t.label.data() == buffer);
+    t.n = static_cast<std::int32_t>(length);
+    CHECK(db.update(t, tessera::only(&Tiny::label, &Tiny::n)));
+    const auto back = db.find<Tiny>(t.id);
+    REQUIRE(back);
+    CHECK(back->label == t.label);
+    CHECK(back->n == t.n);
+  }
+  // The other rows are untouched (the key parameter followed too).
+  CHECK(db.find<Tiny>(rows[0].id)->label.empty());
+  CHECK(db.find<Tiny>(rows[2].id)->n == 2);
+  db.drop_tables<Tiny>();
+}
+
+// A cursor streams (one row in memory); another statement on its connection
+// first copies the rest of its rows, and a cursor dropped early reads and
+// drops the rest. Either way the connection's other statements go on.
+TEST_CASE(
+    "a streaming cursor meets other statements, inside a transaction and after it is dropped") {
+  auto db = open_db(1);
+  db.drop_tables<Tiny>();
+  db.push_schema<Tiny>();
+  std::vector<Tiny> rows(20000);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    rows[i].n = static_cast<std::int32_t>(i);
+    rows[i].label = "row " + std::to_string(i);
+  }
+  db.insert_many(rows);
+  const auto by_n = select<Tiny>().order_by(col(&Tiny::n));
+  for (int round = 0; round < 2; ++round) {
+    CAPTURE(round);
+    {
+      auto cursor = db.cursor(by_n);
+      auto it = cursor.begin();
+      for (int i = 0; i < 5; ++i) ++it;
+      CHECK(it->n == 5);
+    }
+    CHECK(db.count(select<Tiny>()) == 20000);
+    CHECK(db.find<Tiny>(rows[19999].id)->label == "row 19999");
+    {
+      auto tx = db.transaction();
+      auto cursor = tx.cursor(by_n);
+      std::int32_t expected = 0;
+      for (const Tiny& r : cursor) {
+        REQUIRE(r.n == expected);
+        CHECK(r.label == "row " + std::to_string(expected));
+        if (expected == 10) {
+          // Runs while the cursor's result is unread.
+          CHECK(tx.find<Tiny>(rows[12345].id)->n == 12345);
+          Tiny changed = rows[15000];
+          changed.label = "changed";
+          CHECK(tx.update(changed, tessera::only(&Tiny::label)));
+        }
+        ++expected;
+      }
+      CHECK(expected == 20000);
+      tx.rollback();
+    }
+    CHECK(db.find<Tiny>(rows[15000].id)->label == "row 15000");
+  }
+  db.drop_tables<Tiny>();
+}
+
 TEST_CASE("insert_many of 100,000 rows takes one statement per 500 rows") {
   auto db = open_db();
   db.drop_tables<Tiny>();
