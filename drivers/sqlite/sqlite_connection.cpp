@@ -179,10 +179,13 @@ Result<ExecResponse> SqliteConnection::exec(const Operation& op) {
 // few instruction-cache lines (see Engine::run_plan).
 Result<std::uint64_t> SqliteConnection::read(const op::QuerySql& q, RowSink& sink) {
   return catch_all(kDriverName, [&]() -> Result<std::uint64_t> {
-    auto lease = queries_.acquire(q.cache_key, q.sql);
-    if (!lease) [[unlikely]]
-      return std::move(lease).error();
-    sqlite3_stmt* stmt = lease->get();
+    StatementLease lease = queries_.acquire_front(q.cache_key);
+    if (!lease.get()) [[unlikely]] {
+      auto acquired = queries_.acquire(q.cache_key, q.sql);
+      if (!acquired) return std::move(acquired).error();
+      lease = std::move(*acquired);
+    }
+    sqlite3_stmt* stmt = lease.get();
     if (Status s = bind_params(stmt, q.params); !s) [[unlikely]]
       return std::move(s).error();
     const int rc = sqlite3_step(stmt);
@@ -190,18 +193,21 @@ Result<std::uint64_t> SqliteConnection::read(const op::QuerySql& q, RowSink& sin
       if (rc == SQLITE_DONE) return std::uint64_t{0};  // the lease resets the statement
       return fail(rc, sqlite3_sql(stmt));
     }
-    StreamingRows rows(std::move(*lease), /*first_row_ready=*/true, &broken_);
+    StreamingRows rows(std::move(lease), /*first_row_ready=*/true, &broken_);
     return feed(&rows, sink);
   });
 }
 
 Result<std::uint64_t> SqliteConnection::write(const op::QuerySql& q) {
   return catch_all(kDriverName, [&]() -> Result<std::uint64_t> {
-    auto lease = queries_.acquire(q.cache_key, q.sql);
-    if (!lease) [[unlikely]]
-      return std::move(lease).error();
+    StatementLease lease = queries_.acquire_front(q.cache_key);
+    if (!lease.get()) [[unlikely]] {
+      auto acquired = queries_.acquire(q.cache_key, q.sql);
+      if (!acquired) return std::move(acquired).error();
+      lease = std::move(*acquired);
+    }
     sqlite3* db = db_.get();
-    sqlite3_stmt* stmt = lease->get();
+    sqlite3_stmt* stmt = lease.get();
     if (Status s = bind_params(stmt, q.params); !s) [[unlikely]]
       return std::move(s).error();
     const std::int64_t changes_before = sqlite3_total_changes64(db);

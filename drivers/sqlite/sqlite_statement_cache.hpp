@@ -63,6 +63,15 @@ class StatementCache {
 
   // The statement for `sql`, cached under `key` (0: never cached).
   Result<StatementLease> acquire(std::uint64_t key, std::string_view sql);
+  // The statement cached under `key` when it is the one used last and free
+  // (a statement run in a loop), with no lookup and no Result to build;
+  // else an empty lease (get() == nullptr), and the caller asks acquire().
+  // For a cache whose keys are not hashes of the text (verify_text false).
+  StatementLease acquire_front(std::uint64_t key) {
+    if (key == 0 || verify_text_) return StatementLease();
+    Entry* e = lru_.lease_front(key, [](const Entry&) { return true; });
+    return e ? StatementLease(this, e, e->stmt) : StatementLease();
+  }
 
   std::size_t size() const { return lru_.size(); }
 

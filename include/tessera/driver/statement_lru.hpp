@@ -48,6 +48,18 @@ class StatementLru {
     return &e;
   }
 
+  // lease() for the entry used last only: the entry under `key` if it is
+  // the most recent, not leased and `usable(entry)` holds, marked leased;
+  // else null (the caller then asks lease()). Small enough to inline where a
+  // statement runs in a loop.
+  template <class Usable>
+  Entry* lease_front(std::uint64_t key, Usable&& usable) {
+    Entry* e = front_;
+    if (e == nullptr || e->key != key || e->leased || !usable(*e)) return nullptr;
+    e->leased = true;
+    return e;
+  }
+
   // Whether an entry (leased or not) is cached under `key`.
   bool contains(std::uint64_t key) const { return index_.find(key) != index_.end(); }
 
