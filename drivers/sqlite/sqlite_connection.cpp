@@ -194,7 +194,12 @@ Result<std::uint64_t> SqliteConnection::read(const op::QuerySql& q, RowSink& sin
       return fail(rc, sqlite3_sql(stmt));
     }
     StreamingRows rows(std::move(lease), /*first_row_ready=*/true, &broken_);
-    return feed(&rows, sink);
+    rows.take_ready_row();
+    if (!sink.row(rows)) return std::uint64_t{1};  // a find's one row
+    Result<std::uint64_t> more = feed(&rows, sink);
+    if (!more.ok()) [[unlikely]]
+      return std::move(more).error();
+    return 1 + *more;
   });
 }
 

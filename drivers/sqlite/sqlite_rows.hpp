@@ -59,6 +59,11 @@ class StreamingRows final : public CellRows<StreamingRows> {
   StreamingRows(StatementLease&& lease, bool first_row_ready, bool* broken);
 
   Result<bool> next() override;
+  // Moves onto the row the caller stepped to (first_row_ready), as next()
+  // would, without a call: Connection::read hands a point select's row to
+  // its sink this way. Precondition: constructed with first_row_ready and
+  // next() not called yet.
+  void take_ready_row() { first_row_ready_ = false; }
   std::size_t column_count() const override { return columns_; }
   bool is_null(std::size_t col) override;
   // The stored type a column of that type holds, read straight from the
