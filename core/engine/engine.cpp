@@ -509,7 +509,8 @@ Execution Engine::run(Connection* pinned, const Plan* plan, std::vector<Value> v
 // one; the destructor does, should an exception leave first.
 class Engine::Held {
  public:
-  Held(Engine& engine, Connection* pinned, Clock::time_point now) : engine_(engine) {
+  [[gnu::always_inline]] Held(Engine& engine, Connection* pinned, Clock::time_point now)
+      : engine_(engine) {
     if (pinned) {
       connection = pinned;
       return;
@@ -530,7 +531,7 @@ class Engine::Held {
       engine_.release(std::unique_ptr<PooledConnection>(pooled_), Clock::now());
   }
 
-  void give_back(Clock::time_point now) {
+  [[gnu::always_inline]] void give_back(Clock::time_point now) {
     PooledConnection* p = std::exchange(pooled_, nullptr);
     if (p == nullptr) return;
     Impl& s = *engine_.impl_;
@@ -602,12 +603,15 @@ Result<std::uint64_t> Engine::write_kv(Connection& c, const Plan& plan,
 
 // Takes a connection, runs body(connection) -> Result<uint64_t>, reports,
 // gives the connection back. Inlined into read_plan and write_plan only.
-template <class Body>
+// kFast: an SQL plan nobody watches (no operation hook, no debug log), the
+// common case, with nothing else in its code: coarse clocks, and a report
+// only for a slow statement; else whatever the engine's state asks for.
+template <bool kFast, class Body>
 [[gnu::always_inline]] inline std::uint64_t Engine::run_plan(Connection* pinned, const Plan* plan,
                                                              std::span<const Value> values,
                                                              Body&& body) {
   Impl& s = *impl_;
-  const bool watched = s.observed();
+  const bool watched = !kFast && s.observed();
   const Clock::time_point start = watched ? Clock::now() : coarse_now();
   Held held(*this, pinned, start);
   Result<std::uint64_t> r = body(*held.connection);
@@ -620,15 +624,30 @@ template <class Body>
   return *r;
 }
 
+[[gnu::always_inline]] inline bool Engine::fast_path() const {
+  return impl_->capability.sql != SqlDialect::none && !impl_->observed();
+}
+
+std::uint64_t Engine::read_general(Connection* pinned, const Plan* plan,
+                                   std::span<const Value> values, SchemaFn schema, ReadSink& sink) {
+  const bool kv = impl_->capability.sql == SqlDialect::none;
+  return run_plan<false>(pinned, plan, values, [&](Connection& c) {
+    if (kv) return read_kv(c, *plan, values, schema, sink);
+    return c.read(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, true}, sink);
+  });
+}
+
 [[gnu::hot]] std::uint64_t Engine::read_plan(Connection* pinned, const Plan* plan,
                                              std::span<const Value> values, SchemaFn schema,
                                              ReadSink& sink) {
-  const bool kv = impl_->capability.sql == SqlDialect::none;
-  const std::uint64_t rows = run_plan(pinned, plan, values, [&](Connection& c) {
-    if (kv) [[unlikely]]
-      return read_kv(c, *plan, values, schema, sink);
-    return c.read(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, true}, sink);
-  });
+  const std::uint64_t rows =
+      fast_path() ? run_plan<true>(pinned, plan, values,
+                                   [&](Connection& c) {
+                                     return c.read(op::QuerySql{&plan->statement, plan->sql, values,
+                                                                plan->cache_key, true},
+                                                   sink);
+                                   })
+                  : read_general(pinned, plan, values, schema, sink);
   if (sink.thrown || sink.conversion) [[unlikely]]
     sink_failed(sink, *plan);
   return rows;
@@ -652,12 +671,20 @@ std::uint64_t Engine::read(Connection* pinned, const Plan* plan, std::span<const
   return read_plan(pinned, plan, values, schema, sink);
 }
 
+std::uint64_t Engine::write_general(Connection* pinned, const Plan* plan,
+                                    std::span<const Value> values, SchemaFn schema) {
+  const bool kv = impl_->capability.sql == SqlDialect::none;
+  return run_plan<false>(pinned, plan, values, [&](Connection& c) {
+    if (kv) return write_kv(c, *plan, values, schema);
+    return c.write(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, false});
+  });
+}
+
 [[gnu::hot]] std::uint64_t Engine::write_plan(Connection* pinned, const Plan* plan,
                                               std::span<const Value> values, SchemaFn schema) {
-  const bool kv = impl_->capability.sql == SqlDialect::none;
-  return run_plan(pinned, plan, values, [&](Connection& c) {
-    if (kv) [[unlikely]]
-      return write_kv(c, *plan, values, schema);
+  if (!fast_path()) [[unlikely]]
+    return write_general(pinned, plan, values, schema);
+  return run_plan<true>(pinned, plan, values, [&](Connection& c) {
     return c.write(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, false});
   });
 }

@@ -299,9 +299,18 @@ class TESSERA_API Engine {
   // read() and write(): takes a connection, runs body(connection) ->
   // Result<uint64_t>, reports, gives the connection back. The caller has
   // checked the values. Throws DbError.
-  template <class Body>
+  template <bool kFast, class Body>
   std::uint64_t run_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
                          Body&& body);
+  // Whether read_plan and write_plan take their fast path: an SQL
+  // connection, and no operation hook or debug log to time statements for.
+  bool fast_path() const;
+  // The other path (key-value plans, watched statements), out of line.
+  [[gnu::noinline]] std::uint64_t read_general(Connection* pinned, const Plan* plan,
+                                               std::span<const Value> values, SchemaFn schema,
+                                               ReadSink& sink);
+  [[gnu::noinline]] std::uint64_t write_general(Connection* pinned, const Plan* plan,
+                                                std::span<const Value> values, SchemaFn schema);
   std::uint64_t read_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
                           SchemaFn schema, ReadSink& sink);
   std::uint64_t write_plan(Connection* pinned, const Plan* plan, std::span<const Value> values,
