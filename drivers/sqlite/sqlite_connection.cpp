@@ -174,6 +174,13 @@ Result<ExecResponse> SqliteConnection::exec(const Operation& op) {
   return dispatch_sql(*this, op, kDriverName);
 }
 
+Status SqliteConnection::acquire_query(const op::QuerySql& q, StatementLease& lease) {
+  auto acquired = queries_.acquire(q.cache_key, q.sql);
+  if (!acquired) return std::move(acquired).error();
+  lease = std::move(*acquired);
+  return {};
+}
+
 // read() and write() run a cached statement per call (find, update by key):
 // the failure branches are marked unlikely, so the code that runs stays on
 // few instruction-cache lines (see Engine::run_plan).
@@ -181,9 +188,7 @@ Result<std::uint64_t> SqliteConnection::read(const op::QuerySql& q, RowSink& sin
   return catch_all(kDriverName, [&]() -> Result<std::uint64_t> {
     StatementLease lease = queries_.acquire_front(q.cache_key);
     if (!lease.get()) [[unlikely]] {
-      auto acquired = queries_.acquire(q.cache_key, q.sql);
-      if (!acquired) return std::move(acquired).error();
-      lease = std::move(*acquired);
+      if (Status s = acquire_query(q, lease); !s) return std::move(s).error();
     }
     sqlite3_stmt* stmt = lease.get();
     if (Status s = bind_params(stmt, q.params); !s) [[unlikely]]
@@ -207,9 +212,7 @@ Result<std::uint64_t> SqliteConnection::write(const op::QuerySql& q) {
   return catch_all(kDriverName, [&]() -> Result<std::uint64_t> {
     StatementLease lease = queries_.acquire_front(q.cache_key);
     if (!lease.get()) [[unlikely]] {
-      auto acquired = queries_.acquire(q.cache_key, q.sql);
-      if (!acquired) return std::move(acquired).error();
-      lease = std::move(*acquired);
+      if (Status s = acquire_query(q, lease); !s) return std::move(s).error();
     }
     sqlite3* db = db_.get();
     sqlite3_stmt* stmt = lease.get();

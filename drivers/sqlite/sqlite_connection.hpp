@@ -93,6 +93,9 @@ class SqliteConnection final : public Connection {
   // Ends PRAGMA query_only once a read-only transaction is over.
   Status finish_read_only();
   [[gnu::cold]] Error fail(int rc, std::string_view sql);
+  // read() and write()'s statement when it is not the one used last
+  // (StatementCache::acquire_front): from the cache or newly prepared.
+  [[gnu::noinline]] Status acquire_query(const op::QuerySql& q, StatementLease& lease);
 
   std::unique_ptr<sqlite3, CloseDb> db_;
   Capability capability_;
