@@ -558,8 +558,9 @@ class Engine::Held {
 
 PooledConnection* Engine::acquire_cold(PooledConnection* hot, Clock::time_point now) {
   if (hot) {  // stale: back to the pool, where acquire_connection pings it
+    std::unique_ptr<PooledConnection> owned(hot);
     std::lock_guard lock(impl_->pool_mutex);
-    impl_->idle.emplace_back(hot);
+    impl_->idle.push_back(std::move(owned));
   }
   return acquire_connection(now).release();
 }
