@@ -585,23 +585,6 @@ void Engine::sink_failed(ReadSink& sink, const Plan& plan) {
   fail(std::move(*sink.conversion), impl_->driver_name, plan.sql);
 }
 
-Result<std::uint64_t> Engine::read_kv(Connection& c, const Plan& plan,
-                                      std::span<const Value> values, SchemaFn schema,
-                                      ReadSink& sink) {
-  Result<ExecResponse> response =
-      kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv);
-  if (!response.ok()) return std::move(response).error();
-  return feed(response->rows.get(), sink);
-}
-
-Result<std::uint64_t> Engine::write_kv(Connection& c, const Plan& plan,
-                                       std::span<const Value> values, SchemaFn schema) {
-  Result<ExecResponse> r =
-      kv::execute(c, plan.statement, values, schema_for(plan, schema), plan.kv);
-  if (!r.ok()) return std::move(r).error();
-  return r->affected;  // any rows go before the connection does
-}
-
 // Takes a connection, runs body(connection) -> Result<uint64_t>, reports,
 // gives the connection back. Inlined into read_plan and write_plan only.
 // kFast: an SQL plan nobody watches (no operation hook, no debug log), the
@@ -632,9 +615,13 @@ template <bool kFast, class Body>
 std::uint64_t Engine::read_general(Connection* pinned, const Plan* plan,
                                    std::span<const Value> values, SchemaFn schema, ReadSink& sink) {
   const bool kv = impl_->capability.sql == SqlDialect::none;
-  return run_plan<false>(pinned, plan, values, [&](Connection& c) {
-    if (kv) return read_kv(c, *plan, values, schema, sink);
-    return c.read(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, true}, sink);
+  return run_plan<false>(pinned, plan, values, [&](Connection& c) -> Result<std::uint64_t> {
+    if (!kv)
+      return c.read(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, true}, sink);
+    Result<ExecResponse> response =
+        kv::execute(c, plan->statement, values, schema_for(*plan, schema), plan->kv);
+    if (!response.ok()) return std::move(response).error();
+    return feed(response->rows.get(), sink);
   });
 }
 
@@ -675,9 +662,13 @@ std::uint64_t Engine::read(Connection* pinned, const Plan* plan, std::span<const
 std::uint64_t Engine::write_general(Connection* pinned, const Plan* plan,
                                     std::span<const Value> values, SchemaFn schema) {
   const bool kv = impl_->capability.sql == SqlDialect::none;
-  return run_plan<false>(pinned, plan, values, [&](Connection& c) {
-    if (kv) return write_kv(c, *plan, values, schema);
-    return c.write(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, false});
+  return run_plan<false>(pinned, plan, values, [&](Connection& c) -> Result<std::uint64_t> {
+    if (!kv)
+      return c.write(op::QuerySql{&plan->statement, plan->sql, values, plan->cache_key, false});
+    Result<ExecResponse> r =
+        kv::execute(c, plan->statement, values, schema_for(*plan, schema), plan->kv);
+    if (!r.ok()) return std::move(r).error();
+    return r->affected;  // any rows go before the connection does
   });
 }
 

@@ -138,24 +138,19 @@ namespace {
                      : sqlite3_bind_blob64(stmt, pos, b.data(), b.size(), SQLITE_STATIC);
       break;
     }
-    case ValueType::timestamp: {
-      char text[kTimestampTextSize];
-      if (!format_timestamp(v.as_timestamp(), text))
-        return driver_error(
-            ErrorKind::invalid_value,
-            "timestamp parameter " + std::to_string(i) + " is outside the years 0001..9999",
-            sqlite3_sql(stmt));
-      rc = sqlite3_bind_text(stmt, pos, text, sizeof text, SQLITE_TRANSIENT);
-      break;
-    }
+    case ValueType::timestamp:
     case ValueType::date: {
-      char text[kDateTextSize];
-      if (!format_date(v.as_date(), text))
-        return driver_error(
-            ErrorKind::invalid_value,
-            "date parameter " + std::to_string(i) + " is outside the years 0001..9999",
-            sqlite3_sql(stmt));
-      rc = sqlite3_bind_text(stmt, pos, text, sizeof text, SQLITE_TRANSIENT);
+      const bool timestamp = v.type() == ValueType::timestamp;
+      char text[kTimestampTextSize];  // the longer of the two forms
+      const bool in_range =
+          timestamp ? format_timestamp(v.as_timestamp(), text) : format_date(v.as_date(), text);
+      if (!in_range)
+        return driver_error(ErrorKind::invalid_value,
+                            std::string(timestamp ? "timestamp" : "date") + " parameter " +
+                                std::to_string(i) + " is outside the years 0001..9999",
+                            sqlite3_sql(stmt));
+      const auto size = static_cast<int>(timestamp ? kTimestampTextSize : kDateTextSize);
+      rc = sqlite3_bind_text(stmt, pos, text, size, SQLITE_TRANSIENT);
       break;
     }
     case ValueType::int64:

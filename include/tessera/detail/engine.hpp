@@ -326,14 +326,6 @@ class TESSERA_API Engine {
                                   std::chrono::steady_clock::time_point start,
                                   std::chrono::steady_clock::time_point end, std::uint64_t rows);
   [[noreturn, gnu::cold]] void sink_failed(ReadSink& sink, const Plan& plan);
-  // The key-value bodies of read_plan and write_plan: not inlined, so the
-  // SQL path's code stays contiguous (not cold: a key-value driver runs them
-  // as often).
-  [[gnu::noinline]] Result<std::uint64_t> read_kv(Connection& c, const Plan& plan,
-                                                  std::span<const Value> values, SchemaFn schema,
-                                                  ReadSink& sink);
-  [[gnu::noinline]] Result<std::uint64_t> write_kv(Connection& c, const Plan& plan,
-                                                   std::span<const Value> values, SchemaFn schema);
   // Throws invalid_value for a value the driver cannot store (NaN, text
   // with NUL, a timestamp or date outside 0001..9999). Booleans, integers
   // and NULL always pass, without a call.

@@ -34,10 +34,7 @@ class StatementLru {
   Entry* lease(std::uint64_t key, Usable&& usable) {
     // The statement run last is already the most recent: a program running
     // one statement in a loop skips the hash lookup and the splice.
-    if (front_ != nullptr && front_->key == key && !front_->leased && usable(*front_)) {
-      front_->leased = true;
-      return front_;
-    }
+    if (Entry* e = lease_front(key, usable)) return e;
     auto it = index_.find(key);
     if (it == index_.end()) return nullptr;
     Entry& e = *it->second;
