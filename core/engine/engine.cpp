@@ -394,6 +394,10 @@ const Plan* Engine::plan_for(const StaticShape& shape) {
 }
 
 void Engine::check_stored(std::span<const Value> values) const {
+  if (Status s = stored(values); !s) throw_error(std::move(s).error());
+}
+
+Status Engine::stored(std::span<const Value> values) const {
   const Capability& cap = impl_->capability;
   constexpr std::int64_t min_micros = -62135596800LL * 1'000'000;      // 0001-01-01
   constexpr std::int64_t max_micros = 253402300800LL * 1'000'000 - 1;  // 9999-12-31T23:59:59.999999
@@ -423,9 +427,10 @@ void Engine::check_stored(std::span<const Value> values) const {
     if (problem) {
       Error e(ErrorKind::invalid_value, problem);
       e.driver = impl_->driver_name;
-      throw_error(std::move(e));
+      return e;
     }
   }
+  return {};
 }
 
 namespace {
@@ -742,12 +747,48 @@ void Engine::dispatch(Execution& e, Connection* pinned, std::string_view operati
   e.response_ = std::move(r).value();
 }
 
-Execution Engine::insert(Connection* pinned, const ast::Insert& statement,
-                         std::span<const Value> values) {
-  check_values(values);
+// The caller's rows, each chunk checked as check_values() checks a
+// statement's values before the driver binds it.
+class Engine::CheckedRows final : public InsertRowSource {
+ public:
+  CheckedRows(const Engine& engine, InsertRowSource& rows) : engine_(engine), rows_(rows) {}
+
+  Result<std::span<const Value>> rows(std::size_t first, std::size_t count) override {
+    auto r = rows_.rows(first, count);
+    if (r) {
+      for (const Value& v : *r) {
+        const ValueType t = v.type();
+        if (t != ValueType::null && t != ValueType::boolean && t != ValueType::int64) {
+          if (Status s = engine_.stored(*r); !s) return std::move(s).error();
+          break;
+        }
+      }
+    }
+    return r;
+  }
+
+ private:
+  const Engine& engine_;
+  InsertRowSource& rows_;
+};
+
+Execution Engine::insert(Connection* pinned, const ast::Insert& statement, InsertRowSource& rows) {
   Execution e;
   e.insert_ = &statement;
-  e.values_ = values;
+  // A driver that pulls the rows in chunks gets them so, unless the debug
+  // log is to show every value (it then logs what was sent).
+  const bool logs_values =
+      impl_->options.log_values && impl_->log->should_log(spdlog::level::debug);
+  if (impl_->capability.insert_row_source && !logs_values) {
+    CheckedRows checked(*this, rows);
+    dispatch(e, pinned, "Insert", op::Insert{&statement, {}, &checked}, "INSERT INTO ",
+             statement.table);
+    return e;
+  }
+  auto all = rows.rows(0, statement.row_count);
+  if (!all) fail(std::move(all).error(), impl_->driver_name, "INSERT INTO " + statement.table);
+  check_values(*all);
+  e.values_ = *all;
   dispatch(e, pinned, "Insert", op::Insert{&statement, e.values_}, "INSERT INTO ", statement.table);
   return e;
 }

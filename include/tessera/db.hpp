@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -134,6 +135,48 @@ struct TxState {
       if (s->finished) return true;
     return false;
   }
+};
+
+// The values of the rows an insert writes, made a chunk at a time as the
+// engine (or the driver) asks for them: the listed members of each row, in
+// field order, texts viewed not copied. A row whose auto-increment key is
+// not 0 when `generated` (or is 0 when not) is invalid_value: either every
+// row leaves the key to the database or none does. The rows must outlive
+// the insert.
+template <Model T>
+class ModelRows final : public InsertRowSource {
+ public:
+  ModelRows(std::span<const T> rows, std::bitset<field_count<T>> written, std::size_t columns,
+            bool generated)
+      : rows_(rows), written_(written), columns_(columns), generated_(generated) {}
+
+  Result<std::span<const Value>> rows(std::size_t first, std::size_t count) override {
+    return catch_all("tessera", [&]() -> Result<std::span<const Value>> {
+      values_.clear();
+      values_.reserve(count * columns_);
+      for (const T& r : rows_.subspan(first, count)) {
+        if constexpr (constexpr int ai = auto_increment_index<T>(); ai >= 0) {
+          constexpr auto member = std::decay_t<decltype(std::get<ai>(model_fields<T>))>::member;
+          if ((r.*member == 0) != generated_) [[unlikely]]
+            return Error(ErrorKind::invalid_value,
+                         "insert: either every row leaves the auto-increment key at 0 or none "
+                         "does");
+        }
+        for_each_field<T>([&](const auto& f, auto i) {
+          using F = std::decay_t<decltype(f)>;
+          if (written_.test(i)) append_bound(values_, r.*(F::member));
+        });
+      }
+      return std::span<const Value>(values_);
+    });
+  }
+
+ private:
+  std::span<const T> rows_;
+  std::bitset<field_count<T>> written_;
+  std::size_t columns_;
+  bool generated_;
+  std::vector<Value> values_;
 };
 
 // True when an argument of type A may be bound to a parameter declared as
@@ -1165,16 +1208,12 @@ class TESSERA_API Executor {
   void insert_rows(std::span<T> rows, const FieldSet<T>& fields, const ConflictTarget<T>* target) {
     check_fields(fields);
     constexpr int ai = detail::auto_increment_index<T>();
+    // The first row decides; ModelRows refuses a row that differs as it
+    // binds it (a pass over every row here would read them all twice).
     bool generate = false;
     if constexpr (ai >= 0) {
       constexpr auto member = std::decay_t<decltype(std::get<ai>(model_fields<T>))>::member;
-      std::size_t zeros = 0;
-      for (const T& r : rows) zeros += (r.*member == 0);
-      if (zeros != 0 && zeros != rows.size())
-        throw_error(
-            Error(ErrorKind::invalid_value,
-                  "insert: either every row leaves the auto-increment key at 0 or none does"));
-      generate = zeros != 0;
+      generate = rows.front().*member == 0;
     }
     ast::Insert ins;
     ins.table = table_name<T>();
@@ -1232,13 +1271,7 @@ class TESSERA_API Executor {
     for (int c : cols) written.set(static_cast<std::size_t>(c));
     ins.table = engine_->table(ins.table);
     ins.row_count = rows.size();
-    std::vector<Value> values;
-    values.reserve(rows.size() * cols.size());
-    for (const T& r : rows)
-      detail::for_each_field<T>([&](const auto& f, auto i) {
-        using F = std::decay_t<decltype(f)>;
-        if (written.test(i)) detail::append_bound(values, r.*(F::member));
-      });
+    detail::ModelRows<T> values(rows, written, cols.size(), generate);
     auto e = engine_->insert(pin(), ins, values);
     if (e.rows() && cap.returning && (read_back_all || generate)) {
       std::size_t n = 0;

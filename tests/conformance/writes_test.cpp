@@ -50,6 +50,39 @@ TEST_CASE("conformance: insert returns generated ids") {
   CHECK(db.count(select<Account>()) == 3);
 }
 
+TEST_CASE("conformance: a value refused deep inside a large insert_many writes none of its rows") {
+  TestDb t;
+  t.create<AllTypes>();
+  auto& db = *t;
+  const tessera::Timestamp too_late{
+      tessera::Timestamp::from_civil(9999, 12, 31, 23, 59, 59, 999999).micros + 1};
+  std::vector<AllTypes> rows(3000);
+  for (int i = 0; i < 3000; ++i) rows[static_cast<std::size_t>(i)].text = std::to_string(i);
+  // Far past the first rows, so that a driver pulling rows in chunks
+  // (Capability::insert_row_source) has written some before it meets it.
+  rows[2900].ts = too_late;
+  SUBCASE("outside a transaction") {
+    auto err = catch_error<tessera::InvalidValueError>([&] { db.insert_many(rows); });
+    REQUIRE(err.has_value());
+    CHECK(err->kind == tessera::ErrorKind::invalid_value);
+    CHECK(db.count(select<AllTypes>()) == 0);
+  }
+  SUBCASE("inside a transaction, which stays usable") {
+    auto tx = db.transaction();
+    tx.insert(AllTypes{.text = "before"});
+    auto err = catch_error<tessera::InvalidValueError>([&] { tx.insert_many(rows); });
+    REQUIRE(err.has_value());
+    CHECK(tx.count(select<AllTypes>()) == 1);
+    tx.insert(AllTypes{.text = "after"});
+    tx.commit();
+    CHECK(db.count(select<AllTypes>()) == 2);
+  }
+  // The same rows without the bad value all go in.
+  rows[2900].ts = tessera::Timestamp{};
+  db.insert_many(rows);
+  CHECK(db.count(select<AllTypes>().where(col(&AllTypes::text) == "2900")) == 1);
+}
+
 TEST_CASE("conformance: insert_many of 5,000 rows fills distinct increasing ids in row order") {
   TestDb t;
   t.create<AllTypes>();

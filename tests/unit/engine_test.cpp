@@ -4,6 +4,8 @@
 
 #include <tessera/tessera.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <limits>
 #include <thread>
@@ -46,6 +48,64 @@ TEST_CASE("engine: insert_many is one Insert operation carrying every row") {
   CHECK(state->ops[0].operation == "Insert");
   CHECK(state->ops[0].insert_rows == 1000);
   CHECK(state->ops[0].params.size() == 2000);  // id left out: generated
+}
+
+TEST_CASE("engine: a driver with insert_row_source pulls insert_many's rows in chunks") {
+  auto state = fake::install("fake-insert-source");
+  state->capability.insert_row_source = true;
+  state->source_chunk = 64;
+  auto db = tessera::Db::open("fake-insert-source://x");
+  std::vector<Item> rows;
+  for (int i = 0; i < 150; ++i) rows.push_back(Item{.name = "n" + std::to_string(i), .qty = i});
+  db.insert_many(rows);
+  REQUIRE(state->ops.size() == 1);
+  CHECK(state->ops[0].operation == "Insert");
+  CHECK(state->ops[0].insert_rows == 150);
+  using Chunks = std::vector<std::pair<std::size_t, std::size_t>>;
+  CHECK(state->ops[0].chunks == Chunks{{0, 64}, {64, 64}, {128, 22}});
+  // The values the driver pulled are every row's, in row order.
+  REQUIRE(state->ops[0].params.size() == 300);
+  for (std::size_t i = 0; i < 150; ++i) {
+    CHECK(state->ops[0].params[2 * i].as_text() == "n" + std::to_string(i));
+    CHECK(state->ops[0].params[2 * i + 1] == tessera::Value(static_cast<std::int64_t>(i)));
+  }
+}
+
+TEST_CASE("engine: a value refused in a later chunk ends the driver's insert with invalid_value") {
+  auto state = fake::install("fake-insert-source-nul");
+  state->capability.insert_row_source = true;
+  state->capability.text_embedded_nul = false;
+  auto db = tessera::Db::open("fake-insert-source-nul://x");
+  std::vector<Item> rows(150, Item{.name = "ok", .qty = 1});
+  rows[140].name = std::string("bad\0text", 8);
+  try {
+    db.insert_many(rows);
+    FAIL("insert_many accepted text with a NUL");
+  } catch (const tessera::InvalidValueError& e) {
+    CHECK(e.kind() == tessera::ErrorKind::invalid_value);
+    CHECK(e.statement() == "INSERT INTO items");
+  }
+  // The driver was given the source and stopped at the third chunk's error
+  // (a real driver then undoes the rows it wrote).
+  CHECK(state->ops.empty());
+}
+
+TEST_CASE("engine: with values logged at debug, insert_many sends every row's values at once") {
+  auto state = fake::install("fake-insert-source-logged");
+  state->capability.insert_row_source = true;
+  tessera::Options o;
+  o.log_values = true;
+  auto db = tessera::Db::open("fake-insert-source-logged://x", o);
+  auto logger = spdlog::get("tessera");
+  REQUIRE(logger);
+  const auto level = logger->level();
+  logger->set_level(spdlog::level::debug);
+  std::vector<Item> rows(100, Item{.name = "n", .qty = 3});
+  db.insert_many(rows);
+  logger->set_level(level);
+  REQUIRE(state->ops.size() == 1);
+  CHECK(state->ops[0].chunks.empty());
+  CHECK(state->ops[0].params.size() == 200);
 }
 
 TEST_CASE("engine: update_many is UPDATE ... CASE without Capability::update_many") {

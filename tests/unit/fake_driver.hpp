@@ -3,10 +3,12 @@
 // conformance suite, against real databases.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <tessera/driver/driver.hpp>
@@ -20,6 +22,8 @@ struct Recorded {
   std::uint64_t cache_key = 0;
   std::vector<tessera::Value> params;
   std::size_t insert_rows = 0;  // Insert and UpdateMany: the row count
+  // Insert from a row source: each chunk pulled, as {first row, row count}.
+  std::vector<std::pair<std::size_t, std::size_t>> chunks;
   // UpdateMany: the table, then key and set columns with their types.
   std::vector<std::string> columns;
   std::vector<tessera::ColumnType> types;
@@ -37,6 +41,9 @@ struct State {
   std::vector<std::vector<tessera::Value>> rows;
   // What every operation reports as ExecResponse::affected.
   std::uint64_t affected = 0;
+  // Rows pulled at once from an Insert's row source (with
+  // Capability::insert_row_source).
+  std::size_t source_chunk = 64;
   tessera::Capability capability;
 };
 
@@ -59,6 +66,14 @@ class FakeConnection : public tessera::Connection {
     } else if (auto* i = std::get_if<tessera::op::Insert>(&op)) {
       r.insert_rows = i->statement->row_count;
       r.params.assign(i->params.begin(), i->params.end());
+      for (std::size_t first = 0; i->source && first < r.insert_rows;) {
+        const std::size_t n = std::min(s_->source_chunk, r.insert_rows - first);
+        auto chunk = i->source->rows(first, n);
+        if (!chunk) return std::move(chunk).error();
+        r.chunks.emplace_back(first, n);
+        r.params.insert(r.params.end(), chunk->begin(), chunk->end());
+        first += n;
+      }
     } else if (auto* u = std::get_if<tessera::op::UpdateMany>(&op)) {
       r.sql = std::string(u->table);
       r.insert_rows = u->row_count;

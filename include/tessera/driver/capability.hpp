@@ -73,6 +73,10 @@ struct Capability {
   // rows as UpdateMany operations (one per run of distinct keys) instead of
   // UPDATE ... SET col = CASE key WHEN ... statements. Default: false.
   bool update_many = false;
+  // The connection pulls an Insert's rows from op::Insert::source a chunk at
+  // a time instead of receiving them all in op::Insert::params (see
+  // InsertRowSource). Default: false (params holds every row).
+  bool insert_row_source = false;
 
   bool supports(Isolation level) const {
     return (isolation_levels >> static_cast<int>(level)) & 1u;

@@ -31,8 +31,33 @@
 #include <vector>
 
 #include "tessera/driver/capability.hpp"
+#include "tessera/driver/error.hpp"
 #include "tessera/driver/statement.hpp"
 #include "tessera/driver/value.hpp"
+
+namespace tessera {
+
+// The rows of an Insert, produced on demand (Capability::insert_row_source).
+// Implemented by the engine; a driver only calls it, from exec() of the
+// Insert it came with, on that thread.
+class InsertRowSource {
+ public:
+  // The values of rows [first, first + count), row-major in the statement's
+  // column order: count * columns values. They stay valid until the next
+  // call or until exec() returns, whichever comes first; a driver that keeps
+  // values longer (RETURNING rows, a buffered batch) copies them. Rows may be
+  // asked for in any order and more than once; first + count must not pass
+  // row_count. An error (a value the database cannot store, such as NaN or
+  // text with a NUL; a member that does not convert) ends the insert: the
+  // driver undoes the rows it wrote, as for a failed statement, and returns
+  // the error as it came. Does not throw.
+  virtual Result<std::span<const Value>> rows(std::size_t first, std::size_t count) = 0;
+
+ protected:
+  ~InsertRowSource() = default;
+};
+
+}  // namespace tessera
 
 namespace tessera::op {
 
@@ -58,9 +83,16 @@ struct QuerySql {
 // ExecResponse::generated_ids for an auto-increment key.
 // The driver splits the rows into batches that fit Capability::max_bind_params
 // (and max_insert_rows), rendering each batch shape with the core serializer.
+//
+// Where the values come from: `params` holds every row's values, unless the
+// connection's capability has insert_row_source; then `params` is empty and
+// the driver pulls the rows from `source` a chunk at a time, so an insert of
+// a million rows never holds a million rows' Values (nor writes them all out
+// to memory and reads them back).
 struct Insert {
   const ast::Insert* statement = nullptr;  // row_count is the total number of rows
   std::span<const Value> params;
+  InsertRowSource* source = nullptr;  // set instead of params; see InsertRowSource
 };
 
 // Sets columns of many rows, each row to its own values, by full primary key

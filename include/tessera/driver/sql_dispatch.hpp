@@ -32,6 +32,11 @@ inline Status check_insert(const op::Insert& ins, std::string_view driver) {
     return fail(ErrorKind::internal, "Insert operation without a statement");
   const std::size_t columns = ins.statement->columns.size();
   const std::size_t total = ins.statement->row_count;
+  if (ins.source != nullptr) {
+    if (!ins.params.empty())
+      return fail(ErrorKind::internal, "Insert operation with both a row source and params");
+    return {};
+  }
   if (ins.params.size() != total * columns)
     return fail(ErrorKind::invalid_statement,
                 "an insert of " + std::to_string(total) + " rows of " + std::to_string(columns) +
