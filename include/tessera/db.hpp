@@ -601,7 +601,12 @@ class TESSERA_API Executor {
 
   // Inserts many rows in as few round trips as the driver allows, filling
   // each row's auto-increment key. Either every row leaves the key at 0
-  // (generated) or every row sets it. Atomic only inside a transaction.
+  // (generated) or every row sets it. The rows are read while the insert
+  // runs (by a driver with Capability::insert_row_source, a chunk at a time,
+  // never all copied at once): do not change them from another thread
+  // meanwhile. A value the driver cannot store throws InvalidValueError and
+  // writes none of the rows; other failures (a constraint) are atomic only
+  // inside a transaction.
   template <Model T>
   void insert_many(std::span<T> rows, const FieldSet<T>& fields = {}) {
     if (!rows.empty()) insert_rows<T>(rows, fields, nullptr);
