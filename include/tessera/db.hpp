@@ -1209,6 +1209,7 @@ class TESSERA_API Executor {
                         "only()/except() names a member not declared in TESSERA_MODEL"));
   }
 
+  // insert, insert_many, upsert: `rows` is not empty.
   template <Model T>
   void insert_rows(std::span<T> rows, const FieldSet<T>& fields, const ConflictTarget<T>* target) {
     check_fields(fields);
