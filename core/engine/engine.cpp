@@ -87,11 +87,16 @@ struct Engine::Impl {
            now - pc.last_used > options.validate_after_idle;
   }
 
-  // The plan cache, keyed by shape. Plans live as long as the engine, so
-  // executions and the fast slots hold plain pointers to them.
+  // The plan cache, keyed by shape, at most Options::max_cached_plans
+  // shapes built with the DSL (static shapes and prepared statements may
+  // pass it). Kept plans live as long as the engine, so executions, the
+  // fast slots and prepared statements hold plain pointers to them; a plan
+  // not kept is owned by its run.
   std::mutex plan_mutex;
-  std::unordered_map<ast::Statement, std::unique_ptr<const Plan>, StatementHash> plans;
-  std::uint64_t next_cache_key = 1;
+  std::unordered_map<ast::Statement, OwnedPlan, StatementHash> plans;
+  // Runs whose shape found the cache full (Options::max_cached_plans).
+  std::atomic<std::uint64_t> plans_not_kept{0};
+  std::atomic<std::uint64_t> next_cache_key{1};
   // Plans of static shapes by slot (StaticShape::slot()); null until the
   // first run. Slots past the end take the hashed path.
   std::array<std::atomic<const Plan*>, 1024> static_plans{};
@@ -346,19 +351,12 @@ void Engine::release(std::unique_ptr<PooledConnection> pc, Clock::time_point now
   s.pool_cv.notify_one();
 }
 
-const Plan* Engine::plan_for(const ast::Statement& shape) {
-  Impl& s = *impl_;
-  LastPlan& last = last_plan;
-  if (last.engine == s.id && *last.key == shape) return last.plan;
-  {
-    std::lock_guard lock(s.plan_mutex);
-    auto it = s.plans.find(shape);
-    if (it != s.plans.end()) {
-      last = LastPlan{s.id, &it->first, it->second.get()};
-      return it->second.get();
-    }
-  }
+void PlanDeleter::operator()(const Plan* plan) const { delete plan; }
+
+OwnedPlan Engine::make_plan(const ast::Statement& shape, std::uint64_t cache_key) const {
+  const Impl& s = *impl_;
   auto plan = std::make_unique<Plan>();
+  plan->cache_key = s.capability.sql != SqlDialect::none ? cache_key : 0;
   plan->statement = shape;
   apply_prefix(plan->statement, s.options.table_prefix);
   // Key-value: planned per execution from the values (kv::execute); no SQL.
@@ -371,14 +369,34 @@ const Plan* Engine::plan_for(const ast::Statement& shape) {
     }
     plan->sql = std::move(sql).value();
   }
+  return OwnedPlan(plan.release());
+}
+
+const Plan* Engine::plan_for(const ast::Statement& shape, OwnedPlan* transient) {
+  Impl& s = *impl_;
+  LastPlan& last = last_plan;
+  if (last.engine == s.id && *last.key == shape) return last.plan;
+  {
+    std::lock_guard lock(s.plan_mutex);
+    auto it = s.plans.find(shape);
+    if (it != s.plans.end()) {
+      last = LastPlan{s.id, &it->first, it->second.get()};
+      return it->second.get();
+    }
+    if (transient && s.plans.size() >= s.options.max_cached_plans) {
+      // Full: this run's own plan, cache key 0 (the driver does not keep
+      // the statement either); the memo keeps pointing at a kept plan.
+      s.plans_not_kept.fetch_add(1, std::memory_order_relaxed);
+      *transient = make_plan(shape, 0);
+      return transient->get();
+    }
+  }
+  OwnedPlan plan = make_plan(shape, s.next_cache_key.fetch_add(1, std::memory_order_relaxed));
   std::lock_guard lock(s.plan_mutex);
   // Another thread may have planned the same shape meanwhile: keep the
-  // first (emplace does not replace it).
+  // first (emplace does not replace it; its cache key goes unused).
   auto [it, inserted] = s.plans.emplace(shape, nullptr);
-  if (inserted) {
-    if (s.capability.sql != SqlDialect::none) plan->cache_key = s.next_cache_key++;
-    it->second = std::move(plan);
-  }
+  if (inserted) it->second = std::move(plan);
   last = LastPlan{s.id, &it->first, it->second.get()};
   return it->second.get();
 }
@@ -484,7 +502,7 @@ Execution Engine::run(Connection* pinned, const ast::Statement& shape, std::vect
   Execution e;
   e.owned_values_ = std::move(values);
   e.values_ = e.owned_values_;
-  start(e, pinned, plan_for(shape), schema, reads_all);
+  start(e, pinned, plan_for(shape, &e.owned_plan_), schema, reads_all);
   return e;
 }
 
@@ -655,7 +673,8 @@ std::uint64_t Engine::read(Connection* pinned, const StaticShape& shape,
 std::uint64_t Engine::read(Connection* pinned, const ast::Statement& shape,
                            std::span<const Value> values, SchemaFn schema, ReadSink& sink) {
   check_values(values);
-  return read_plan(pinned, plan_for(shape), values, schema, sink);
+  OwnedPlan transient;
+  return read_plan(pinned, plan_for(shape, &transient), values, schema, sink);
 }
 
 std::uint64_t Engine::read(Connection* pinned, const Plan* plan, std::span<const Value> values,
@@ -695,7 +714,8 @@ std::uint64_t Engine::write(Connection* pinned, const StaticShape& shape,
 std::uint64_t Engine::write(Connection* pinned, const ast::Statement& shape,
                             std::span<const Value> values, SchemaFn schema) {
   check_values(values);
-  return write_plan(pinned, plan_for(shape), values, schema);
+  OwnedPlan transient;
+  return write_plan(pinned, plan_for(shape, &transient), values, schema);
 }
 
 std::uint64_t Engine::write(Connection* pinned, const Plan* plan, std::span<const Value> values,

@@ -315,5 +315,34 @@ TEST_CASE("conformance: a lazy cursor iterates 10,000 rows and can stop early") 
   CHECK(db.count(select<Tally>().where(col(&Tally::worker) == 9)) == 1);
 }
 
+TEST_CASE("conformance: statements past the plan cache's limit run unprepared, many times over") {
+  // No DSL shape is kept: every select, update and delete below reaches the
+  // driver with cache key 0 (do not cache), the model's own statements
+  // (find, update by key) with theirs.
+  TestDb t([](tessera::Options& o) { o.max_cached_plans = 0; });
+  t.create<Item>();
+  auto& db = *t;
+  std::vector<Item> rows;
+  for (int i = 1; i <= 300; ++i)
+    rows.push_back(Item{.id = i, .name = "n" + std::to_string(i), .qty = i % 7, .price = i * 0.5});
+  db.insert_many(rows);
+  for (int round = 0; round < 50; ++round) {
+    CHECK(db.count(select<Item>().where(col(&Item::qty) == round % 7)) ==
+          (round % 7 == 0 ? 42 : 43));
+    const auto some = db.fetch_all(
+        select<Item>().where(col(&Item::id) <= 10).order_by(col(&Item::id).desc()).limit(3));
+    CHECK(ids_of(some) == std::vector<std::int64_t>{8, 9, 10});
+    CHECK(db.execute(tessera::update<Item>()
+                         .set(&Item::price, double(round))
+                         .where(col(&Item::id) == round + 1)) == 1);
+    CHECK(db.find<Item>(std::int64_t{round + 1})->price == double(round));
+  }
+  std::int64_t seen = 0;
+  for (const Item& r : db.cursor(select<Item>().where(col(&Item::qty) == 3))) seen += r.qty;
+  CHECK(seen == 43 * 3);
+  CHECK(db.execute(tessera::delete_from<Item>().where(col(&Item::qty) == 0)) == 42);
+  CHECK(db.count(select<Item>()) == 258);
+}
+
 }  // namespace
 }  // namespace conformance

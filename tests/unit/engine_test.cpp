@@ -39,6 +39,50 @@ TEST_CASE("engine: a repeated query shape is rendered once and reuses its cache 
   CHECK(state->ops[0].sql == R"(SELECT "id", "name", "qty" FROM "items" WHERE "qty" > ?1)");
 }
 
+TEST_CASE("engine: shapes past max_cached_plans run with a plan of their own, not cached") {
+  auto state = fake::install("fake-plan-limit");
+  tessera::Options o;
+  o.max_cached_plans = 2;
+  auto db = tessera::Db::open("fake-plan-limit://x", o);
+  using tessera::select;
+  auto in_list = [](int n) {
+    std::vector<std::int64_t> keys;
+    for (int i = 0; i < n; ++i) keys.push_back(i);
+    return select<Item>().where(col(&Item::id).in(keys));
+  };
+  db.fetch_all(in_list(1));
+  db.fetch_all(in_list(2));
+  db.fetch_all(in_list(3));  // the cache is full
+  db.fetch_all(in_list(3));
+  db.fetch_all(in_list(1));
+  for (const Item& r : db.cursor(in_list(4))) (void)r;  // a cursor owns its plan
+  db.execute(tessera::update<Item>().set(&Item::qty, 1).where(col(&Item::qty) == 5));
+  db.find<Item>(std::int64_t{7});  // the model's own statements are always kept
+  db.find<Item>(std::int64_t{8});
+  auto prepared = db.prepare<std::int64_t>(
+      select<Item>().where(col(&Item::id) == tessera::param<std::int64_t>()));
+  prepared.fetch_all(std::int64_t{9});
+  prepared.fetch_all(std::int64_t{10});
+  REQUIRE(state->ops.size() == 11);
+  const auto& ops = state->ops;
+  CHECK(ops[0].cache_key != 0);
+  CHECK(ops[1].cache_key != 0);
+  CHECK(ops[1].cache_key != ops[0].cache_key);
+  CHECK(ops[2].cache_key == 0);  // planned for that run only
+  CHECK(ops[3].cache_key == 0);
+  CHECK(ops[2].sql == ops[3].sql);
+  CHECK(ops[2].sql == R"(SELECT "id", "name", "qty" FROM "items" WHERE "id" IN (?1, ?2, ?3))");
+  CHECK(ops[4].cache_key == ops[0].cache_key);  // kept plans still serve
+  CHECK(ops[5].cache_key == 0);
+  CHECK(ops[5].params.size() == 4);
+  CHECK(ops[6].cache_key == 0);
+  CHECK(ops[6].sql == R"(UPDATE "items" SET "qty" = ?1 WHERE "qty" = ?2)");
+  CHECK(ops[7].cache_key != 0);
+  CHECK(ops[8].cache_key == ops[7].cache_key);
+  CHECK(ops[9].cache_key != 0);
+  CHECK(ops[10].cache_key == ops[9].cache_key);
+}
+
 TEST_CASE("engine: insert_many is one Insert operation carrying every row") {
   auto state = fake::install("fake-insert");
   auto db = tessera::Db::open("fake-insert://x");

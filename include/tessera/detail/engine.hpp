@@ -52,6 +52,15 @@ struct Options {
   std::chrono::milliseconds slow_statement{200};
   // Include bound values in debug logs. Default: false (values redacted).
   bool log_values = false;
+  // The most statement shapes built with the DSL whose plans (the rendered
+  // SQL, the driver's prepared-statement cache key) the engine keeps. A
+  // shape first seen once the cache is full is planned for that run only,
+  // and its statement is not cached by the driver either: a program that
+  // builds ever new shapes (an IN list of every length up to thousands)
+  // costs a rendering per run instead of memory without bound. The model's
+  // own statements (find, update and erase by key) and prepared statements
+  // are always kept. Default: 4096.
+  std::size_t max_cached_plans = 4096;
   // Called after every operation on the thread that ran it. Must not throw.
   std::function<void(const OperationEvent&)> on_operation;
   // Wraps each new connection, e.g. in a ConnectionWrapper that records
@@ -69,6 +78,11 @@ struct PooledConnection;
 using SchemaFn = TableSchema (*)(std::string_view prefix);
 struct Plan;
 struct CachedSchema;
+// Destroys a Plan not kept in the plan cache (see Options::max_cached_plans).
+struct TESSERA_API PlanDeleter {
+  void operator()(const Plan* plan) const;
+};
+using OwnedPlan = std::unique_ptr<const Plan, PlanDeleter>;
 
 // A statement shape that lives as long as the program (a function-local
 // static of the typed API, e.g. find-by-key of a model). Each gets a slot
@@ -151,7 +165,8 @@ class TESSERA_API Execution {
   // its buffer, so the span stays valid when the Execution moves.
   std::vector<Value> owned_values_;
   std::span<const Value> values_;
-  const Plan* plan_ = nullptr;           // owned by the engine's plan cache
+  const Plan* plan_ = nullptr;           // owned by the engine's plan cache, or by owned_plan_
+  OwnedPlan owned_plan_;                 // a plan the cache did not keep
   const ast::Insert* insert_ = nullptr;  // borrowed from the caller
   std::unique_ptr<std::string> raw_sql_;
   std::string table_;  // update_many: the prefixed table, named in logs
@@ -288,8 +303,13 @@ class TESSERA_API Engine {
  private:
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
-  const Plan* plan_for(const ast::Statement& shape);
+  // The cached plan of `shape`, planned and kept on first use. With
+  // `transient`, a shape first seen when the cache is full is planned into
+  // *transient instead (cache key 0) and not kept.
+  const Plan* plan_for(const ast::Statement& shape, OwnedPlan* transient = nullptr);
   const Plan* plan_for(const StaticShape& shape);
+  // `shape` with the table prefix, rendered; `cache_key` for an SQL driver.
+  OwnedPlan make_plan(const ast::Statement& shape, std::uint64_t cache_key) const;
   Lease acquire(std::chrono::steady_clock::time_point now);
   std::unique_ptr<PooledConnection> acquire_connection(std::chrono::steady_clock::time_point now);
   // Runs `plan` with e's values; fills e (on failure: reports, throws).
