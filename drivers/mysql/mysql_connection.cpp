@@ -101,9 +101,10 @@ std::size_t wire_size(const Value& v) {
 // goes alone, for the server to refuse if it must.
 std::size_t fitting_rows(std::span<const Value> values, std::size_t rows, std::size_t columns,
                          std::size_t budget) {
-  std::size_t bytes = 0;
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (const Value& v : values.subspan(r * columns, columns)) bytes += wire_size(v);
+  std::size_t bytes = 0, r = 0;
+  const Value* v = values.data();
+  for (const Value* row_end = v + columns; r < rows; ++r, row_end += columns) {
+    for (; v != row_end; ++v) bytes += wire_size(*v);
     if (bytes > budget) return std::max<std::size_t>(r, 1);
   }
   return rows;
