@@ -2,6 +2,7 @@
 #include "tessera/driver/sql_dispatch.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <exception>
@@ -95,6 +96,36 @@ std::size_t wire_size(const Value& v) {
   }
 }
 
+// How many leading rows of `values` (`rows` rows of `columns` values) fit a
+// statement of `budget` bytes; at least one: a row bigger than the budget
+// goes alone, for the server to refuse if it must.
+std::size_t fitting_rows(std::span<const Value> values, std::size_t rows, std::size_t columns,
+                         std::size_t budget) {
+  std::size_t bytes = 0, r = 0;
+  const Value* v = values.data();
+  for (const Value* row_end = v + columns; r < rows; ++r, row_end += columns) {
+    for (; v != row_end; ++v) bytes += wire_size(*v);
+    if (bytes > budget) return std::max<std::size_t>(r, 1);
+  }
+  return rows;
+}
+
+// The values of rows [first, first + count) of `ins`: pulled from its row
+// source (valid until the next pull or the end of the exec), or a part of
+// its params. A source's error is returned as it came.
+Result<std::span<const Value>> pull_rows(const op::Insert& ins, std::size_t first,
+                                         std::size_t count) {
+  const std::size_t columns = ins.statement->columns.size();
+  if (ins.source == nullptr) return ins.params.subspan(first * columns, count * columns);
+  auto pulled = ins.source->rows(first, count);
+  if (pulled && pulled->size() != count * columns)
+    return driver_error(ErrorKind::internal, "an insert row source gave " +
+                                                 std::to_string(pulled->size()) + " values for " +
+                                                 std::to_string(count) + " rows of " +
+                                                 std::to_string(columns) + " columns");
+  return pulled;
+}
+
 Capability make_capability(const ServerInfo& server, bool allow_returning) {
   Capability c;
   c.sql = SqlDialect::mysql;
@@ -107,6 +138,7 @@ Capability make_capability(const ServerInfo& server, bool allow_returning) {
   c.read_only_transactions = true;
   c.max_bind_params = kMaxBindParams;
   c.max_insert_rows = 0;
+  c.insert_row_source = true;  // pulled a batch at a time (insert_batches)
   // FLOAT/DOUBLE columns refuse NaN and the infinities.
   c.stores_nan = false;
   c.stores_infinity = false;
@@ -361,66 +393,65 @@ std::size_t MysqlConnection::rows_per_batch(std::size_t columns) const {
   return std::clamp<std::size_t>(capability_.max_bind_params / columns, 1, kInsertBatchRows);
 }
 
-std::size_t MysqlConnection::batch_rows(const op::Insert& ins, std::size_t start,
-                                        std::size_t limit) const {
-  const std::size_t columns = ins.statement->columns.size();
-  // A statement must fit in max_allowed_packet; keep a margin for the
-  // packet header and the SQL-independent parts.
-  const std::size_t budget = server_.max_allowed_packet / 4 * 3;
-  std::size_t rows = std::min(limit, ins.statement->row_count - start);
-  for (;;) {
-    std::size_t bytes = 0;
-    for (const Value& v : ins.params.subspan(start * columns, rows * columns))
-      bytes += wire_size(v);
-    if (bytes <= budget || rows == 1) return rows;
-    rows = (rows + 1) / 2;
-  }
-}
-
 Result<ExecResponse> MysqlConnection::exec_insert(const op::Insert& ins) {
   if (Status s = check_insert(ins, kDriverName); !s) return std::move(s).error();
-  const ast::Insert& shape = *ins.statement;
-  const std::size_t columns = shape.columns.size();
-  const std::size_t total = shape.row_count;
   if (Status s = ready_for_command(); !s) return std::move(s).error();
-  const std::size_t per_batch = rows_per_batch(columns);
-  // Several statements are one insert: all of them or none. Outside a
-  // transaction, one is opened for them; inside, a savepoint.
-  const bool batched = total > per_batch || batch_rows(ins, 0, per_batch) < total;
-  const bool nested = in_transaction();
-  if (batched) {
-    Status s =
-        nested ? run("SAVEPOINT " + std::string(kInsertSavepoint)) : run("START TRANSACTION");
-    if (!s) return std::move(s).error();
-  }
-  auto result = insert_batches(ins);
-  if (batched && !broken_) {
-    if (nested) {
-      if (!result) (void)run("ROLLBACK TO SAVEPOINT " + std::string(kInsertSavepoint));
-      Status released = run("RELEASE SAVEPOINT " + std::string(kInsertSavepoint));
-      if (result && !released) return std::move(released).error();
-    } else {
-      Status end = run(result ? "COMMIT" : "ROLLBACK");
-      if (result && !end) return std::move(end).error();
-    }
+  InsertScope scope = InsertScope::single;
+  auto result = insert_batches(ins, scope);
+  // Several statements are one insert: all of them or none, whichever
+  // failed, a statement or the row source between two of them.
+  if (scope == InsertScope::savepoint && !broken_) {
+    if (!result) (void)run("ROLLBACK TO SAVEPOINT " + std::string(kInsertSavepoint));
+    Status released = run("RELEASE SAVEPOINT " + std::string(kInsertSavepoint));
+    if (result && !released) return std::move(released).error();
+  } else if (scope == InsertScope::transaction && !broken_) {
+    Status end = run(result ? "COMMIT" : "ROLLBACK");
+    if (result && !end) return std::move(end).error();
   }
   return result;
 }
 
-Result<ExecResponse> MysqlConnection::insert_batches(const op::Insert& ins) {
+Result<ExecResponse> MysqlConnection::insert_batches(const op::Insert& ins, InsertScope& scope) {
   const ast::Insert& shape = *ins.statement;
   const std::size_t columns = shape.columns.size();
   const std::size_t total = shape.row_count;
   const std::size_t per_batch = rows_per_batch(columns);
+  // A statement must fit in max_allowed_packet; keep a margin for the
+  // packet header and the SQL-independent parts.
+  const std::size_t budget = server_.max_allowed_packet / 4 * 3;
   const bool upsert = shape.on_conflict.action != ast::OnConflict::Action::error;
   ExecResponse response;
   std::unique_ptr<MysqlRows> returned;
   bool ids_known = !upsert && shape.returning.empty();
+  // The rows pulled last, [chunk_first, chunk_first + chunk_rows): at most
+  // a batch, pulled whole because the statement points at its texts and
+  // blobs, which stay valid until the next pull.
+  std::span<const Value> chunk;
+  std::size_t chunk_first = 0, chunk_rows = 0;
   for (std::size_t start = 0; start < total;) {
-    const std::size_t rows = batch_rows(ins, start, per_batch);
+    if (start == chunk_first + chunk_rows) {
+      chunk_rows = std::min(per_batch, total - start);
+      auto pulled = pull_rows(ins, start, chunk_rows);
+      if (!pulled) return std::move(pulled).error();
+      chunk = *pulled;
+      chunk_first = start;
+    }
+    const std::size_t offset = start - chunk_first;
+    const std::span<const Value> rest = chunk.subspan(offset * columns);
+    std::size_t rows = fitting_rows(rest, chunk_rows - offset, columns, budget);
+    // A chunk the packet limit cuts goes in batches of a power of two of
+    // rows: a few statement shapes (at most 9 below 500), not one per count.
+    if (offset != 0 || rows < chunk_rows) rows = std::bit_floor(rows);
+    if (start == 0 && rows < total) {
+      const bool nested = in_transaction();
+      Status s =
+          nested ? run("SAVEPOINT " + std::string(kInsertSavepoint)) : run("START TRANSACTION");
+      if (!s) return std::move(s).error();
+      scope = nested ? InsertScope::savepoint : InsertScope::transaction;
+    }
     auto lease = insert_statement(shape, rows);
     if (!lease) return std::move(lease).error();
-    auto r = run_statement(std::move(*lease), ins.params.subspan(start * columns, rows * columns));
+    auto r = run_statement(std::move(*lease), rest.first(rows * columns));
     if (!r) return std::move(r).error();
     if (r->rows) {
       // RETURNING: read this batch's rows now, the next batch needs the

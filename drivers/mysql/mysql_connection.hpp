@@ -98,14 +98,19 @@ class MysqlConnection final : public Connection, private Session {
   // of a streaming result (the protocol allows one at a time).
   Status ready_for_command();
 
-  Result<ExecResponse> insert_batches(const op::Insert& ins);
+  // How an insert of several statements is made atomic: `single` until
+  // insert_batches() finds that one statement will not do.
+  enum class InsertScope : std::uint8_t { single, savepoint, transaction };
+  // Runs the insert's batches, pulling each batch's rows from its source as
+  // it goes. Before the first statement of an insert that takes more than
+  // one, opens `scope` (a savepoint inside a transaction, else a
+  // transaction), which the caller then ends: released or committed on
+  // success, rolled back on any error, the source's included.
+  Result<ExecResponse> insert_batches(const op::Insert& ins, InsertScope& scope);
   Result<StatementLease> insert_statement(const ast::Insert& shape, std::size_t rows);
   // Rows per multi-row INSERT of `columns` columns: kInsertBatchRows, or
   // fewer where the bind limit says so (before the packet limit).
   std::size_t rows_per_batch(std::size_t columns) const;
-  // The most rows of `ins` from `start` that fit a batch: the bind limit,
-  // then max_allowed_packet.
-  std::size_t batch_rows(const op::Insert& ins, std::size_t start, std::size_t limit) const;
   bool in_transaction() const;
 
   // Session.

@@ -27,15 +27,18 @@ bool from_mysql_date(const MYSQL_TIME& t, Date& out);
 
 // The parameters of one prepared statement (kept with it, see
 // StatementLease::params()). Text and blobs point into the caller's Values,
-// which outlive the execution (see operation.hpp); numbers, times and
-// lengths are copied into slots owned by the binder, which stays alive and
-// in place until mysql_stmt_execute has returned.
+// which stay valid until mysql_stmt_execute has returned (an operation's
+// params, or the rows an insert pulled from its row source: the next pull
+// comes after the execution); numbers, times and lengths are copied into
+// slots owned by the binder, which stays alive and in place until then.
 //
-// The library reads the slots when the statement executes, so an execution
-// whose parameters have the types of the previous one and no text or blob
-// at a new address only refills the slots: mysql_stmt_bind_param, and the
-// types it makes the next execution send, are skipped (as a C program binds
-// once and executes many times).
+// The library reads the slots and the pointed-at bytes when the statement
+// executes, so an execution whose parameters have the types of the previous
+// one and no text or blob at a new address only refills the slots:
+// mysql_stmt_bind_param, and the types it makes the next execution send,
+// are skipped (as a C program binds once and executes many times). A text
+// at the same address with other contents (a short owned string inside a
+// Value of a buffer a row source refills) is read afresh all the same.
 class ParamBinder {
  public:
   // Errors: invalid_statement when the statement has another number of
