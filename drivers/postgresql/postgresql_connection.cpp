@@ -931,14 +931,29 @@ bool parse_oids(std::string_view text, std::size_t columns, std::vector<unsigned
   return out.size() == columns;
 }
 
+// The value types that may be copied into each column of type OID
+// `types` (copy_accepts; NULL into any), one bit per ValueType: checking a
+// chunk of values is then a table lookup per value.
+std::vector<std::uint16_t> copy_masks(std::span<const unsigned> types) {
+  constexpr ValueType kTypes[] = {ValueType::boolean, ValueType::int64, ValueType::float64,
+                                  ValueType::text,    ValueType::bytes, ValueType::timestamp,
+                                  ValueType::date};
+  std::vector<std::uint16_t> masks(types.size(), 1u << static_cast<int>(ValueType::null));
+  for (std::size_t c = 0; c < types.size(); ++c)
+    for (ValueType t : kTypes)
+      if (copy_accepts(types[c], t))
+        masks[c] |= static_cast<std::uint16_t>(1u << static_cast<int>(t));
+  return masks;
+}
+
 // Whether every value of the row-major `params` may be copied into its
-// column (copy_accepts; NULL into any).
-bool copy_values_fit(std::span<const Value> params, std::span<const unsigned> types) {
-  const std::size_t columns = types.size();
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const ValueType t = params[i].type();
-    if (t != ValueType::null && !copy_accepts(types[i % columns], t)) return false;
-  }
+// column (`masks`: copy_masks()).
+bool copy_values_fit(std::span<const Value> params, std::span<const std::uint16_t> masks) {
+  const std::size_t columns = masks.size();
+  if (columns == 0) return true;
+  for (std::size_t row = 0; row < params.size(); row += columns)
+    for (std::size_t c = 0; c < columns; ++c)
+      if (((masks[c] >> static_cast<int>(params[row + c].type())) & 1u) == 0) return false;
   return true;
 }
 
@@ -974,7 +989,7 @@ Result<std::optional<ExecResponse>> PgConnection::exec_copy(const ast::Insert& s
     return std::optional<ExecResponse>();
   std::vector<unsigned> types;
   if (!parse_oids(PQgetvalue(check.get(), 0, 1), shape.columns.size(), types) ||
-      !copy_values_fit(*first, types))
+      !copy_values_fit(*first, copy_masks(types)))
     return std::optional<ExecResponse>();
   if (!key.empty() && (!ids || static_cast<std::size_t>(PQntuples(ids.get())) != total))
     return std::optional<ExecResponse>();
@@ -1167,6 +1182,7 @@ PgConnection::CopyStop PgConnection::send_copy_data(const ast::Insert& shape, Ro
   const std::size_t total = shape.row_count;
   std::vector<char> float4(columns);
   for (std::size_t c = 0; c < columns; ++c) float4[c] = types[c] == kOidFloat4;
+  const std::vector<std::uint16_t> masks = copy_masks(types);
   // The rows of the chunk at hand: [chunk_first, chunk_end).
   std::span<const Value> chunk = first;
   std::size_t chunk_first = 0;
@@ -1179,7 +1195,7 @@ PgConnection::CopyStop PgConnection::send_copy_data(const ast::Insert& shape, Ro
         source_error = std::move(pulled).error();
         return CopyStop::source_failed;
       }
-      if (!copy_values_fit(*pulled, types)) return CopyStop::unfit;
+      if (!copy_values_fit(*pulled, masks)) return CopyStop::unfit;
       chunk = *pulled;
       chunk_first = row;
       chunk_end = row + n;

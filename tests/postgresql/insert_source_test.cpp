@@ -99,8 +99,7 @@ TEST_CASE("a source error in a later chunk leaves nothing; the caller's transact
       CHECK(found->points == rows[i].points);
     }
     // The connection works on, and the next insert takes a new id.
-    Member one{0, "next@x", 3};
-    db.insert(one);
+    const Member one = db.insert(Member{0, "next@x", 3});
     CHECK(one.id > rows.back().id);
     db.drop_tables<Member>();
   }
