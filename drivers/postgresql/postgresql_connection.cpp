@@ -59,6 +59,13 @@ constexpr std::size_t kArrayBatchBytes = std::size_t{16} << 20;
 // Bytes of COPY data handed to libpq at a time (libpq sends what it holds
 // once it passes 8 KiB; this bounds the client's buffer).
 constexpr std::size_t kCopyChunkBytes = std::size_t{64} << 10;
+// Rows pulled from an insert's row source at a time for COPY: 64 rows of a
+// few columns are a few KiB of Values, read back from the data cache while
+// their text is written (as the SQLite driver's kSourceChunkRows).
+constexpr std::size_t kCopyChunkRows = 64;
+// The savepoint that makes a streamed insert undoable inside the caller's
+// transaction (an error from a row source after rows were sent).
+constexpr std::string_view kInsertSavepoint = "\"tessera_insert\"";
 // Whether COPY may write the table, and its columns' types (text, as
 // "oid,oid,..."; 0 for a column the table lacks), in one row; no row for
 // an unknown table. COPY does not apply rules and refuses tables with
@@ -166,8 +173,9 @@ Capability make_capability(int server_version) {
   c.transactional_ddl = true;
   c.for_update = true;
   c.concurrent_connections = true;
-  c.update_many = true;  // exec_update_many
-  (void)server_version;  // nothing differs between the supported versions yet
+  c.update_many = true;        // exec_update_many
+  c.insert_row_source = true;  // exec_insert pulls rows a chunk at a time (RowFeed)
+  (void)server_version;        // nothing differs between the supported versions yet
   return c;
 }
 
@@ -781,6 +789,17 @@ Result<ExecResponse> PgConnection::exec_raw(const op::RawSql& raw) {
   return finish_streaming_command(raw.sql);
 }
 
+Result<std::span<const Value>> RowFeed::rows(std::size_t first, std::size_t count) {
+  if (source_ == nullptr) return params_.subspan(first * columns_, count * columns_);
+  auto pulled = source_->rows(first, count);
+  if (pulled && pulled->size() != count * columns_)
+    return driver_error(ErrorKind::internal, "an insert row source gave " +
+                                                 std::to_string(pulled->size()) + " values for " +
+                                                 std::to_string(count) + " rows of " +
+                                                 std::to_string(columns_) + " columns");
+  return pulled;
+}
+
 Result<const PgConnection::InsertShape*> PgConnection::insert_shape(const ast::Insert& shape,
                                                                     std::size_t rows) {
   const InsertKey key{&shape, rows};
@@ -852,16 +871,16 @@ Result<ExecResponse> PgConnection::exec_insert(const op::Insert& ins) {
           std::make_unique<ValueRows>(shape.returning.size(), std::vector<std::vector<Value>>{});
     return empty;
   }
+  RowFeed feed(ins);
   if (copy_min_rows_ != 0 && total >= copy_min_rows_ &&
       shape.on_conflict.action == ast::OnConflict::Action::error) {
-    auto copied = exec_copy(shape, ins.params);
+    auto copied = exec_copy(shape, feed);
     if (!copied) return std::move(copied).error();
     if (*copied) return std::move(**copied);
   }
   // A row of only defaults (DEFAULT VALUES) is one row per statement.
   const std::size_t per_batch =
       columns == 0 ? 1 : std::max<std::size_t>(1, kInsertBatchParams / columns);
-  std::vector<InsertBatch> batches;
   bool arrays = false;
   if (columns > 0 && total >= kArrayMinRows) {
     auto form = array_shape(shape);
@@ -873,13 +892,8 @@ Result<ExecResponse> PgConnection::exec_insert(const op::Insert& ins) {
   // the boundaries would change which inputs (a key repeated a few
   // thousand rows apart) fail.
   const bool keep_boundaries = shape.on_conflict.action == ast::OnConflict::Action::update;
-  if (arrays)
-    plan_arrays(ins.params, columns, total, keep_boundaries ? per_batch : kArrayBatchRows,
-                keep_boundaries, per_batch, batches);
-  else
-    plan_values(0, total, per_batch, batches);
   if (Status s = begin_command(); !s) return std::move(s).error();
-  return run_pipeline(shape, ins.params, batches);
+  return run_pipeline(shape, feed, arrays, keep_boundaries, per_batch);
 }
 
 namespace {
@@ -917,21 +931,36 @@ bool parse_oids(std::string_view text, std::size_t columns, std::vector<unsigned
   return out.size() == columns;
 }
 
+// The value types that may be copied into each column of type OID
+// `types` (copy_accepts; NULL into any), one bit per ValueType: checking a
+// chunk of values is then a table lookup per value.
+std::vector<std::uint16_t> copy_masks(std::span<const unsigned> types) {
+  constexpr ValueType kTypes[] = {ValueType::boolean, ValueType::int64, ValueType::float64,
+                                  ValueType::text,    ValueType::bytes, ValueType::timestamp,
+                                  ValueType::date};
+  std::vector<std::uint16_t> masks(types.size(), 1u << static_cast<int>(ValueType::null));
+  for (std::size_t c = 0; c < types.size(); ++c)
+    for (ValueType t : kTypes)
+      if (copy_accepts(types[c], t))
+        masks[c] |= static_cast<std::uint16_t>(1u << static_cast<int>(t));
+  return masks;
+}
+
 // Whether every value of the row-major `params` may be copied into its
-// column (copy_accepts; NULL into any).
-bool copy_values_fit(std::span<const Value> params, std::span<const unsigned> types) {
-  const std::size_t columns = types.size();
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const ValueType t = params[i].type();
-    if (t != ValueType::null && !copy_accepts(types[i % columns], t)) return false;
-  }
+// column (`masks`: copy_masks()).
+bool copy_values_fit(std::span<const Value> params, std::span<const std::uint16_t> masks) {
+  const std::size_t columns = masks.size();
+  if (columns == 0) return true;
+  for (std::size_t row = 0; row < params.size(); row += columns)
+    for (std::size_t c = 0; c < columns; ++c)
+      if (((masks[c] >> static_cast<int>(params[row + c].type())) & 1u) == 0) return false;
   return true;
 }
 
 }  // namespace
 
 Result<std::optional<ExecResponse>> PgConnection::exec_copy(const ast::Insert& shape,
-                                                            std::span<const Value> params) {
+                                                            RowFeed& feed) {
   // The key the engine asks back, when it is not among the written columns.
   std::string key;
   if (!shape.returning.empty()) {
@@ -943,6 +972,13 @@ Result<std::optional<ExecResponse>> PgConnection::exec_copy(const ast::Insert& s
     return std::optional<ExecResponse>();
   }
   if (Status s = begin_command(); !s) return std::move(s).error();
+  // Whether COPY writes the rows as INSERT would is decided on the values
+  // seen before it starts: every row given as params, or a source's first
+  // chunk (a later chunk that does not fit undoes the COPY: copy_rows). A
+  // source error in the first chunk has sent nothing.
+  const std::size_t total = shape.row_count;
+  auto first = feed.rows(0, feed.streamed() ? std::min(kCopyChunkRows, total) : total);
+  if (!first) return std::move(first).error();
   ResultPtr check;
   ResultPtr ids;
   if (Status s = copy_check(shape, key, shape.row_count, check, ids); !s)
@@ -953,14 +989,14 @@ Result<std::optional<ExecResponse>> PgConnection::exec_copy(const ast::Insert& s
     return std::optional<ExecResponse>();
   std::vector<unsigned> types;
   if (!parse_oids(PQgetvalue(check.get(), 0, 1), shape.columns.size(), types) ||
-      !copy_values_fit(params, types))
+      !copy_values_fit(*first, copy_masks(types)))
     return std::optional<ExecResponse>();
-  if (!key.empty() && (!ids || static_cast<std::size_t>(PQntuples(ids.get())) != shape.row_count))
+  if (!key.empty() && (!ids || static_cast<std::size_t>(PQntuples(ids.get())) != total))
     return std::optional<ExecResponse>();
-  auto done = copy_rows(shape, params, types, ids.get());
-  if (!done) return std::move(done).error();
-  if (!key.empty()) done->rows = std::make_unique<PgRows>(std::move(ids));
-  return std::optional<ExecResponse>(std::move(*done));
+  auto done = copy_rows(shape, feed, *first, types, ids.get());
+  if (!done || !*done) return done;
+  if (!key.empty()) (*done)->rows = std::make_unique<PgRows>(std::move(ids));
+  return done;
 }
 
 Status PgConnection::copy_check(const ast::Insert& shape, const std::string& key, std::size_t rows,
@@ -1042,10 +1078,10 @@ Status PgConnection::copy_check(const ast::Insert& shape, const std::string& key
   return {};
 }
 
-Result<ExecResponse> PgConnection::copy_rows(const ast::Insert& shape,
-                                             std::span<const Value> params,
-                                             std::span<const unsigned> types,
-                                             const pg_result* ids) {
+Result<std::optional<ExecResponse>> PgConnection::copy_rows(const ast::Insert& shape, RowFeed& feed,
+                                                            std::span<const Value> first,
+                                                            std::span<const unsigned> types,
+                                                            const pg_result* ids) {
   pg_conn* conn = conn_.get();
   constexpr SqlDialect pg = SqlDialect::postgresql;
   std::string sql = "COPY " + tessera::sql::quote_identifier(shape.table, pg) + " (";
@@ -1055,42 +1091,78 @@ Result<ExecResponse> PgConnection::copy_rows(const ast::Insert& shape,
     sql += tessera::sql::quote_identifier(shape.columns[c], pg);
   }
   sql += ") FROM STDIN";
-  {
-    ResultPtr r(PQexec(conn, sql.c_str()));
-    if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) {
-      Error e = fail(r.get(), sql);
-      drain();
-      return e;
-    }
+  // A COPY that may end early by the driver's choice (a source error, a
+  // chunk that does not fit) fails, and inside the caller's transaction a
+  // failed COPY aborts it: there a savepoint, sent in the same query as the
+  // COPY (no round trip), lets the driver undo the COPY alone. Outside one
+  // the COPY is its own implicit transaction.
+  const bool savepoint = tx_before_ && feed.streamed() && shape.row_count > kCopyChunkRows;
+  const std::string name(kInsertSavepoint);
+  const std::string query = savepoint ? "SAVEPOINT " + name + "; " + sql : sql;
+  if (PQsendQuery(conn, query.c_str()) == 0) return fail(nullptr, sql);
+  for (;;) {
+    ResultPtr r(PQgetResult(conn));
+    const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COPY_IN) break;
+    if (status == PGRES_COMMAND_OK) continue;  // the SAVEPOINT
+    Error e = fail(r.get(), sql);
+    drain();
+    return e;
   }
   // From here the server waits for COPY data: every way out ends the COPY
   // (with an error message, which makes the server fail it, unless every
   // row was sent) and reads its result, so the connection is ready for the
   // next command.
-  bool sent = true;
+  CopyStop stop = CopyStop::none;
+  std::optional<Error> source_error;
   try {
-    sent = send_copy_data(shape, params, types, ids);
+    stop = send_copy_data(shape, feed, first, types, ids, source_error);
+    if (copy_buffer_.size() > 2 * kCopyChunkBytes) {
+      // A row larger than that made room for itself: give it back.
+      copy_buffer_.resize(2 * kCopyChunkBytes);
+      copy_buffer_.shrink_to_fit();
+    }
   } catch (...) {
     (void)PQputCopyEnd(conn, "tessera: insert abandoned by the client");
     drain();
     throw;
   }
-  if (PQputCopyEnd(conn, sent ? nullptr : "tessera: sending COPY data failed") != 1)
-    return pipeline_broken(sql);
+  const char* abandoned = stop == CopyStop::none ? nullptr
+                          : stop == CopyStop::send_failed
+                              ? "tessera: sending COPY data failed"
+                              : "tessera: insert abandoned by the client";
+  if (PQputCopyEnd(conn, abandoned) != 1) return pipeline_broken(sql);
   ResultPtr r(PQgetResult(conn));
-  ExecResponse response;
-  if (r && PQresultStatus(r.get()) == PGRES_COMMAND_OK) {
+  if (r && PQresultStatus(r.get()) == PGRES_COMMAND_OK && stop == CopyStop::none) {
+    ExecResponse response;
     response.affected = affected_rows(r.get());
     drain();
-    return response;
+    // Its answer is read before the next command (begin_command).
+    if (savepoint) {
+      if (PQsendQuery(conn, ("RELEASE SAVEPOINT " + name).c_str()) == 0)
+        broken_ = true;
+      else
+        ending_ = true;
+    }
+    return std::optional<ExecResponse>(std::move(response));
   }
   Error e = fail(r.get(), sql);
   drain();
-  return e;
+  if (broken_ || (stop != CopyStop::source_failed && stop != CopyStop::unfit)) return e;
+  // The driver ended the COPY: nothing of it remains once the savepoint is
+  // rolled back, and the caller's transaction is usable again.
+  if (savepoint)
+    if (Status s = run("ROLLBACK TO SAVEPOINT " + name + "; RELEASE SAVEPOINT " + name); !s)
+      return std::move(s).error();
+  if (stop == CopyStop::unfit) return std::optional<ExecResponse>();
+  return std::move(*source_error);
 }
 
-bool PgConnection::send_copy_data(const ast::Insert& shape, std::span<const Value> params,
-                                  std::span<const unsigned> types, const pg_result* ids) {
+PgConnection::CopyStop PgConnection::send_copy_data(const ast::Insert& shape, RowFeed& feed,
+                                                    std::span<const Value> first,
+                                                    std::span<const unsigned> types,
+                                                    const pg_result* ids,
+                                                    std::optional<Error>& source_error) {
   pg_conn* conn = conn_.get();
   // Rows are written in place into buf, a row at a time after making room
   // for its bound, and handed to libpq every kCopyChunkBytes.
@@ -1107,14 +1179,32 @@ bool PgConnection::send_copy_data(const ast::Insert& shape, std::span<const Valu
     return true;
   };
   const std::size_t columns = shape.columns.size();
+  const std::size_t total = shape.row_count;
   std::vector<char> float4(columns);
   for (std::size_t c = 0; c < columns; ++c) float4[c] = types[c] == kOidFloat4;
-  for (std::size_t row = 0; row < shape.row_count; ++row) {
-    const Value* values = &params[row * columns];
+  const std::vector<std::uint16_t> masks = copy_masks(types);
+  // The rows of the chunk at hand: [chunk_first, chunk_end).
+  std::span<const Value> chunk = first;
+  std::size_t chunk_first = 0;
+  std::size_t chunk_end = feed.streamed() ? std::min(kCopyChunkRows, total) : total;
+  for (std::size_t row = 0; row < total; ++row) {
+    if (row == chunk_end) {
+      const std::size_t n = std::min(kCopyChunkRows, total - row);
+      auto pulled = feed.rows(row, n);
+      if (!pulled) {
+        source_error = std::move(pulled).error();
+        return CopyStop::source_failed;
+      }
+      if (!copy_values_fit(*pulled, masks)) return CopyStop::unfit;
+      chunk = *pulled;
+      chunk_first = row;
+      chunk_end = row + n;
+    }
+    const Value* values = &chunk[(row - chunk_first) * columns];
     std::size_t bound = 24 + columns;  // the id and its tab, tabs, newline
     for (std::size_t c = 0; c < columns; ++c) bound += copy_field_bound(values[c]);
     if (used + bound > buf.size()) {
-      if (!flush()) return false;
+      if (!flush()) return CopyStop::send_failed;
       if (bound > buf.size()) buf.resize(bound);
     }
     char* out = buf.data() + used;
@@ -1134,15 +1224,9 @@ bool PgConnection::send_copy_data(const ast::Insert& shape, std::span<const Valu
     }
     *out++ = '\n';
     used = static_cast<std::size_t>(out - buf.data());
-    if (used >= kCopyChunkBytes && !flush()) return false;
+    if (used >= kCopyChunkBytes && !flush()) return CopyStop::send_failed;
   }
-  const bool sent = flush();
-  if (buf.size() > 2 * kCopyChunkBytes) {
-    // A row larger than that made room for itself: give it back.
-    buf.resize(2 * kCopyChunkBytes);
-    buf.shrink_to_fit();
-  }
-  return sent;
+  return flush() ? CopyStop::none : CopyStop::send_failed;
 }
 
 // What a pipeline has sent and not yet seen answered, and what it gathered.
@@ -1208,57 +1292,120 @@ Result<ExecResponse> PgConnection::close_pipeline(PipelineState& state, std::str
   return response;
 }
 
-Result<ExecResponse> PgConnection::run_pipeline(const ast::Insert& shape,
-                                                std::span<const Value> params,
-                                                std::vector<InsertBatch>& batches) {
+bool PgConnection::queue_plain(PipelineState& state, const char* sql) {
+  if (PQsendQueryParams(conn_.get(), sql, 0, nullptr, nullptr, nullptr, nullptr, 1) == 0)
+    return false;
+  state.pending.push_back({false, 0, {}, std::make_shared<const std::string>(sql)});
+  return true;
+}
+
+Result<ExecResponse> PgConnection::run_pipeline(const ast::Insert& shape, RowFeed& feed,
+                                                bool arrays, bool fixed, std::size_t per_batch) {
   const std::size_t columns = shape.columns.size();
+  const std::size_t total = shape.row_count;
   const std::string what = "INSERT INTO " + shape.table;
+  // A chunk is one array batch of kArrayBatchRows rows, or whole VALUES
+  // batches (an upsert's fixed boundaries stay where they were).
+  const std::size_t chunk_rows =
+      arrays && !fixed ? kArrayBatchRows
+                       : per_batch * std::max<std::size_t>(1, kArrayBatchRows / per_batch);
+  // The first chunk is pulled before anything is sent: a source error there
+  // leaves nothing to undo, and an insert of one chunk needs no more.
+  auto chunk = feed.rows(0, std::min(chunk_rows, total));
+  if (!chunk) return std::move(chunk).error();
+  // With several chunks from a source, an error from a later one must undo
+  // the batches sent: a savepoint inside the caller's transaction, else a
+  // transaction of the driver's own instead of the pipeline's implicit one.
+  // Both are queued in the pipeline, so they cost no round trip.
+  const bool undoable = feed.streamed() && total > chunk_rows;
+  const bool own_tx = undoable && !tx_before_;
+  const std::string savepoint(kInsertSavepoint);
+  const std::string begin = own_tx ? "BEGIN" : "SAVEPOINT " + savepoint;
   PipelineState state;
   state.collect_rows = !shape.returning.empty();
+  std::optional<Error> source_error;
   if (Status s = open_pipeline(what); !s) return std::move(s).error();
-  for (const InsertBatch& batch : batches) {
-    if (state.error) break;  // the server aborts everything after a failure anyway
-    const auto values = params.subspan(batch.first_row * columns, batch.rows * columns);
-    bool sent = false;
-    if (batch.types.empty()) {
-      if (Status s = encoded_.encode(values); !s) {
-        state.error = std::move(s).error();
+  if (undoable && !queue_plain(state, begin.c_str())) return pipeline_broken(what);
+  std::vector<InsertBatch>& batches = insert_batches_;
+  for (std::size_t first = 0; first < total && !state.error; first += chunk_rows) {
+    const std::size_t rows = std::min(chunk_rows, total - first);
+    if (first > 0) {
+      chunk = feed.rows(first, rows);
+      if (!chunk) {
+        source_error = std::move(chunk).error();
         break;
       }
-      auto shape_for = insert_shape(shape, batch.rows);
-      if (!shape_for) {
-        state.error = std::move(shape_for).error();
-        break;
-      }
-      signature_.assign(1, kInsertKeySpace);
-      append_type_signature(values, signature_);
-      sent = queue_prepared(state, (*shape_for)->id, (*shape_for)->sql,
-                            {encoded_.count(), encoded_.values(), encoded_.lengths(),
-                             encoded_.formats(), encoded_.types()});
-    } else {
-      if (Status s = arrays_.encode(values, columns, batch.types); !s) {
-        state.error = std::move(s).error();
-        break;
-      }
-      auto form = array_shape(shape);
-      if (!form) {
-        state.error = std::move(form).error();
-        break;
-      }
-      signature_.assign(1, kArrayKeySpace);
-      for (ValueType t : batch.types) signature_ += static_cast<char>('a' + static_cast<int>(t));
-      auto& sql = (*form)->sql[signature_];
-      if (!sql)
-        sql = std::make_shared<const std::string>(
-            array_insert_sql((*form)->head, (*form)->tail, batch.types));
-      sent = queue_prepared(state, (*form)->id, sql,
-                            {arrays_.count(), arrays_.values(), arrays_.lengths(),
-                             arrays_.formats(), arrays_.types()});
     }
-    if (!sent) return pipeline_broken(what);
-    if (Status st = pump(false, state); !st) return std::move(st).error();
+    batches.clear();
+    if (arrays)
+      plan_arrays(*chunk, columns, rows, fixed ? per_batch : kArrayBatchRows, fixed, per_batch,
+                  batches);
+    else
+      plan_values(0, rows, per_batch, batches);
+    for (const InsertBatch& batch : batches) {
+      if (state.error) break;  // the server aborts everything after a failure anyway
+      const auto values = chunk->subspan(batch.first_row * columns, batch.rows * columns);
+      bool sent = false;
+      if (batch.types.empty()) {
+        if (Status s = encoded_.encode(values); !s) {
+          state.error = std::move(s).error();
+          break;
+        }
+        auto shape_for = insert_shape(shape, batch.rows);
+        if (!shape_for) {
+          state.error = std::move(shape_for).error();
+          break;
+        }
+        signature_.assign(1, kInsertKeySpace);
+        append_type_signature(values, signature_);
+        sent = queue_prepared(state, (*shape_for)->id, (*shape_for)->sql,
+                              {encoded_.count(), encoded_.values(), encoded_.lengths(),
+                               encoded_.formats(), encoded_.types()});
+      } else {
+        if (Status s = arrays_.encode(values, columns, batch.types); !s) {
+          state.error = std::move(s).error();
+          break;
+        }
+        auto form = array_shape(shape);
+        if (!form) {
+          state.error = std::move(form).error();
+          break;
+        }
+        signature_.assign(1, kArrayKeySpace);
+        for (ValueType t : batch.types) signature_ += static_cast<char>('a' + static_cast<int>(t));
+        auto& sql = (*form)->sql[signature_];
+        if (!sql)
+          sql = std::make_shared<const std::string>(
+              array_insert_sql((*form)->head, (*form)->tail, batch.types));
+        sent = queue_prepared(state, (*form)->id, sql,
+                              {arrays_.count(), arrays_.values(), arrays_.lengths(),
+                               arrays_.formats(), arrays_.types()});
+      }
+      if (!sent) return pipeline_broken(what);
+      if (Status st = pump(false, state); !st) return std::move(st).error();
+    }
   }
-  return close_pipeline(state, what);
+  if (undoable) {
+    // After a failure in the pipeline the server skips these, up to the sync.
+    const std::string rollback_to = "ROLLBACK TO SAVEPOINT " + savepoint;
+    const std::string release = "RELEASE SAVEPOINT " + savepoint;
+    bool sent = true;
+    if (own_tx)
+      sent = queue_plain(state, source_error ? "ROLLBACK" : "COMMIT");
+    else
+      sent = (!source_error || queue_plain(state, rollback_to.c_str())) &&
+             queue_plain(state, release.c_str());
+    if (!sent) return pipeline_broken(what);
+  }
+  auto result = close_pipeline(state, what);
+  // A failure skipped the COMMIT or ROLLBACK: the driver's own transaction
+  // is still open, aborted. (Inside the caller's, a failed statement aborts
+  // the caller's transaction, as a failed INSERT does.)
+  if (own_tx && !broken_ && transaction_open()) (void)run("ROLLBACK");
+  // A statement's failure decided what the caller's transaction became, so
+  // it is the error returned; else the source's, with every row undone.
+  if (result && source_error) return std::move(*source_error);
+  return result;
 }
 
 Result<ExecResponse> PgConnection::exec_update_many(const op::UpdateMany& u) {

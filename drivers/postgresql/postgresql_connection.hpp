@@ -43,6 +43,27 @@ struct ConnectOptions {
 struct PipelineState;
 struct InsertBatch;
 
+// Where an Insert's rows come from: its params, or its row source
+// (Capability::insert_row_source), pulled a chunk at a time.
+class RowFeed {
+ public:
+  explicit RowFeed(const op::Insert& ins)
+      : params_(ins.params), source_(ins.source), columns_(ins.statement->columns.size()) {}
+
+  // The values of rows [first, first + count), row-major; from a source
+  // they stay valid until the next call. Errors: the source's, as it gave
+  // them; internal when it gives another number of values.
+  Result<std::span<const Value>> rows(std::size_t first, std::size_t count);
+  // Whether rows come from a source: an error may then come from any chunk,
+  // and a chunk's values are seen only when it is pulled.
+  bool streamed() const { return source_ != nullptr; }
+
+ private:
+  std::span<const Value> params_;
+  InsertRowSource* source_;
+  std::size_t columns_;
+};
+
 class PgConnection final : public Connection {
  public:
   // Connects and checks the server. Errors: unavailable when the server
@@ -166,25 +187,40 @@ class PgConnection final : public Connection {
   // A plain insert as one COPY ... FROM STDIN (text format), with the
   // generated keys it returns taken from their sequence first; see the
   // README ("COPY"). Returns nullopt, having changed nothing but perhaps
-  // taken sequence values, when the table or the values do not allow it:
-  // the caller then inserts as usual.
-  Result<std::optional<ExecResponse>> exec_copy(const ast::Insert& shape,
-                                                std::span<const Value> params);
+  // taken sequence values, when the table or the values do not allow it
+  // (a streamed chunk that does not fit ends the COPY and undoes it): the
+  // caller then inserts as usual.
+  Result<std::optional<ExecResponse>> exec_copy(const ast::Insert& shape, RowFeed& feed);
   // One round trip: the table's COPY check and column types (kCopyCheckSql)
   // and, with `key`, `rows` values of its sequence (kCopyIdsSql).
   Status copy_check(const ast::Insert& shape, const std::string& key, std::size_t rows,
                     ResultPtr& check, ResultPtr& ids);
+  // Why send_copy_data() stopped before the last row.
+  enum class CopyStop { none, send_failed, source_failed, unfit };
   // Writes the rows (each prefixed by its id from `ids`, if any) through
-  // COPY and reads its result.
-  // The COPY data of every row (false: a send failed).
-  bool send_copy_data(const ast::Insert& shape, std::span<const Value> params,
-                      std::span<const unsigned> types, const pg_result* ids);
-  Result<ExecResponse> copy_rows(const ast::Insert& shape, std::span<const Value> params,
-                                 std::span<const unsigned> types, const pg_result* ids);
+  // COPY and reads its result; `first` holds the rows of the feed's first
+  // chunk (kCopyChunkRows), already pulled and checked. Returns nullopt,
+  // having undone the COPY, when a later chunk does not fit `types`.
+  Result<std::optional<ExecResponse>> copy_rows(const ast::Insert& shape, RowFeed& feed,
+                                                std::span<const Value> first,
+                                                std::span<const unsigned> types,
+                                                const pg_result* ids);
+  // The COPY data of every row, pulling the chunks after `first` (on
+  // source_failed, `source_error` holds the source's error).
+  CopyStop send_copy_data(const ast::Insert& shape, RowFeed& feed, std::span<const Value> first,
+                          std::span<const unsigned> types, const pg_result* ids,
+                          std::optional<Error>& source_error);
   // Sends every batch in one pipeline with one sync (one implicit
-  // transaction outside a transaction block) and gathers the results.
-  Result<ExecResponse> run_pipeline(const ast::Insert& shape, std::span<const Value> params,
-                                    std::vector<InsertBatch>& batches);
+  // transaction outside a transaction block) and gathers the results,
+  // pulling the rows a chunk at a time: a chunk is planned as batches
+  // (plan_arrays with `arrays`, `fixed` and `per_batch` as exec_insert
+  // chose them; else VALUES batches of `per_batch` rows) and sent before
+  // the next is pulled.
+  Result<ExecResponse> run_pipeline(const ast::Insert& shape, RowFeed& feed, bool arrays,
+                                    bool fixed, std::size_t per_batch);
+  // Queues a statement without parameters (unnamed, not cached) in the
+  // open pipeline (false: the send failed).
+  bool queue_plain(PipelineState& state, const char* sql);
   // The pieces of a pipeline: open_pipeline enters pipeline mode;
   // queue_prepared queues one statement, preparing it first if the cache
   // has no statement for (key, signature_) (with `text_key`, key is a hash
@@ -224,7 +260,9 @@ class PgConnection final : public Connection {
   bool cursor_own_tx_ = false;  // the cursor's transaction is the driver's own
   int fetch_rows_ = 0;          // the rows the cursor's next FETCH asks for
   int fetch_sent_ = 0;          // > 0: a FETCH of this many rows is in flight (send_fetch)
-  bool ending_ = false;         // end_cursor()'s command is in flight
+  // A command whose answer nobody waits for is in flight (end_cursor()'s,
+  // or the RELEASE after a COPY); begin_command() reads it.
+  bool ending_ = false;
   StatementCache statements_;
   std::size_t copy_min_rows_;
   EncodedParams encoded_;
@@ -233,6 +271,7 @@ class PgConnection final : public Connection {
   std::string copy_buffer_;                                          // scratch of send_copy_data
   std::vector<ValueType> update_types_;                              // scratch of exec_update_many
   std::vector<std::pair<std::size_t, std::size_t>> update_batches_;  // scratch of exec_update_many
+  std::vector<InsertBatch> insert_batches_;                          // scratch of run_pipeline
   std::uint64_t next_insert_id_ = 1;
   std::unordered_map<InsertKey, InsertShape, InsertKeyHash> insert_shapes_;
   std::unordered_map<const ast::Insert*, ArrayShape> array_shapes_;
