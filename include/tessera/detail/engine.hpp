@@ -274,8 +274,8 @@ class TESSERA_API Engine {
   // The plan of a Select/Update/Delete shape: rendered in the connection's
   // dialect on first use (hashed by shape), owned by the engine and kept as
   // long as it lives, so a caller holding the engine (a prepared statement)
-  // may keep the pointer. Throws DbError when the shape cannot be rendered.
-  // Thread-safe.
+  // may keep the pointer; kept even past Options::max_cached_plans. Throws
+  // DbError when the shape cannot be rendered. Thread-safe.
   const Plan* plan(const ast::Statement& shape) { return plan_for(shape); }
   // read() and write() of a plan from plan(): no lookup at all. `values`
   // are borrowed. Errors as read() and write().
