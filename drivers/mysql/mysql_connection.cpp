@@ -110,22 +110,6 @@ std::size_t fitting_rows(std::span<const Value> values, std::size_t rows, std::s
   return rows;
 }
 
-// The values of rows [first, first + count) of `ins`: pulled from its row
-// source (valid until the next pull or the end of the exec), or a part of
-// its params. A source's error is returned as it came.
-Result<std::span<const Value>> pull_rows(const op::Insert& ins, std::size_t first,
-                                         std::size_t count) {
-  const std::size_t columns = ins.statement->columns.size();
-  if (ins.source == nullptr) return ins.params.subspan(first * columns, count * columns);
-  auto pulled = ins.source->rows(first, count);
-  if (pulled && pulled->size() != count * columns)
-    return driver_error(ErrorKind::internal, "an insert row source gave " +
-                                                 std::to_string(pulled->size()) + " values for " +
-                                                 std::to_string(count) + " rows of " +
-                                                 std::to_string(columns) + " columns");
-  return pulled;
-}
-
 Capability make_capability(const ServerInfo& server, bool allow_returning) {
   Capability c;
   c.sql = SqlDialect::mysql;
@@ -431,7 +415,7 @@ Result<ExecResponse> MysqlConnection::insert_batches(const op::Insert& ins, Inse
   for (std::size_t start = 0; start < total;) {
     if (start == chunk_first + chunk_rows) {
       chunk_rows = std::min(per_batch, total - start);
-      auto pulled = pull_rows(ins, start, chunk_rows);
+      auto pulled = insert_values(ins, start, chunk_rows, kDriverName);
       if (!pulled) return std::move(pulled).error();
       chunk = *pulled;
       chunk_first = start;

@@ -789,17 +789,6 @@ Result<ExecResponse> PgConnection::exec_raw(const op::RawSql& raw) {
   return finish_streaming_command(raw.sql);
 }
 
-Result<std::span<const Value>> RowFeed::rows(std::size_t first, std::size_t count) {
-  if (source_ == nullptr) return params_.subspan(first * columns_, count * columns_);
-  auto pulled = source_->rows(first, count);
-  if (pulled && pulled->size() != count * columns_)
-    return driver_error(ErrorKind::internal, "an insert row source gave " +
-                                                 std::to_string(pulled->size()) + " values for " +
-                                                 std::to_string(count) + " rows of " +
-                                                 std::to_string(columns_) + " columns");
-  return pulled;
-}
-
 Result<const PgConnection::InsertShape*> PgConnection::insert_shape(const ast::Insert& shape,
                                                                     std::size_t rows) {
   const InsertKey key{&shape, rows};

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "postgresql_errors.hpp"
 #include "postgresql_rows.hpp"
 #include "postgresql_statement_cache.hpp"
 #include "postgresql_values.hpp"
@@ -47,21 +48,20 @@ struct InsertBatch;
 // (Capability::insert_row_source), pulled a chunk at a time.
 class RowFeed {
  public:
-  explicit RowFeed(const op::Insert& ins)
-      : params_(ins.params), source_(ins.source), columns_(ins.statement->columns.size()) {}
+  explicit RowFeed(const op::Insert& ins) : ins_(ins) {}
 
   // The values of rows [first, first + count), row-major; from a source
   // they stay valid until the next call. Errors: the source's, as it gave
-  // them; internal when it gives another number of values.
-  Result<std::span<const Value>> rows(std::size_t first, std::size_t count);
+  // them; internal when it gives another number of values (insert_values).
+  Result<std::span<const Value>> rows(std::size_t first, std::size_t count) {
+    return insert_values(ins_, first, count, kDriverName);
+  }
   // Whether rows come from a source: an error may then come from any chunk,
   // and a chunk's values are seen only when it is pulled.
-  bool streamed() const { return source_ != nullptr; }
+  bool streamed() const { return ins_.source != nullptr; }
 
  private:
-  std::span<const Value> params_;
-  InsertRowSource* source_;
-  std::size_t columns_;
+  const op::Insert& ins_;
 };
 
 class PgConnection final : public Connection {

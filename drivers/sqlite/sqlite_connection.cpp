@@ -354,13 +354,8 @@ Result<ExecResponse> SqliteConnection::insert_rows(const op::Insert& ins) {
   for (std::size_t row = 0; row < total; ++row) {
     if (row == chunk_end) {
       const std::size_t n = std::min(kSourceChunkRows, total - row);
-      auto pulled = ins.source->rows(row, n);
+      auto pulled = insert_values(ins, row, n, kDriverName);
       if (!pulled) return std::move(pulled).error();
-      if (pulled->size() != n * columns)
-        return Error(ErrorKind::internal, "an insert row source gave " +
-                                              std::to_string(pulled->size()) + " values for " +
-                                              std::to_string(n) + " rows of " +
-                                              std::to_string(columns) + " columns");
       chunk = *pulled;
       chunk_first = row;
       chunk_end = row + n;

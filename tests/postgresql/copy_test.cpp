@@ -50,16 +50,6 @@ struct Account {
 TESSERA_MODEL(Account, "account", (id, tessera::primary_key, tessera::auto_increment),
               (email, tessera::unique), (balance));
 
-template <class F>
-std::optional<tessera::DbError> catch_error(F&& f) {
-  try {
-    f();
-  } catch (const tessera::DbError& e) {
-    return e;
-  }
-  return std::nullopt;
-}
-
 bool same_double(double a, double b) {
   if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
   return a == b && std::signbit(a) == std::signbit(b);

@@ -32,16 +32,6 @@ struct Account {
 TESSERA_MODEL(Account, "account", (id, tessera::primary_key), (email, tessera::unique), (note),
               (balance));
 
-template <class E, class F>
-std::optional<E> catch_error(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e;
-  }
-  return std::nullopt;
-}
-
 std::string with_query(const std::string& base, const std::string& query) {
   return base + (base.find('?') == std::string::npos ? "?" : "&") + query;
 }

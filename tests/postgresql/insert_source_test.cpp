@@ -28,16 +28,6 @@ struct Member {
 TESSERA_MODEL(Member, "member", (id, tessera::primary_key, tessera::auto_increment),
               (email, tessera::unique), (points));
 
-template <class F>
-std::optional<tessera::DbError> catch_error(F&& f) {
-  try {
-    f();
-  } catch (const tessera::DbError& e) {
-    return e;
-  }
-  return std::nullopt;
-}
-
 std::vector<Member> members(std::size_t count) {
   std::vector<Member> rows(count);
   for (std::size_t i = 0; i < count; ++i) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -103,6 +104,18 @@ inline tessera::ExecResponse spi(tessera::Connection& c, const tessera::Operatio
   auto r = c.exec(op);
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   return std::move(r).value();
+}
+
+// Runs f; returns the exception of type E it threw, or nothing if it threw
+// none. Any other exception propagates (and fails the test).
+template <class E = tessera::DbError, class F>
+std::optional<E> catch_error(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e;
+  }
+  return std::nullopt;
 }
 
 // '"prefix_table"' as a regclass literal for psql.
