@@ -111,6 +111,7 @@ LmdbConnection::LmdbConnection(Environment* env)
   c.ordered_scan = true;
   c.secondary_indexes = true;
   c.full_scan = true;
+  c.insert_row_source = true;  // Store::insert pulls rows a chunk at a time
   c.concurrent_connections = true;
 }
 

@@ -13,6 +13,9 @@ namespace {
 
 // Cascading deletes deeper than this are refused (a reference cycle).
 constexpr int kMaxCascadeDepth = 64;
+// Rows pulled from an insert's row source at once (op::Insert::source):
+// their Values stay in the data cache while the rows are encoded.
+constexpr std::size_t kSourceChunkRows = 64;
 
 MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view view(const MDB_val& v) {
@@ -485,7 +488,7 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
   auto cols = positions_of(t, st.columns);
   if (!cols.ok()) return std::move(cols).error();
   const std::size_t width = st.columns.size();
-  if (op.params.size() != width * st.row_count)
+  if (op.source == nullptr && op.params.size() != width * st.row_count)
     return driver_error(ErrorKind::invalid_statement, "insert: wrong number of values");
   std::vector<std::size_t> returning;
   if (!st.returning.empty()) {
@@ -518,9 +521,24 @@ Result<ExecResponse> Store::insert(const op::Insert& op) {
   std::vector<bool> provided(t.schema.columns.size());
   for (std::size_t c = 0; c < width; ++c) provided[(*cols)[c]] = true;
   Row row;  // reused from row to row (unless RETURNING keeps it)
+  // The rows at hand, [chunk_first, chunk_end): all of params, or a chunk
+  // pulled from the row source (an error from it fails the statement, which
+  // the connection undoes like any other failed write).
+  std::span<const Value> chunk = op.params;
+  std::size_t chunk_first = 0;
+  std::size_t chunk_end = op.source ? 0 : st.row_count;
   for (std::size_t r = 0; r < st.row_count; ++r) {
+    if (r == chunk_end) {
+      const std::size_t n = std::min(kSourceChunkRows, st.row_count - r);
+      auto pulled = insert_values(op, r, n, kDriverName);
+      if (!pulled.ok()) return std::move(pulled).error();
+      chunk = *pulled;
+      chunk_first = r;
+      chunk_end = r + n;
+    }
+    const Value* values = &chunk[(r - chunk_first) * width];
     row.resize(t.schema.columns.size());
-    for (std::size_t c = 0; c < width; ++c) row[(*cols)[c]] = op.params[r * width + c];
+    for (std::size_t c = 0; c < width; ++c) row[(*cols)[c]] = values[c];
     for (std::size_t c = 0; c < row.size(); ++c)
       if (!provided[c])
         row[c] = t.schema.columns[c].default_value ? *t.schema.columns[c].default_value : Value();

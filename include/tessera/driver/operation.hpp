@@ -209,6 +209,26 @@ struct Transaction {
 
 namespace tessera {
 
+// The values of rows [first, first + count) of `ins`, row-major: a part of
+// its params, or pulled from its row source (Capability::
+// insert_row_source), then valid until the next pull or until exec()
+// returns. A source's error is returned as it came; a source that gives
+// another number of values than `count` rows' is internal.
+inline Result<std::span<const Value>> insert_values(const op::Insert& ins, std::size_t first,
+                                                    std::size_t count, std::string_view driver) {
+  const std::size_t columns = ins.statement->columns.size();
+  if (ins.source == nullptr) return ins.params.subspan(first * columns, count * columns);
+  auto pulled = ins.source->rows(first, count);
+  if (pulled && pulled->size() != count * columns) {
+    Error e(ErrorKind::internal, "an insert row source gave " + std::to_string(pulled->size()) +
+                                     " values for " + std::to_string(count) + " rows of " +
+                                     std::to_string(columns) + " columns");
+    e.driver = std::string(driver);
+    return e;
+  }
+  return pulled;
+}
+
 using Operation =
     std::variant<op::QuerySql, op::Insert, op::RawSql, op::GetByKey, op::QueryPk, op::FindPkByIndex,
                  op::UpdateByKey, op::DeleteByKey, op::Scan, op::Transaction, op::UpdateMany>;

@@ -45,26 +45,6 @@ inline Status check_insert(const op::Insert& ins, std::string_view driver) {
   return {};
 }
 
-// The values of rows [first, first + count) of `ins`, row-major: a part of
-// its params, or pulled from its row source (Capability::
-// insert_row_source), then valid until the next pull or until exec()
-// returns. A source's error is returned as it came; a source that gives
-// another number of values than `count` rows' is internal.
-inline Result<std::span<const Value>> insert_values(const op::Insert& ins, std::size_t first,
-                                                    std::size_t count, std::string_view driver) {
-  const std::size_t columns = ins.statement->columns.size();
-  if (ins.source == nullptr) return ins.params.subspan(first * columns, count * columns);
-  auto pulled = ins.source->rows(first, count);
-  if (pulled && pulled->size() != count * columns) {
-    Error e(ErrorKind::internal, "an insert row source gave " + std::to_string(pulled->size()) +
-                                     " values for " + std::to_string(count) + " rows of " +
-                                     std::to_string(columns) + " columns");
-    e.driver = std::string(driver);
-    return e;
-  }
-  return pulled;
-}
-
 template <class Impl>
 Result<ExecResponse> dispatch_sql(Impl& impl, const Operation& op, std::string_view driver) {
   return catch_all(driver, [&]() -> Result<ExecResponse> {
