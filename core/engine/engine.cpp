@@ -94,7 +94,8 @@ struct Engine::Impl {
   // not kept is owned by its run.
   std::mutex plan_mutex;
   std::unordered_map<ast::Statement, OwnedPlan, StatementHash> plans;
-  // Runs whose shape found the cache full (Options::max_cached_plans).
+  // Runs whose shape found the cache full (Options::max_cached_plans); the
+  // first is logged at warn.
   std::atomic<std::uint64_t> plans_not_kept{0};
   std::atomic<std::uint64_t> next_cache_key{1};
   // Plans of static shapes by slot (StaticShape::slot()); null until the
@@ -386,7 +387,11 @@ const Plan* Engine::plan_for(const ast::Statement& shape, OwnedPlan* transient) 
     if (transient && s.plans.size() >= s.options.max_cached_plans) {
       // Full: this run's own plan, cache key 0 (the driver does not keep
       // the statement either); the memo keeps pointing at a kept plan.
-      s.plans_not_kept.fetch_add(1, std::memory_order_relaxed);
+      if (s.plans_not_kept.fetch_add(1, std::memory_order_relaxed) == 0)
+        s.log->warn(
+            "plan cache full ({} statement shapes, Options::max_cached_plans): new shapes are "
+            "planned and prepared at each run",
+            s.options.max_cached_plans);
       *transient = make_plan(shape, 0);
       return transient->get();
     }

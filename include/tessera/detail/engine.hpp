@@ -57,9 +57,10 @@ struct Options {
   // shape first seen once the cache is full is planned for that run only,
   // and its statement is not cached by the driver either: a program that
   // builds ever new shapes (an IN list of every length up to thousands)
-  // costs a rendering per run instead of memory without bound. The model's
-  // own statements (find, update and erase by key) and prepared statements
-  // are always kept. Default: 4096.
+  // costs a rendering per run instead of memory without bound; the first
+  // such run is logged at warn. The model's own statements (find, update
+  // and erase by key) and prepared statements are always kept. Default:
+  // 4096.
   std::size_t max_cached_plans = 4096;
   // Called after every operation on the thread that ran it. Must not throw.
   std::function<void(const OperationEvent&)> on_operation;
