@@ -780,15 +780,8 @@ class Engine::CheckedRows final : public InsertRowSource {
 
   Result<std::span<const Value>> rows(std::size_t first, std::size_t count) override {
     auto r = rows_.rows(first, count);
-    if (r) {
-      for (const Value& v : *r) {
-        const ValueType t = v.type();
-        if (t != ValueType::null && t != ValueType::boolean && t != ValueType::int64) {
-          if (Status s = engine_.stored(*r); !s) return std::move(s).error();
-          break;
-        }
-      }
-    }
+    if (r && may_be_refused(*r))
+      if (Status s = engine_.stored(*r); !s) return std::move(s).error();
     return r;
   }
 
