@@ -15,6 +15,7 @@
 #include "core/engine/url.hpp"
 #include "core/kv/executor.hpp"
 #include "core/sql/serializer.hpp"
+#include "tessera/detail/values.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::detail {
@@ -417,43 +418,13 @@ const Plan* Engine::plan_for(const StaticShape& shape) {
 }
 
 void Engine::check_stored(std::span<const Value> values) const {
-  if (Status s = stored(values); !s) throw_error(std::move(s).error());
-}
-
-Status Engine::stored(std::span<const Value> values) const {
   const Capability& cap = impl_->capability;
-  constexpr std::int64_t min_micros = -62135596800LL * 1'000'000;      // 0001-01-01
-  constexpr std::int64_t max_micros = 253402300800LL * 1'000'000 - 1;  // 9999-12-31T23:59:59.999999
-  for (const Value& v : values) {
-    const char* problem = nullptr;
-    switch (v.type()) {
-      case ValueType::float64:
-        if (std::isnan(v.as_double()) && !cap.stores_nan)
-          problem = "NaN cannot be stored by this driver";
-        else if (std::isinf(v.as_double()) && !cap.stores_infinity)
-          problem = "an infinite float cannot be stored by this driver";
-        break;
-      case ValueType::text:
-        if (!cap.text_embedded_nul && v.as_text().find('\0') != std::string::npos)
-          problem = "text with an embedded NUL character cannot be stored by this driver";
-        break;
-      case ValueType::timestamp:
-        if (v.as_timestamp().micros < min_micros || v.as_timestamp().micros > max_micros)
-          problem = "timestamp outside years 0001..9999";
-        break;
-      case ValueType::date:
-        if (v.as_date().days < -719162 || v.as_date().days > 2932896)
-          problem = "date outside years 0001..9999";
-        break;
-      default: break;
-    }
-    if (problem) {
+  for (const Value& v : values)
+    if (const char* problem = refused(v, cap)) [[unlikely]] {
       Error e(ErrorKind::invalid_value, problem);
       e.driver = impl_->driver_name;
-      return e;
+      throw_error(std::move(e));
     }
-  }
-  return {};
 }
 
 namespace {
@@ -772,24 +743,6 @@ void Engine::dispatch(Execution& e, Connection* pinned, std::string_view operati
   e.response_ = std::move(r).value();
 }
 
-// The caller's rows, each chunk checked as check_values() checks a
-// statement's values before the driver binds it.
-class Engine::CheckedRows final : public InsertRowSource {
- public:
-  CheckedRows(const Engine& engine, InsertRowSource& rows) : engine_(engine), rows_(rows) {}
-
-  Result<std::span<const Value>> rows(std::size_t first, std::size_t count) override {
-    auto r = rows_.rows(first, count);
-    if (r && may_be_refused(*r))
-      if (Status s = engine_.stored(*r); !s) return std::move(s).error();
-    return r;
-  }
-
- private:
-  const Engine& engine_;
-  InsertRowSource& rows_;
-};
-
 Execution Engine::insert(Connection* pinned, const ast::Insert& statement, InsertRowSource& rows) {
   Execution e;
   e.insert_ = &statement;
@@ -798,14 +751,12 @@ Execution Engine::insert(Connection* pinned, const ast::Insert& statement, Inser
   const bool logs_values =
       impl_->options.log_values && impl_->log->should_log(spdlog::level::debug);
   if (impl_->capability.insert_row_source && !logs_values) {
-    CheckedRows checked(*this, rows);
-    dispatch(e, pinned, "Insert", op::Insert{&statement, {}, &checked}, "INSERT INTO ",
+    dispatch(e, pinned, "Insert", op::Insert{&statement, {}, &rows}, "INSERT INTO ",
              statement.table);
     return e;
   }
   auto all = rows.rows(0, statement.row_count);
   if (!all) fail(std::move(all).error(), impl_->driver_name, "INSERT INTO " + statement.table);
-  check_values(*all);
   e.values_ = *all;
   dispatch(e, pinned, "Insert", op::Insert{&statement, e.values_}, "INSERT INTO ", statement.table);
   return e;

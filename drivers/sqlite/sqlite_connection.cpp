@@ -28,9 +28,6 @@ constexpr std::uint32_t kMaxInsertRows = 1;
 // Distinct insert shapes remembered; past it the map starts over (their
 // statements age out of the LRU).
 constexpr std::size_t kInsertShapeLimit = 256;
-// Rows pulled from an op::Insert's row source at once: 64 rows of a few
-// columns are a few KiB of Values, well inside the L1 data cache.
-constexpr std::size_t kSourceChunkRows = 64;
 constexpr std::string_view kSchemaSavepoint = "\"tessera_push_schema\"";
 constexpr std::string_view kInsertSavepoint = "\"tessera_insert_batches\"";
 
@@ -345,24 +342,18 @@ Result<ExecResponse> SqliteConnection::insert_rows(const op::Insert& ins) {
   sqlite3* db = db_.get();
   if (static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt)) != columns)
     return param_count_error(stmt, columns);
-  // Pulled from the source a chunk at a time: a chunk's values stay in the
-  // data cache while its rows are bound (all rows' Values at once would be
-  // written out to memory and read back, 16 MB for 100,000 rows).
-  std::span<const Value> chunk = ins.params;
-  std::size_t chunk_first = 0;
-  std::size_t chunk_end = ins.source ? 0 : total;
+  // A row source binds each row straight into the statement (no Values
+  // made for it, see InsertRowSource::bind_row); params are bound as usual.
+  RowParamBinder binder(stmt);
   for (std::size_t row = 0; row < total; ++row) {
-    if (row == chunk_end) {
-      const std::size_t n = std::min(kSourceChunkRows, total - row);
-      auto pulled = insert_values(ins, row, n, kDriverName);
-      if (!pulled) return std::move(pulled).error();
-      chunk = *pulled;
-      chunk_first = row;
-      chunk_end = row + n;
-    }
-    if (Status s = bind_params(stmt, chunk.subspan((row - chunk_first) * columns, columns), false);
-        !s)
+    if (ins.source) {
+      binder.start();
+      if (Status s = ins.source->bind_row(row, binder); !s) return std::move(s).error();
+      if (Status s = binder.finish(columns); !s) return std::move(s).error();
+    } else if (Status s = bind_params(stmt, ins.params.subspan(row * columns, columns), false);
+               !s) {
       return std::move(s).error();
+    }
     int rc = SQLITE_ROW;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
       if (returned) returned->append_current(stmt);

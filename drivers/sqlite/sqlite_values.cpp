@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <string>
+#include <utility>
 
 #include "sqlite_errors.hpp"
 
@@ -166,28 +167,88 @@ namespace {
 
 }  // namespace
 
+namespace {
+
+// Binds `v` to parameter `i` (0-based). Text and blobs without a copy.
+inline Status bind_one(sqlite3_stmt* stmt, std::size_t i, const Value& v) {
+  const int pos = static_cast<int>(i + 1);
+  int rc = SQLITE_OK;
+  const ValueType type = v.type();
+  if (type == ValueType::int64) {
+    rc = sqlite3_bind_int64(stmt, pos, v.as_int64());
+  } else if (type == ValueType::text) {
+    const std::string_view s = v.as_text();
+    rc = sqlite3_bind_text64(stmt, pos, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
+  } else if (type == ValueType::float64) {
+    rc = sqlite3_bind_double(stmt, pos, v.as_double());
+  } else if (Status s = bind_other(stmt, i, v, rc); !s) [[unlikely]] {
+    return s;
+  }
+  if (rc != SQLITE_OK) [[unlikely]]
+    return bind_failed(stmt, rc);
+  return {};
+}
+
+}  // namespace
+
 Status bind_params(sqlite3_stmt* stmt, std::span<const Value> params, bool check_count) {
   if (check_count && static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt)) != params.size())
       [[unlikely]]
     return param_count_error(stmt, params.size());
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const Value& v = params[i];
-    const int pos = static_cast<int>(i + 1);
-    int rc = SQLITE_OK;
-    const ValueType type = v.type();
-    if (type == ValueType::int64) {
-      rc = sqlite3_bind_int64(stmt, pos, v.as_int64());
-    } else if (type == ValueType::text) {
-      const std::string_view s = v.as_text();
-      rc = sqlite3_bind_text64(stmt, pos, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
-    } else if (type == ValueType::float64) {
-      rc = sqlite3_bind_double(stmt, pos, v.as_double());
-    } else if (Status s = bind_other(stmt, i, v, rc); !s) [[unlikely]] {
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (Status s = bind_one(stmt, i, params[i]); !s) [[unlikely]]
       return s;
-    }
-    if (rc != SQLITE_OK) [[unlikely]]
-      return bind_failed(stmt, rc);
+  return {};
+}
+
+void RowParamBinder::bind_null(std::size_t column) {
+  done(sqlite3_bind_null(stmt_, static_cast<int>(column + 1)));
+}
+
+void RowParamBinder::bind_int64(std::size_t column, std::int64_t v) {
+  done(sqlite3_bind_int64(stmt_, static_cast<int>(column + 1), v));
+}
+
+void RowParamBinder::bind_double(std::size_t column, double v) {
+  done(sqlite3_bind_double(stmt_, static_cast<int>(column + 1), v));
+}
+
+void RowParamBinder::bind_text(std::size_t column, std::string_view v) {
+  // A null pointer would bind NULL; empty text must stay text.
+  done(sqlite3_bind_text64(stmt_, static_cast<int>(column + 1), v.data() ? v.data() : "", v.size(),
+                           SQLITE_STATIC, SQLITE_UTF8));
+}
+
+void RowParamBinder::bind_bytes(std::size_t column, std::span<const std::byte> v) {
+  const int pos = static_cast<int>(column + 1);
+  done(v.empty() ? sqlite3_bind_zeroblob(stmt_, pos, 0)
+                 : sqlite3_bind_blob64(stmt_, pos, v.data(), v.size(), SQLITE_STATIC));
+}
+
+void RowParamBinder::bind_value(std::size_t column, const Value& v) {
+  ++bound_;
+  if (Status s = bind_one(stmt_, column, v); !s && !failed_) [[unlikely]] {
+    error_ = std::move(s);
+    failed_ = true;
   }
+}
+
+void RowParamBinder::failed(int rc) {
+  if (failed_) return;
+  error_ = bind_failed(stmt_, rc);
+  failed_ = true;
+}
+
+Status RowParamBinder::finish_failed(std::size_t columns) {
+  if (failed_) {
+    failed_ = false;
+    return std::exchange(error_, Status());
+  }
+  if (bound_ != columns)
+    return driver_error(ErrorKind::internal,
+                        "an insert row source bound " + std::to_string(bound_) + " values to " +
+                            std::to_string(columns) + " columns",
+                        sqlite3_sql(stmt_));
   return {};
 }
 

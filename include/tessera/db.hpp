@@ -138,45 +138,103 @@ struct TxState {
 };
 
 // The values of the rows an insert writes, made a chunk at a time as the
-// engine (or the driver) asks for them: the listed members of each row, in
-// field order, texts viewed not copied. A row whose auto-increment key is
-// not 0 when `generated` (or is 0 when not) is invalid_value: either every
-// row leaves the key to the database or none does. The rows must outlive
-// the insert.
+// engine (or the driver) asks for them, or bound a row at a time: the listed
+// members of each row, in field order, texts viewed not copied. Each member
+// is checked by its type, as the engine checks a statement's values: one
+// the driver (of capability `cap`) cannot store is invalid_value (NaN, text
+// with NUL, ...; see refused_member). So is a row whose auto-increment key
+// is not 0 when `generated` (or is 0 when not): either every row leaves the
+// key to the database or none does. The rows and `cap` must outlive the
+// insert.
 template <Model T>
 class ModelRows final : public InsertRowSource {
  public:
   ModelRows(std::span<const T> rows, std::bitset<field_count<T>> written, std::size_t columns,
-            bool generated)
-      : rows_(rows), written_(written), columns_(columns), generated_(generated) {}
+            bool generated, const Capability& cap)
+      : rows_(rows), written_(written), columns_(columns), generated_(generated), cap_(cap) {}
 
   Result<std::span<const Value>> rows(std::size_t first, std::size_t count) override {
     return catch_all("tessera", [&]() -> Result<std::span<const Value>> {
       values_.clear();
       values_.reserve(count * columns_);
       for (const T& r : rows_.subspan(first, count)) {
-        if constexpr (constexpr int ai = auto_increment_index<T>(); ai >= 0) {
-          constexpr auto member = std::decay_t<decltype(std::get<ai>(model_fields<T>))>::member;
-          if ((r.*member == 0) != generated_) [[unlikely]]
-            return Error(ErrorKind::invalid_value,
-                         "insert: either every row leaves the auto-increment key at 0 or none "
-                         "does");
-        }
+        const char* problem = check_key(r);
         for_each_field<T>([&](const auto& f, auto i) {
           using F = std::decay_t<decltype(f)>;
-          if (written_.test(i)) append_bound(values_, r.*(F::member));
+          if (problem || !written_.test(i)) return;
+          problem = refused_member(r.*(F::member), cap_);
+          append_bound(values_, r.*(F::member));
         });
+        if (problem) [[unlikely]]
+          return Error(ErrorKind::invalid_value, problem);
       }
       return std::span<const Value>(values_);
     });
   }
 
+  // Nothing here allocates or throws (the values not viewed are booleans,
+  // timestamps and dates), so no catch_all.
+  Status bind_row(std::size_t row, RowBinder& binder) override {
+    const T& r = rows_[row];
+    const char* problem = check_key(r);
+    std::size_t column = 0;
+    for_each_field<T>([&](const auto& f, auto i) {
+      using F = std::decay_t<decltype(f)>;
+      if (problem || !written_.test(i)) return;
+      problem = refused_member(r.*(F::member), cap_);
+      if (!problem) bind_member(binder, column++, r.*(F::member), i);
+    });
+    if (problem) [[unlikely]]
+      return Error(ErrorKind::invalid_value, problem);
+    return {};
+  }
+
  private:
+  const char* check_key(const T& r) const {
+    if constexpr (constexpr int ai = auto_increment_index<T>(); ai >= 0) {
+      constexpr auto member = std::decay_t<decltype(std::get<ai>(model_fields<T>))>::member;
+      if ((r.*member == 0) != generated_) [[unlikely]]
+        return "insert: either every row leaves the auto-increment key at 0 or none does";
+    }
+    return nullptr;
+  }
+
+  // Binds what append_bound would append: integers, floats, std::string and
+  // Bytes members as themselves (texts and bytes viewed), anything else as a
+  // Value held in `held_` until the next row (RowBinder's lifetime).
+  template <class M>
+  void bind_member(RowBinder& binder, std::size_t column, const M& v, std::size_t field) {
+    if constexpr (is_optional_v<M>) {
+      if (v)
+        bind_member(binder, column, *v, field);
+      else
+        binder.bind_null(column);
+    } else if constexpr (std::is_same_v<M, std::string>) {
+      binder.bind_text(column, v);
+    } else if constexpr (std::is_same_v<M, Bytes>) {
+      binder.bind_bytes(column, v);
+    } else {
+      auto arg = value_arg(v);
+      using A = decltype(arg);
+      if constexpr (std::is_same_v<A, std::int64_t>) {
+        binder.bind_int64(column, arg);
+      } else if constexpr (std::is_same_v<A, double>) {
+        binder.bind_double(column, arg);
+      } else {
+        static_assert(std::is_trivially_destructible_v<A>, "a held value must not allocate");
+        held_[field] = Value(arg);
+        binder.bind_value(column, held_[field]);
+      }
+    }
+  }
+
   std::span<const T> rows_;
   std::bitset<field_count<T>> written_;
   std::size_t columns_;
   bool generated_;
+  const Capability& cap_;
   std::vector<Value> values_;
+  std::array<Value, field_count<T>> held_;  // bind_row's values that are not views
 };
 
 // True when an argument of type A may be bound to a parameter declared as
@@ -1277,7 +1335,7 @@ class TESSERA_API Executor {
     for (int c : cols) written.set(static_cast<std::size_t>(c));
     ins.table = engine_->table(ins.table);
     ins.row_count = rows.size();
-    detail::ModelRows<T> values(rows, written, cols.size(), generate);
+    detail::ModelRows<T> values(rows, written, cols.size(), generate, cap);
     auto e = engine_->insert(pin(), ins, values);
     if (e.rows() && cap.returning && (read_back_all || generate)) {
       std::size_t n = 0;

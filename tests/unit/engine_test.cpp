@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "fake_driver.hpp"
@@ -19,6 +21,23 @@ struct Item {
   std::int32_t qty{};
 };
 TESSERA_MODEL(Item, "items", (id, tessera::primary_key, tessera::auto_increment), (name), (qty));
+
+enum class Color : std::int16_t { red = 1, blue = 7 };
+// One member of each kind a row binds differently (RowBinder).
+struct Wide {
+  std::int64_t id{};
+  bool flag{};
+  Color color{};
+  float ratio{};
+  std::string text;
+  tessera::Bytes blob;
+  tessera::Timestamp at{};
+  tessera::Date day{};
+  std::optional<std::int32_t> maybe;
+  std::optional<std::string> note;
+};
+TESSERA_MODEL(Wide, "wide", (id, tessera::primary_key), (flag), (color), (ratio), (text), (blob),
+              (at), (day), (maybe), (note));
 }  // namespace et
 
 using et::Item;
@@ -131,6 +150,76 @@ TEST_CASE("engine: a value refused in a later chunk ends the driver's insert wit
   }
   // The driver was given the source and stopped at the third chunk's error
   // (a real driver then undoes the rows it wrote).
+  CHECK(state->ops.empty());
+}
+
+TEST_CASE("engine: a driver binding insert_many's rows one at a time gets the chunks' values") {
+  // The same rows through rows() (chunks of Values) and through bind_row():
+  // every member kind binds the value the chunk would hold.
+  std::vector<et::Wide> rows;
+  for (int i = 0; i < 70; ++i) {
+    et::Wide w;
+    w.id = i + 1;
+    w.flag = i % 2 == 0;
+    w.color = i % 3 == 0 ? et::Color::red : et::Color::blue;
+    w.ratio = 0.5f * static_cast<float>(i);
+    w.text = i == 5 ? std::string() : "text " + std::to_string(i);
+    if (i % 4 != 0) w.blob = tessera::to_bytes("b" + std::to_string(i));
+    w.at = tessera::Timestamp{1'700'000'000'000'000 + i};
+    w.day = tessera::Date{19'000 + i};
+    if (i % 5 != 0) w.maybe = i * 10;
+    if (i % 7 != 0) w.note = "note " + std::to_string(i);
+    rows.push_back(w);
+  }
+  auto chunked = fake::install("fake-bind-chunks");
+  chunked->capability.insert_row_source = true;
+  tessera::Db::open("fake-bind-chunks://x").insert_many(rows);
+  auto bound = fake::install("fake-bind-rows");
+  bound->capability.insert_row_source = true;
+  bound->bind_rows = true;
+  tessera::Db::open("fake-bind-rows://x").insert_many(rows);
+  REQUIRE(chunked->ops.size() == 1);
+  REQUIRE(bound->ops.size() == 1);
+  CHECK(bound->ops[0].chunks.size() == 70);
+  REQUIRE(bound->ops[0].params.size() == 70 * 10);
+  CHECK(bound->ops[0].params == chunked->ops[0].params);
+  CHECK(bound->ops[0].params[2] == tessera::Value(std::int64_t{1}));  // an enum, as its value
+  CHECK(bound->ops[0].params[8].is_null());                           // an empty optional
+  CHECK(bound->ops[0].params[5 * 10 + 4] == tessera::Value(std::string()));  // empty text, not NULL
+}
+
+TEST_CASE("engine: values a driver cannot store are refused as insert_many binds a row") {
+  auto state = fake::install("fake-bind-refused");
+  state->capability.insert_row_source = true;
+  state->capability.stores_nan = false;
+  state->capability.text_embedded_nul = false;
+  state->bind_rows = true;
+  auto db = tessera::Db::open("fake-bind-refused://x");
+  auto refused = [&](et::Wide bad, std::string_view message) {
+    std::vector<et::Wide> rows(3);
+    for (int i = 0; i < 3; ++i) rows[static_cast<std::size_t>(i)].id = i + 1;
+    bad.id = 4;
+    rows.push_back(bad);
+    try {
+      db.insert_many(rows);
+      FAIL("insert_many accepted ", message);
+    } catch (const tessera::InvalidValueError& e) {
+      CHECK(std::string_view(e.what()).find(message) != std::string_view::npos);
+      CHECK(e.statement() == "INSERT INTO wide");
+    }
+  };
+  et::Wide w;
+  w.ratio = std::numeric_limits<float>::quiet_NaN();
+  refused(w, "NaN");
+  w = {};
+  w.note = std::string("a\0b", 3);
+  refused(w, "NUL");
+  w = {};
+  w.at = tessera::Timestamp{std::numeric_limits<std::int64_t>::max()};
+  refused(w, "timestamp outside years 0001..9999");
+  w = {};
+  w.day = tessera::Date{-800'000};
+  refused(w, "date outside years 0001..9999");
   CHECK(state->ops.empty());
 }
 

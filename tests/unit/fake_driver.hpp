@@ -7,6 +7,8 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,7 +46,35 @@ struct State {
   // Rows pulled at once from an Insert's row source (with
   // Capability::insert_row_source).
   std::size_t source_chunk = 64;
+  // Instead, bind each row through InsertRowSource::bind_row (recorded as
+  // one-row chunks, its values as Values).
+  bool bind_rows = false;
   tessera::Capability capability;
+};
+
+// Appends each bound value to `out` as a Value.
+class RecordingBinder final : public tessera::RowBinder {
+ public:
+  explicit RecordingBinder(std::vector<tessera::Value>& out) : out_(out) {}
+  void bind_null(std::size_t c) override { add(c, tessera::Value()); }
+  void bind_int64(std::size_t c, std::int64_t v) override { add(c, tessera::Value(v)); }
+  void bind_double(std::size_t c, double v) override { add(c, tessera::Value(v)); }
+  void bind_text(std::size_t c, std::string_view v) override { add(c, tessera::Value(v)); }
+  void bind_bytes(std::size_t c, std::span<const std::byte> v) override {
+    add(c, tessera::Value(tessera::Bytes(v.begin(), v.end())));
+  }
+  void bind_value(std::size_t c, const tessera::Value& v) override { add(c, v); }
+
+ private:
+  // Columns come in order, each once; after a refused value (the row then
+  // fails) some may be missing.
+  void add(std::size_t column, tessera::Value v) {
+    if (column < next_) throw std::logic_error("RowBinder: columns out of order");
+    next_ = column + 1;
+    out_.push_back(std::move(v));
+  }
+  std::vector<tessera::Value>& out_;
+  std::size_t next_ = 0;
 };
 
 class FakeConnection : public tessera::Connection {
@@ -66,7 +96,13 @@ class FakeConnection : public tessera::Connection {
     } else if (auto* i = std::get_if<tessera::op::Insert>(&op)) {
       r.insert_rows = i->statement->row_count;
       r.params.assign(i->params.begin(), i->params.end());
-      for (std::size_t first = 0; i->source && first < r.insert_rows;) {
+      for (std::size_t row = 0; i->source && s_->bind_rows && row < r.insert_rows; ++row) {
+        RecordingBinder binder(r.params);
+        if (tessera::Status st = i->source->bind_row(row, binder); !st)
+          return std::move(st).error();
+        r.chunks.emplace_back(row, 1);
+      }
+      for (std::size_t first = 0; i->source && !s_->bind_rows && first < r.insert_rows;) {
         const std::size_t n = std::min(s_->source_chunk, r.insert_rows - first);
         auto chunk = i->source->rows(first, n);
         if (!chunk) return std::move(chunk).error();

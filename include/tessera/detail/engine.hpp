@@ -237,10 +237,12 @@ class TESSERA_API Engine {
   Execution run(Connection* pinned, const ast::Statement& shape, std::vector<Value> values,
                 SchemaFn schema = nullptr, bool reads_all = false);
   // Inserts statement.row_count rows, taking their values from `rows`: a
-  // chunk at a time when the driver pulls them (Capability::
-  // insert_row_source), else all at once. `statement` names the table with
-  // the Db's prefix (see table()); it and `rows` are borrowed until the
-  // Execution is destroyed. Throws DbError.
+  // chunk or a row at a time when the driver pulls them (Capability::
+  // insert_row_source), else all at once. `rows` refuses the values the
+  // driver cannot store as check_values() does (detail::ModelRows, given
+  // capability()). `statement` names the table with the Db's prefix (see
+  // table()); it and `rows` are borrowed until the Execution is destroyed.
+  // Throws DbError.
   Execution insert(Connection* pinned, const ast::Insert& statement, InsertRowSource& rows);
   // Runs `request` (op::UpdateMany) on a connection whose capability has
   // update_many, with the table prefix applied to request.table. `values`
@@ -365,9 +367,6 @@ class TESSERA_API Engine {
     return false;
   }
   void check_stored(std::span<const Value> values) const;
-  // check_stored's test, as a Status.
-  Status stored(std::span<const Value> values) const;
-  class CheckedRows;
   // Runs `op` for `e` (its values and owned statement already in place) on
   // `pinned` or a pooled connection and keeps the response in e. On failure
   // reports the error and throws it, naming what_prefix + what as the

@@ -2,6 +2,7 @@
 // DSL (which value types a column accepts).
 #pragma once
 
+#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -14,10 +15,64 @@
 #include <type_traits>
 #include <vector>
 
+#include "tessera/driver/capability.hpp"
 #include "tessera/driver/value.hpp"
 #include "tessera/model.hpp"
 
 namespace tessera::detail {
+
+// Why a driver of capability `cap` cannot store a value, or nullptr. The
+// engine refuses such values before a driver binds them (check_values, an
+// insert's rows) with these messages as invalid_value.
+inline const char* refused_double(double v, const Capability& cap) {
+  if (std::isnan(v) && !cap.stores_nan) [[unlikely]]
+    return "NaN cannot be stored by this driver";
+  if (std::isinf(v) && !cap.stores_infinity) [[unlikely]]
+    return "an infinite float cannot be stored by this driver";
+  return nullptr;
+}
+inline const char* refused_text(std::string_view v, const Capability& cap) {
+  if (!cap.text_embedded_nul && v.find('\0') != std::string_view::npos) [[unlikely]]
+    return "text with an embedded NUL character cannot be stored by this driver";
+  return nullptr;
+}
+inline const char* refused_timestamp(Timestamp t) {
+  constexpr std::int64_t min_micros = -62135596800LL * 1'000'000;      // 0001-01-01
+  constexpr std::int64_t max_micros = 253402300800LL * 1'000'000 - 1;  // 9999-12-31T23:59:59.999999
+  if (t.micros < min_micros || t.micros > max_micros) [[unlikely]]
+    return "timestamp outside years 0001..9999";
+  return nullptr;
+}
+inline const char* refused_date(Date d) {
+  if (d.days < -719162 || d.days > 2932896) [[unlikely]]
+    return "date outside years 0001..9999";
+  return nullptr;
+}
+inline const char* refused(const Value& v, const Capability& cap) {
+  switch (v.type()) {
+    case ValueType::float64: return refused_double(v.as_double(), cap);
+    case ValueType::text: return refused_text(v.as_text(), cap);
+    case ValueType::timestamp: return refused_timestamp(v.as_timestamp());
+    case ValueType::date: return refused_date(v.as_date());
+    default: return nullptr;
+  }
+}
+// The same for a member of a model's row, by its type (no Value made).
+template <class M>
+const char* refused_member(const M& v, const Capability& cap) {
+  if constexpr (is_optional_v<M>)
+    return v ? refused_member(*v, cap) : nullptr;
+  else if constexpr (std::is_floating_point_v<M>)
+    return refused_double(static_cast<double>(v), cap);
+  else if constexpr (std::is_same_v<M, std::string>)
+    return refused_text(v, cap);
+  else if constexpr (std::is_same_v<M, Timestamp>)
+    return refused_timestamp(v);
+  else if constexpr (std::is_same_v<M, Date>)
+    return refused_date(v);
+  else
+    return nullptr;
+}
 
 // What a Value is constructed from for a (non-optional) member: integers of
 // every width and enums as int64, floats as double, string-like types as an

@@ -37,6 +37,28 @@
 
 namespace tessera {
 
+// Takes one row's values from InsertRowSource::bind_row, column by column in
+// the Insert's column order (`column` is 0-based), each call binding one
+// column. Implemented by a driver that binds an insert's rows one at a time
+// (SQLite); it keeps the first failure of its own (a bind its database
+// refuses) and reports it after bind_row returns.
+// Lifetime: texts, bytes and Values passed stay valid until the next
+// bind_row call or until exec() returns, whichever comes first (the text of
+// a caller's std::string member is the member itself).
+class RowBinder {
+ public:
+  virtual void bind_null(std::size_t column) = 0;
+  virtual void bind_int64(std::size_t column, std::int64_t v) = 0;
+  virtual void bind_double(std::size_t column, double v) = 0;
+  virtual void bind_text(std::size_t column, std::string_view v) = 0;
+  virtual void bind_bytes(std::size_t column, std::span<const std::byte> v) = 0;
+  // Any other value (boolean, timestamp, date), or any of the above as a Value.
+  virtual void bind_value(std::size_t column, const Value& v) = 0;
+
+ protected:
+  ~RowBinder() = default;
+};
+
 // The rows of an Insert, produced on demand (Capability::insert_row_source).
 // Implemented by the engine; a driver only calls it, from exec() of the
 // Insert it came with, on that thread.
@@ -52,6 +74,20 @@ class InsertRowSource {
   // driver undoes the rows it wrote, as for a failed statement, and returns
   // the error as it came. Does not throw.
   virtual Result<std::span<const Value>> rows(std::size_t first, std::size_t count) = 0;
+
+  // The values of row `row` (< row_count), handed to `binder` one column at
+  // a time, every column once and in order: the same values rows() gives,
+  // checked the same way, with no Value made for most of them (a driver that
+  // binds row by row saves building, reading and destroying a chunk of
+  // Values). Errors are rows()'s, with the same contract; on an error the
+  // binder may have been given some of the row's columns. This default
+  // binds rows(row, 1)'s values through bind_value. Does not throw.
+  virtual Status bind_row(std::size_t row, RowBinder& binder) {
+    auto values = rows(row, 1);
+    if (!values) return std::move(values).error();
+    for (std::size_t c = 0; c < values->size(); ++c) binder.bind_value(c, (*values)[c]);
+    return {};
+  }
 
  protected:
   ~InsertRowSource() = default;
@@ -86,9 +122,10 @@ struct QuerySql {
 //
 // Where the values come from: `params` holds every row's values, unless the
 // connection's capability has insert_row_source; then `params` is empty and
-// the driver pulls the rows from `source` a chunk at a time, so an insert of
-// a million rows never holds a million rows' Values (nor writes them all out
-// to memory and reads them back).
+// the driver pulls the rows from `source` a chunk at a time (rows()), or
+// binds them one row at a time (bind_row()), so an insert of a million rows
+// never holds a million rows' Values (nor writes them all out to memory and
+// reads them back).
 struct Insert {
   const ast::Insert* statement = nullptr;  // row_count is the total number of rows
   std::span<const Value> params;

@@ -24,7 +24,8 @@
 // 4: Connection::read (a new virtual) and RowSink
 // 5: Connection::write (a new virtual); op::GetByKey keys live during exec(), empty columns: all
 // 6: op::Insert::source (InsertRowSource), Capability::insert_row_source
-#define TESSERA_PLUGIN_ABI_VERSION 6u
+// 7: InsertRowSource::bind_row (a new virtual) and RowBinder
+#define TESSERA_PLUGIN_ABI_VERSION 7u
 #define TESSERA_VERSION_STRING "0.1.0"
 
 #define TESSERA_DETAIL_STR2(x) #x
