@@ -44,7 +44,8 @@ namespace tessera {
 // refuses) and reports it after bind_row returns.
 // Lifetime: texts, bytes and Values passed stay valid until the next
 // bind_row call or until exec() returns, whichever comes first (the text of
-// a caller's std::string member is the member itself).
+// a caller's std::string member is the member itself). The calls do not
+// throw; a failure is kept, not raised.
 class RowBinder {
  public:
   virtual void bind_null(std::size_t column) = 0;
