@@ -165,10 +165,6 @@ namespace {
   return make_error(sqlite3_db_handle(stmt), rc, sqlite3_sql(stmt));
 }
 
-}  // namespace
-
-namespace {
-
 // Binds `v` to parameter `i` (0-based). Text and blobs without a copy.
 inline Status bind_one(sqlite3_stmt* stmt, std::size_t i, const Value& v) {
   const int pos = static_cast<int>(i + 1);
