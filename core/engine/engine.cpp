@@ -3,7 +3,6 @@
 #include <time.h>
 
 #include <array>
-#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <mutex>

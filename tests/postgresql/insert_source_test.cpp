@@ -47,7 +47,7 @@ TEST_CASE("a source error in a later chunk leaves nothing; the caller's transact
     db.drop_tables<Member>();
     db.push_schema<Member>();
     std::vector<Member> rows = members(8000);
-    // Text with a NUL: the engine's check refuses it when the driver pulls
+    // Text with a NUL: the row source's check refuses it when the driver pulls
     // its chunk, long after the first rows were sent.
     rows[7000].email = std::string("nul\0here", 8);
     auto outside = catch_error([&] { db.insert_many(rows); });

@@ -355,16 +355,11 @@ class TESSERA_API Engine {
   // with NUL, a timestamp or date outside 0001..9999). Booleans, integers
   // and NULL always pass, without a call.
   void check_values(std::span<const Value> values) const {
-    if (may_be_refused(values)) check_stored(values);
-  }
-  // Whether any value is of a type check_stored() looks at: not NULL, a
-  // boolean or an integer.
-  static bool may_be_refused(std::span<const Value> values) {
     for (const Value& v : values) {
       const ValueType t = v.type();
-      if (t != ValueType::null && t != ValueType::boolean && t != ValueType::int64) return true;
+      if (t != ValueType::null && t != ValueType::boolean && t != ValueType::int64)
+        return check_stored(values);
     }
-    return false;
   }
   void check_stored(std::span<const Value> values) const;
   // Runs `op` for `e` (its values and owned statement already in place) on
