@@ -335,7 +335,9 @@ Result<ExecResponse> SqliteConnection::insert_rows(const op::Insert& ins) {
   std::unique_ptr<BufferedRows> returned;
   if (!shape.returning.empty() && !ids_only)
     returned = std::make_unique<BufferedRows>(shape.returning.size());
-  if (ids_only) response.generated_ids.reserve(total);
+  // A row source may store each key as it comes (InsertRowSource::
+  // generated_key); generated_ids is for one that does not, and for params.
+  bool keys_to_source = ins.source != nullptr;
   auto lease = insert_statement(shape, ids_only);
   if (!lease) return std::move(lease).error();
   sqlite3_stmt* stmt = lease->get();
@@ -365,7 +367,14 @@ Result<ExecResponse> SqliteConnection::insert_rows(const op::Insert& ins) {
     sqlite3_reset(stmt);
     // Rows actually written: an upsert's DO NOTHING writes fewer.
     response.affected += static_cast<std::uint64_t>(sqlite3_changes64(db));
-    if (ids_only) response.generated_ids.push_back(sqlite3_last_insert_rowid(db));
+    if (ids_only) {
+      const std::int64_t id = sqlite3_last_insert_rowid(db);
+      if (!keys_to_source || !ins.source->generated_key(row, id)) {
+        keys_to_source = false;
+        if (response.generated_ids.empty()) response.generated_ids.reserve(total);
+        response.generated_ids.push_back(id);
+      }
+    }
   }
   if (returned) response.rows = std::move(returned);
   return response;

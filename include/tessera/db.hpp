@@ -149,7 +149,7 @@ struct TxState {
 template <Model T>
 class ModelRows final : public InsertRowSource {
  public:
-  ModelRows(std::span<const T> rows, std::bitset<field_count<T>> written, std::size_t columns,
+  ModelRows(std::span<T> rows, std::bitset<field_count<T>> written, std::size_t columns,
             bool generated, const Capability& cap)
       : rows_(rows), written_(written), columns_(columns), generated_(generated), cap_(cap) {}
 
@@ -187,6 +187,34 @@ class ModelRows final : public InsertRowSource {
     if (problem) [[unlikely]]
       return Error(ErrorKind::invalid_value, problem);
     return {};
+  }
+
+  // Writes the key into the row's auto-increment member as the driver
+  // learns it, so insert_many needs no second pass over the rows.
+  bool generated_key(std::size_t row, std::int64_t key) noexcept override {
+    if constexpr (constexpr int ai = auto_increment_index<T>(); ai >= 0) {
+      using F = std::decay_t<decltype(std::get<ai>(model_fields<T>))>;
+      if (!generated_) return false;
+      rows_[row].*(F::member) = static_cast<typename F::member_type>(key);
+      keys_stored_ = row + 1;
+      return true;
+    } else {
+      (void)row;
+      (void)key;
+      return false;
+    }
+  }
+
+  // After a failed insert: puts back the 0 that generated_key() overwrote.
+  // The driver gives keys in row order to rows it bound, and a row that
+  // bound passed check_key, so every row before the last one given a key
+  // held 0.
+  void undo_keys() noexcept {
+    if constexpr (constexpr int ai = auto_increment_index<T>(); ai >= 0) {
+      using F = std::decay_t<decltype(std::get<ai>(model_fields<T>))>;
+      for (std::size_t n = 0; n < keys_stored_; ++n) rows_[n].*(F::member) = 0;
+      keys_stored_ = 0;
+    }
   }
 
  private:
@@ -228,13 +256,14 @@ class ModelRows final : public InsertRowSource {
     }
   }
 
-  std::span<const T> rows_;
+  std::span<T> rows_;
   std::bitset<field_count<T>> written_;
   std::size_t columns_;
   bool generated_;
   const Capability& cap_;
   std::vector<Value> values_;
   std::array<Value, field_count<T>> held_;  // bind_row's values that are not views
+  std::size_t keys_stored_ = 0;             // rows [0, keys_stored_) were given keys
 };
 
 // True when an argument of type A may be bound to a parameter declared as
@@ -1336,7 +1365,15 @@ class TESSERA_API Executor {
     ins.table = engine_->table(ins.table);
     ins.row_count = rows.size();
     detail::ModelRows<T> values(rows, written, cols.size(), generate, cap);
-    auto e = engine_->insert(pin(), ins, values);
+    // A failed insert wrote no row, so it leaves no generated key behind.
+    auto e = [&] {
+      try {
+        return engine_->insert(pin(), ins, values);
+      } catch (...) {
+        values.undo_keys();
+        throw;
+      }
+    }();
     if (e.rows() && cap.returning && (read_back_all || generate)) {
       std::size_t n = 0;
       while (e.next()) {
@@ -1351,6 +1388,8 @@ class TESSERA_API Executor {
         ++n;
       }
     } else if constexpr (ai >= 0) {
+      // A driver that gave the keys to the source (generated_key) reports
+      // none here.
       if (generate && e.generated_ids().size() == rows.size()) {
         using F = std::decay_t<decltype(std::get<ai>(model_fields<T>))>;
         for (std::size_t n = 0; n < rows.size(); ++n)

@@ -90,6 +90,21 @@ class InsertRowSource {
     return {};
   }
 
+  // Offers the key the database generated for row `row` (an auto-increment
+  // key, when the statement returns only that key: see op::Insert), as soon
+  // as the driver knows it. True means the source stored the key where the
+  // caller reads it, and the driver leaves it out of
+  // ExecResponse::generated_ids; false (this default) means the driver
+  // reports it there. A source answers the same for every row of one
+  // insert. Call it only for a row that was inserted, at most once per row,
+  // in increasing row order. If the insert then fails, the source's owner
+  // undoes what the source stored. Does not throw.
+  virtual bool generated_key(std::size_t row, std::int64_t key) noexcept {
+    (void)row;
+    (void)key;
+    return false;
+  }
+
  protected:
   ~InsertRowSource() = default;
 };
@@ -117,7 +132,8 @@ struct QuerySql {
 // driver chooses how: one multi-row statement per batch, a pipeline, COPY,
 // array binding. `statement->returning` lists columns to return per inserted
 // row, in row order; a driver without RETURNING instead fills
-// ExecResponse::generated_ids for an auto-increment key.
+// ExecResponse::generated_ids for an auto-increment key, or hands each key
+// to `source` as it learns it (InsertRowSource::generated_key).
 // The driver splits the rows into batches that fit Capability::max_bind_params
 // (and max_insert_rows), rendering each batch shape with the core serializer.
 //

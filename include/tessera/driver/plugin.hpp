@@ -25,7 +25,8 @@
 // 5: Connection::write (a new virtual); op::GetByKey keys live during exec(), empty columns: all
 // 6: op::Insert::source (InsertRowSource), Capability::insert_row_source
 // 7: InsertRowSource::bind_row (a new virtual) and RowBinder
-#define TESSERA_PLUGIN_ABI_VERSION 7u
+// 8: InsertRowSource::generated_key (a new virtual)
+#define TESSERA_PLUGIN_ABI_VERSION 8u
 #define TESSERA_VERSION_STRING "0.1.0"
 
 #define TESSERA_DETAIL_STR2(x) #x
