@@ -21,11 +21,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <tessera/sqlite.hpp>
@@ -662,10 +664,24 @@ void verify(bench::Results& res, const Library& lib, const std::string& workload
   if (!lib.peer()) fatal += "wrong result: " + workload + " / " + lib.name() + '\n';
 }
 
-// Each repetition, per library: a fresh database for W1..W5 (with W2b after
-// W2, on the same rows); then, if the library has a bulk insert or a batched
-// update, a second fresh database filled by W1b (or, untimed, by W1) on which
-// W4b runs, since W4 has already applied its updates to the first.
+// The file a library's database lives in on the file backend: `path`
+// with the library's name appended.
+std::string library_db(const std::string& path, const Library& lib) {
+  std::string name = lib.name();
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
+  return path + "." + name;
+}
+
+// Each repetition runs every workload through every library before the
+// next workload, so the runs compared in one row of the table are seconds
+// apart, not a whole library's workloads apart (this machine's speed can
+// change by 2x within a minute, from outside the VM); the library that goes
+// first rotates with the repetition. Each library has a database of its own
+// (its own file, or its own in-memory database), fresh for W1..W5 (with W2b
+// after W2, on the same rows); then, for the libraries with a bulk insert or
+// a batched update, a second fresh one filled by W1b (or, untimed, by W1) on
+// which W4b runs, since W4 has already applied its updates to the first.
 void run_backend(Backend b, const std::string& path, const Inputs& in, int reps,
                  std::vector<std::unique_ptr<Library>>& libs, bench::Results& res,
                  std::string& fatal) {
@@ -676,65 +692,103 @@ void run_backend(Backend b, const std::string& path, const Inputs& in, int reps,
   res.set_baseline(kW4b, kW4);
   for (auto& lib : libs)
     if (lib->peer()) res.mark_peer(lib->name());
+  const auto db_path = [&](const Library& lib) { return library_db(path, lib); };
+  const auto open = [&](Library& lib) {
+    if (b == Backend::file) remove_db(db_path(lib));
+    lib.open(b, db_path(lib));
+  };
+  const auto close = [&](Library& lib) {
+    lib.close();
+    if (b == Backend::file) remove_db(db_path(lib));
+  };
+  // What a library's W1, W2 and W4 gave this repetition: its batched paths
+  // must give the same.
+  struct Sums {
+    std::uint64_t w1 = 0, w2 = 0, w4 = 0;
+  };
   for (int rep = 0; rep < reps; ++rep) {
-    for (auto& lib : libs) {
-      const std::string l = lib->name();
-      const Library::Paths paths = lib->paths();
-      if (b == Backend::file) remove_db(path);
-      lib->open(b, path);
-      std::uint64_t sum = 0;
-      std::vector<Item> rows = in.rows;  // W1 writes the generated ids back
-      double s = bench::seconds([&] { sum = lib->w1_insert(rows); });
-      res.record(kW1, l, n, s, sum);
-      const std::uint64_t w1_sum = sum;
-      s = bench::seconds([&] { sum = lib->w2_find(in.lookup_keys); });
-      res.record(kW2, l, n, s, sum);
-      if (paths.batched_find) {
-        const std::uint64_t w2_sum = sum;
-        s = bench::seconds([&] { sum = lib->w2_batched(in.lookup_keys); });
-        res.record(kW2b, l, n, s, sum);
-        verify(res, *lib, kW2b, sum, w2_sum, "differs from its own W2", fatal);
+    std::vector<Library*> order;
+    for (std::size_t i = 0; i < libs.size(); ++i)
+      order.push_back(libs[(i + static_cast<std::size_t>(rep)) % libs.size()].get());
+    std::map<const Library*, Sums> sums;
+    // Runs `workload` through each library in turn, recording its time and
+    // checksum (`after`, untimed, may adjust the checksum).
+    const auto each = [&](const char* workload, std::uint64_t ops, auto&& want, auto&& run,
+                          auto&& after) {
+      for (Library* lib : order) {
+        if (!want(*lib)) continue;
+        std::uint64_t sum = 0;
+        const double s = bench::seconds([&] { sum = run(*lib); });
+        res.record(workload, lib->name(), ops, s, after(*lib, sum));
       }
-      s = bench::seconds([&] { sum = lib->w3_vector(); });
-      res.record(kW3a, l, n, s, sum);
-      s = bench::seconds([&] { sum = lib->w3_cursor(); });
-      res.record(kW3b, l, n, s, sum);
-      s = bench::seconds([&] { sum = lib->w4_update(in); });
-      sum = sum * 1000003u + lib->qty_total();
-      res.record(kW4, l, in.updates.size(), s, sum);
-      const std::uint64_t w4_sum = sum;
-      s = bench::seconds([&] { sum = lib->w5_range(in); });
-      res.record(kW5, l, in.ranges.size(), s, sum);
-      lib->close();
+    };
+    const std::uint64_t updates = in.updates.size(), ranges = in.ranges.size();
+    const auto all = [](const Library&) { return true; };
+    const auto same = [](const Library&, std::uint64_t sum) { return sum; };
 
-      if (paths.bulk_insert || paths.batched_update) {
-        if (b == Backend::file) remove_db(path);
-        lib->open(b, path);
-        rows = in.rows;
-        if (paths.bulk_insert) {
-          s = bench::seconds([&] { sum = lib->w1_bulk(rows); });
+    for (Library* lib : order) open(*lib);
+    std::map<const Library*, std::vector<Item>> rows;  // W1 writes the generated ids back
+    for (Library* lib : order) rows[lib] = in.rows;
+    each(
+        kW1, n, all, [&](Library& l) { return l.w1_insert(rows[&l]); },
+        [&](Library& l, std::uint64_t sum) { return sums[&l].w1 = sum; });
+    rows.clear();
+    each(
+        kW2, n, all, [&](Library& l) { return l.w2_find(in.lookup_keys); },
+        [&](Library& l, std::uint64_t sum) { return sums[&l].w2 = sum; });
+    each(
+        kW2b, n, [](const Library& l) { return l.paths().batched_find; },
+        [&](Library& l) { return l.w2_batched(in.lookup_keys); },
+        [&](Library& l, std::uint64_t sum) {
+          verify(res, l, kW2b, sum, sums[&l].w2, "differs from its own W2", fatal);
+          return sum;
+        });
+    each(
+        kW3a, n, all, [](Library& l) { return l.w3_vector(); }, same);
+    each(
+        kW3b, n, all, [](Library& l) { return l.w3_cursor(); }, same);
+    each(
+        kW4, updates, all, [&](Library& l) { return l.w4_update(in); },
+        [&](Library& l, std::uint64_t sum) {
+          return sums[&l].w4 = sum * 1000003u + l.qty_total();
+        });
+    each(
+        kW5, ranges, all, [&](Library& l) { return l.w5_range(in); }, same);
+    for (Library* lib : order) close(*lib);
+
+    const auto second = [](const Library& l) {
+      return l.paths().bulk_insert || l.paths().batched_update;
+    };
+    for (Library* lib : order)
+      if (second(*lib)) {
+        open(*lib);
+        rows[lib] = in.rows;
+        if (!lib->paths().bulk_insert) lib->w1_insert(rows[lib]);
+      }
+    each(
+        kW1b, n, [](const Library& l) { return l.paths().bulk_insert; },
+        [&](Library& l) { return l.w1_bulk(rows[&l]); },
+        [&](Library& l, std::uint64_t sum) {
           // What the table holds, read back untimed with the library's own
           // scan: a bulk path that re-sent stale values shows here.
-          const std::uint64_t stored = lib->w3_cursor();
-          res.record(kW1b, l, n, s, stored);
-          verify(res, *lib, kW1b, sum, w1_sum, "ids and rows sent differ from its own W1", fatal);
-          verify(res, *lib, kW1b, stored, w1_sum, "rows read back differ from the rows sent",
+          const std::uint64_t stored = l.w3_cursor();
+          verify(res, l, kW1b, sum, sums[&l].w1, "ids and rows sent differ from its own W1", fatal);
+          verify(res, l, kW1b, stored, sums[&l].w1, "rows read back differ from the rows sent",
                  fatal);
-        } else {
-          lib->w1_insert(rows);
-        }
-        if (paths.batched_update) {
-          s = bench::seconds([&] { sum = lib->w4_batched(in); });
-          sum = sum * 1000003u + lib->qty_total();
-          res.record(kW4b, l, in.updates.size(), s, sum);
-          verify(res, *lib, kW4b, sum, w4_sum, "differs from its own W4", fatal);
-        }
-        lib->close();
-      }
-      if (b == Backend::file) remove_db(path);
-      std::cerr << "  " << (b == Backend::memory ? "memory" : "file") << " rep " << rep + 1 << '/'
-                << reps << ' ' << l << " done\n";
-    }
+          return stored;
+        });
+    each(
+        kW4b, updates, [](const Library& l) { return l.paths().batched_update; },
+        [&](Library& l) { return l.w4_batched(in); },
+        [&](Library& l, std::uint64_t sum) {
+          sum = sum * 1000003u + l.qty_total();
+          verify(res, l, kW4b, sum, sums[&l].w4, "differs from its own W4", fatal);
+          return sum;
+        });
+    for (Library* lib : order)
+      if (second(*lib)) close(*lib);
+    std::cerr << "  " << (b == Backend::memory ? "memory" : "file") << " rep " << rep + 1 << '/'
+              << reps << " done\n";
   }
   // Rows no library ran (no bulk or batched path compiled in).
   std::erase_if(res.workloads, [&](const std::string& w) { return !res.ops.count(w); });
@@ -981,7 +1035,10 @@ int main(int argc, char** argv) {
 
     report << "- rows N = " << n << ", W4 updates = " << updates << ", W5 queries = " << ranges
            << ", repetitions = " << reps << " (median)\n"
-           << "- file backend: " << path << " (WAL, synchronous=NORMAL)\n"
+           << "- file backend: " << path
+           << ".LIBRARY, a file per library (WAL, synchronous=NORMAL)\n"
+           << "- each workload runs through every library before the next workload; the library "
+              "going first rotates with the repetition\n"
            << "- W2b: `fetch_all(select<Item>().where(col(&Item::id).in(chunk)))` per 500 lookup "
               "keys, rows mapped back to the keys; W4b: `update_many(rows, only(&Item::qty))`, "
               "the update list first reduced to each key's last value; W1b (SOCI): `use()` of "
@@ -997,7 +1054,7 @@ int main(int argc, char** argv) {
         if (!res.checksums_agree(&mismatches)) ok = false;
       }
     } catch (const std::exception& e) {
-      remove_db(path);
+      for (const auto& lib : libs) remove_db(library_db(path, *lib));
       std::cerr << "error: " << e.what() << '\n';
       return 1;
     }
