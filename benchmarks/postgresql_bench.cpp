@@ -26,6 +26,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -1012,50 +1013,89 @@ void timed(bench::Results& res, const std::string& workload, const std::string& 
   if (sum) res.record(workload, lib, ops, s, *sum);
 }
 
-void run_library(Library& lib, const std::string& url, const Inputs& in, Checker& check,
-                 bench::Results& res) {
+// Each library works in a schema of its own (bench_<name>, first on its
+// connections' search_path), so that all of them can hold their tables at
+// once and every workload can run through every library before the next.
+std::string schema_of(const Library& lib) {
+  std::string name = "bench_" + lib.name();
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return name;
+}
+
+// `url` with the library's schema first on the search path (the libpq
+// `options` keyword, which Tessera's URL passes through too).
+std::string url_for(const std::string& url, const Library& lib) {
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-c%20search_path%3D" +
+         schema_of(lib);
+}
+
+// A library under test with its own checking connection (same schema).
+struct Runner {
+  Library* lib;
+  std::unique_ptr<Checker> check;
+  std::optional<bool> ids_ok;  // W1b's verdict this repetition
+};
+
+// One repetition. Every workload runs through every library (in `order`)
+// before the next workload, so the runs compared in one row are seconds
+// apart rather than a whole library's workloads apart; the caller rotates
+// `order`. Per library, as before: the bulk path first, into a fresh table
+// (ids 1..N), its checksum over what the table then holds (read untimed by
+// the checker), spoiled when the ids the library learned do not match; then
+// W1 into a fresh table again, which the other workloads read.
+void run_repetition(std::vector<Runner*>& order, const std::string& url, const Inputs& in,
+                    bench::Results& res) {
   const auto n = static_cast<std::uint64_t>(in.rows.size());
   const auto n_updates = static_cast<std::uint64_t>(in.updates.size());
-  const std::string l = lib.name();
-  lib.open(url);
-  // The bulk path first, into a fresh table (ids 1..N); its checksum is
-  // over what the table then holds (read untimed by the checker), spoiled
-  // when the ids the library learned do not match. Then W1 into a fresh
-  // table again, which the other workloads read.
-  lib.reset_table();
-  std::optional<bool> ids_ok;
-  if (selected(kW1b) || !lib.has_w1()) {
-    std::vector<Item> rows = in.rows;
-    const double s = bench::seconds([&] { ids_ok = lib.w1b_bulk(rows); });
-    if (ids_ok && selected(kW1b)) res.record(kW1b, l, n, s, check.stored_sum() + (*ids_ok ? 0 : 1));
+  for (Runner* r : order) {
+    r->lib->open(url_for(url, *r->lib));
+    r->lib->reset_table();
+    r->ids_ok.reset();
   }
-  if (lib.has_w1()) {
-    if (ids_ok) lib.reset_table();
+  for (Runner* r : order) {
+    Library& lib = *r->lib;
+    if (!selected(kW1b) && lib.has_w1()) continue;
+    std::vector<Item> rows = in.rows;
+    const double s = bench::seconds([&] { r->ids_ok = lib.w1b_bulk(rows); });
+    if (r->ids_ok && selected(kW1b))
+      res.record(kW1b, lib.name(), n, s, r->check->stored_sum() + (*r->ids_ok ? 0 : 1));
+  }
+  for (Runner* r : order) {
+    Library& lib = *r->lib;
+    if (!lib.has_w1()) continue;
+    if (r->ids_ok) lib.reset_table();
     std::vector<Item> rows = in.rows;  // W1 writes the generated ids back
     if (selected(kW1))
-      timed(res, kW1, l, n, [&] { return lib.w1_insert(rows); });
+      timed(res, kW1, lib.name(), n, [&] { return lib.w1_insert(rows); });
     else
       (void)lib.w1_insert(rows);  // fills the table the other workloads read
   }
-  check.analyze();
-  timed(res, kW2, l, n, [&] { return lib.w2_find(in.lookup_keys); });
-  timed(res, kW2b, l, n, [&] { return lib.w2b_batched(in.lookup_keys); });
-  timed(res, kW3a, l, n, [&] { return lib.w3_vector(); });
-  timed(res, kW3b, l, n, [&] { return lib.w3_cursor(); });
+  for (Runner* r : order) r->check->analyze();
+  const auto each = [&](const std::string& workload, std::uint64_t ops, auto&& run) {
+    for (Runner* r : order) timed(res, workload, r->lib->name(), ops, [&] { return run(*r->lib); });
+  };
+  each(kW2, n, [&](Library& l) { return l.w2_find(in.lookup_keys); });
+  each(kW2b, n, [&](Library& l) { return l.w2b_batched(in.lookup_keys); });
+  each(kW3a, n, [](Library& l) { return l.w3_vector(); });
+  each(kW3b, n, [](Library& l) { return l.w3_cursor(); });
   // W4, W5, then W4b on the same table: applying the updates again in
   // order leaves the same rows, so W4 and W4b end in the same sum(qty);
   // W5 reads the table W4 left, whatever a wrong W4b would do to it.
-  auto updates = [&](const std::string& w,
-                     std::optional<std::uint64_t> (Library::*run)(const Inputs&)) {
+  const auto updates = [&](const std::string& w,
+                           std::optional<std::uint64_t> (Library::*run)(const Inputs&)) {
     if (!selected(w)) return;
-    std::optional<std::uint64_t> changed;
-    const double s = bench::seconds([&] { changed = (lib.*run)(in); });
-    if (changed) res.record(w, l, n_updates, s, *changed * 1000003u + check.qty_total());
+    for (Runner* r : order) {
+      std::optional<std::uint64_t> changed;
+      const double s = bench::seconds([&] { changed = (r->lib->*run)(in); });
+      if (changed)
+        res.record(w, r->lib->name(), n_updates, s, *changed * 1000003u + r->check->qty_total());
+    }
   };
   updates(kW4, &Library::w4_update);
-  timed(res, kW5, l, in.ranges.size(), [&] { return lib.w5_range(in); });
+  each(kW5, in.ranges.size(), [&](Library& l) { return l.w5_range(in); });
   updates(kW4b, &Library::w4b_batched);
-  lib.close();
+  for (Runner* r : order) r->lib->close();
 }
 
 [[noreturn]] void usage(const char* argv0) {
@@ -1124,17 +1164,34 @@ int main(int argc, char** argv) {
   res.set_baseline(kW4b, kW4);
 
   std::string server_version = "?";
+  // The libraries' schemas, made here and dropped at the end (also after
+  // a failure).
+  const auto drop_schemas = [&](PGconn* c) {
+    for (const auto& lib : libs)
+      exec(c, ("DROP SCHEMA IF EXISTS " + schema_of(*lib) + " CASCADE").c_str());
+  };
   try {
-    Checker check(url);
-    {
-      Conn c = connect(url);
-      server_version = std::to_string(PQserverVersion(c.get()));
-    }
-    for (int rep = 0; rep < reps; ++rep)
-      for (auto& lib : libs) {
-        run_library(*lib, url, in, check, res);
-        std::cerr << "  rep " << rep + 1 << '/' << reps << ' ' << lib->name() << " done\n";
+    Conn admin = connect(url);
+    server_version = std::to_string(PQserverVersion(admin.get()));
+    try {
+      drop_schemas(admin.get());
+      for (const auto& lib : libs) exec(admin.get(), ("CREATE SCHEMA " + schema_of(*lib)).c_str());
+      std::vector<Runner> runners;
+      for (const auto& lib : libs)
+        runners.push_back(Runner{lib.get(), std::make_unique<Checker>(url_for(url, *lib)), {}});
+      for (int rep = 0; rep < reps; ++rep) {
+        std::vector<Runner*> order;
+        for (std::size_t i = 0; i < runners.size(); ++i)
+          order.push_back(&runners[(i + static_cast<std::size_t>(rep)) % runners.size()]);
+        run_repetition(order, url, in, res);
+        std::cerr << "  rep " << rep + 1 << '/' << reps << " done\n";
       }
+    } catch (...) {
+      for (const auto& lib : libs) lib->close();
+      drop_schemas(admin.get());
+      throw;
+    }
+    drop_schemas(admin.get());
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';
     return 1;
@@ -1150,8 +1207,10 @@ int main(int argc, char** argv) {
          << bench::load_average() << "\n"
          << "- server " << server_version << " over TCP loopback, libpq " << PQlibVersion()
          << ", compiler " << bench::compiler() << "\n"
-         << "- each library: its own connection; the table dropped and created before each "
-            "repetition (and before W1b), ANALYZE after W1 (untimed)\n"
+         << "- each library: its own connection and its own schema (its table dropped and "
+            "created before each repetition, and before W1b; ANALYZE after W1, untimed); each "
+            "workload runs through every library before the next, the library going first "
+            "rotating with the repetition\n"
          << "- W1b: bulk paths (COPY, stream_to, SOCI vector use in chunks of " << kChunk
          << ") include reading the ids back; libpq pipeline: one pipeline of single-row "
             "INSERT ... RETURNING\n"
