@@ -26,10 +26,15 @@
 // shown as "wrong" and noted, without failing the run. See
 // docs/performance.md.
 //
-// Every repetition of every library starts from an empty table: each
-// library drops and creates `items` through its own connection with the
-// one DDL below (Tessera with execute_raw, not push_schema, whose mapping
-// of the model would differ: LONGTEXT name). The table is dropped at exit.
+// Every library works in a database of its own (tessera_bench_<library>,
+// created at start and dropped at exit; the server must grant the user all
+// privileges on `tessera\_bench\_%`.*, as scripts/services/mariadb.sh
+// does), so each workload runs through every library before the next one
+// starts, the library going first rotating with the repetition. Every
+// repetition of every library starts from an empty table: each library
+// drops and creates `items` through its own connection with the one DDL
+// below (Tessera with execute_raw, not push_schema, whose mapping of the
+// model would differ: LONGTEXT name).
 #include <mysql.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -40,6 +45,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -193,6 +199,17 @@ struct CloseMysql {
   void operator()(MYSQL* m) const { mysql_close(m); }
 };
 using MysqlPtr = std::unique_ptr<MYSQL, CloseMysql>;
+
+// `url` (mysql://user:password@host:port/database[?options]) naming
+// `database` instead.
+std::string with_database(const std::string& url, const std::string& database) {
+  const std::size_t authority = url.find("://");
+  const std::size_t slash = url.find('/', authority == std::string::npos ? 0 : authority + 3);
+  const std::size_t query = url.find('?', slash == std::string::npos ? url.size() : slash);
+  if (slash == std::string::npos) return url + "/" + database;
+  return url.substr(0, slash + 1) + database +
+         (query == std::string::npos ? std::string() : url.substr(query));
+}
 
 MysqlPtr connect_mysql(const Url& u) {
   MysqlPtr db(mysql_init(nullptr));
@@ -353,6 +370,7 @@ class Verifier {
     return o.str();
   }
   void drop() { run_sql(db_.get(), kDropTable); }
+  void run(const std::string& sql) { run_sql(db_.get(), sql.c_str()); }
 
  private:
   MysqlPtr db_;
@@ -955,73 +973,119 @@ bool selected(const std::string& workload) {
   return g_workload.empty() || workload.starts_with(g_workload + " ");
 }
 
-void run_library(Library& lib, Verifier& verifier, const Inputs& in, bench::Results& res,
-                 std::vector<std::string>& notes) {
-  const std::string l = lib.name();
+// A library under test, in a database of its own (so that all of them can
+// hold their tables at once), with a verifier connected to that database.
+struct Runner {
+  Library* lib;
+  std::unique_ptr<Verifier> verifier;
+};
+
+// One repetition. Every workload runs through every library (in `order`)
+// before the next workload, so the runs compared in one row are seconds
+// apart rather than a whole library's workloads apart; the caller rotates
+// `order`.
+void run_repetition(std::vector<Runner*>& order, const Inputs& in, bench::Results& res,
+                    std::vector<std::string>& notes) {
   const auto n = static_cast<std::uint64_t>(in.rows.size());
-  std::uint64_t sum = 0;
-  double s = 0;
-  auto timed = [&](Work w, const std::string& workload, std::uint64_t ops, auto&& body) {
-    if (!lib.has(w) || !selected(workload)) return;
-    s = measured(workload, l, ops, [&] { sum = body(); });
-    res.record(workload, l, ops, s, sum);
+  // Runs `body(lib, verifier)` (returning the checksum) through each library
+  // that has `w`, timed.
+  const auto each = [&](Work w, const std::string& workload, std::uint64_t ops, auto&& body) {
+    if (!selected(workload)) return;
+    for (Runner* r : order) {
+      Library& lib = *r->lib;
+      if (!lib.has(w) || !lib.has(Work::w1)) continue;  // only W1 fills this table
+      std::uint64_t sum = 0;
+      const double s = measured(workload, lib.name(), ops, [&] { sum = body(lib); });
+      res.record(workload, lib.name(), ops, s, sum);
+    }
   };
-  lib.connect();
+  for (Runner* r : order) r->lib->connect();
   // Single-statement paths and reads, on the table W1 fills.
-  if (lib.has(Work::w1)) {
+  std::map<const Runner*, std::vector<Item>> rows;  // W1 writes the generated ids back
+  for (Runner* r : order) {
+    Library& lib = *r->lib;
+    if (!lib.has(Work::w1)) continue;
     lib.recreate();
-    std::vector<Item> rows = in.rows;  // W1 writes the generated ids back
-    if (selected(kW1)) {
-      s = measured(kW1, l, n, [&] { sum = lib.w1_insert(rows); });
-      res.record(kW1, l, n, s,
-                 with_verdict(sum, verifier.mismatches(rows), kW1 + " / " + l, notes));
-    } else {
-      (void)lib.w1_insert(rows);  // fills the table the other workloads read
-    }
-    timed(Work::w2, kW2, n, [&] { return lib.w2_find(in.lookup_keys); });
-    timed(Work::w2b, kW2b, n, [&] { return lib.w2_batched(in.lookup_keys); });
-    timed(Work::w3a, kW3a, n, [&] { return lib.w3_vector(); });
-    timed(Work::w3b, kW3b, n, [&] { return lib.w3_cursor(); });
-    if (lib.has(Work::w4) && selected(kW4)) {
-      s = measured(kW4, l, in.updates.size(), [&] { sum = lib.w4_update(in); });
-      res.record(kW4, l, in.updates.size(), s, sum * 1000003u + verifier.qty_total());
-    }
-    timed(Work::w5, kW5, in.ranges.size(), [&] { return lib.w5_range(in); });
+    rows[r] = in.rows;
   }
+  for (Runner* r : order) {
+    Library& lib = *r->lib;
+    if (!lib.has(Work::w1)) continue;
+    if (selected(kW1)) {
+      std::uint64_t sum = 0;
+      const double s = measured(kW1, lib.name(), n, [&] { sum = lib.w1_insert(rows[r]); });
+      res.record(
+          kW1, lib.name(), n, s,
+          with_verdict(sum, r->verifier->mismatches(rows[r]), kW1 + " / " + lib.name(), notes));
+    } else {
+      (void)lib.w1_insert(rows[r]);  // fills the table the other workloads read
+    }
+  }
+  rows.clear();
+  each(Work::w2, kW2, n, [&](Library& l) { return l.w2_find(in.lookup_keys); });
+  each(Work::w2b, kW2b, n, [&](Library& l) { return l.w2_batched(in.lookup_keys); });
+  each(Work::w3a, kW3a, n, [](Library& l) { return l.w3_vector(); });
+  each(Work::w3b, kW3b, n, [](Library& l) { return l.w3_cursor(); });
+  if (selected(kW4))
+    for (Runner* r : order) {
+      Library& lib = *r->lib;
+      if (!lib.has(Work::w4) || !lib.has(Work::w1)) continue;
+      std::uint64_t sum = 0;
+      const double s =
+          measured(kW4, lib.name(), in.updates.size(), [&] { sum = lib.w4_update(in); });
+      res.record(kW4, lib.name(), in.updates.size(), s, sum * 1000003u + r->verifier->qty_total());
+    }
+  each(Work::w5, kW5, in.ranges.size(), [&](Library& l) { return l.w5_range(in); });
+
   // Bulk paths, on a new table: W1b (or, untimed, W1 to fill it), then W4b.
   // W1b's ids may have gaps (array binding), so its checksum counts each
   // row by its number (1..N) and the verifier checks every reported id;
   // W4b updates the rows by number, through the ids this library got.
-  if ((lib.has(Work::w1b) && selected(kW1b)) || (lib.has(Work::w4b) && selected(kW4b))) {
+  const auto bulk = [](const Library& lib) {
+    return (lib.has(Work::w1b) && selected(kW1b)) || (lib.has(Work::w4b) && selected(kW4b));
+  };
+  for (Runner* r : order) {
+    Library& lib = *r->lib;
+    if (!bulk(lib)) continue;
     lib.recreate();
-    std::vector<Item> rows = in.rows;
+    rows[r] = in.rows;
+  }
+  for (Runner* r : order) {
+    Library& lib = *r->lib;
+    if (!bulk(lib)) continue;
+    std::vector<Item>& mine = rows[r];
     if (lib.has(Work::w1b) && selected(kW1b)) {
-      s = measured(kW1b, l, n, [&] { lib.w1_bulk(rows); });
+      const double s = measured(kW1b, lib.name(), n, [&] { lib.w1_bulk(mine); });
       std::uint64_t by_number = 0;
-      for (std::size_t i = 0; i < rows.size(); ++i) {
-        Item r = rows[i];
-        r.id = static_cast<std::int64_t>(i) + 1;
-        by_number += bench::row_sum(r);
+      for (std::size_t i = 0; i < mine.size(); ++i) {
+        Item item = mine[i];
+        item.id = static_cast<std::int64_t>(i) + 1;
+        by_number += bench::row_sum(item);
       }
-      res.record(kW1b, l, n, s,
-                 with_verdict(by_number, verifier.mismatches(rows), kW1b + " / " + l, notes));
-      if (!rows.empty() && rows.back().id != static_cast<std::int64_t>(rows.size()))
-        notes.push_back(kW1b + " / " + l + ": the " + std::to_string(rows.size()) +
-                        " ids reported run from " + std::to_string(rows.front().id) + " to " +
-                        std::to_string(rows.back().id) + " (auto-increment gaps)");
+      res.record(
+          kW1b, lib.name(), n, s,
+          with_verdict(by_number, r->verifier->mismatches(mine), kW1b + " / " + lib.name(), notes));
+      if (!mine.empty() && mine.back().id != static_cast<std::int64_t>(mine.size()))
+        notes.push_back(kW1b + " / " + lib.name() + ": the " + std::to_string(mine.size()) +
+                        " ids reported run from " + std::to_string(mine.front().id) + " to " +
+                        std::to_string(mine.back().id) + " (auto-increment gaps)");
     } else if (lib.has(Work::w1)) {
-      lib.w1_insert(rows);
+      lib.w1_insert(mine);
     } else {
-      lib.w1_bulk(rows);
-    }
-    if (lib.has(Work::w4b) && selected(kW4b)) {
-      Updates ups = in.unique_updates;
-      for (auto& u : ups) u.first = rows.at(static_cast<std::size_t>(u.first) - 1).id;
-      s = measured(kW4b, l, ups.size(), [&] { sum = lib.w4_bulk(ups); });
-      res.record(kW4b, l, ups.size(), s, sum * 1000003u + verifier.qty_total());
+      lib.w1_bulk(mine);
     }
   }
-  lib.disconnect();
+  if (selected(kW4b))
+    for (Runner* r : order) {
+      Library& lib = *r->lib;
+      if (!lib.has(Work::w4b)) continue;
+      Updates ups = in.unique_updates;
+      for (auto& u : ups) u.first = rows[r].at(static_cast<std::size_t>(u.first) - 1).id;
+      std::uint64_t sum = 0;
+      const double s = measured(kW4b, lib.name(), ups.size(), [&] { sum = lib.w4_bulk(ups); });
+      res.record(kW4b, lib.name(), ups.size(), s, sum * 1000003u + r->verifier->qty_total());
+    }
+  for (Runner* r : order) r->lib->disconnect();
 }
 
 [[noreturn]] void usage(const char* argv0) {
@@ -1065,18 +1129,35 @@ int main(int argc, char** argv) {
   try {
     const Url u = parse_url(url);
     Verifier verifier(u);
-    std::vector<std::unique_ptr<Library>> libs;
-    libs.push_back(std::make_unique<Prepared>(u));
-    libs.push_back(std::make_unique<ArrayBinding>(u));
-    libs.push_back(std::make_unique<MultiRow>(u));
-    libs.push_back(std::make_unique<Tessera>(url));
+    // Each library works in a database of its own (tessera_bench_<tag>,
+    // made here and dropped at the end), so that every workload can run
+    // through every library before the next.
+    std::vector<std::pair<std::unique_ptr<Library>, Url>> entries;
+    const auto in_db = [&](const std::string& tag) {
+      Url v = u;
+      v.database = "tessera_bench_" + tag;
+      return v;
+    };
+    const auto add = [&](std::unique_ptr<Library> lib, Url where) {
+      entries.emplace_back(std::move(lib), std::move(where));
+    };
+    add(std::make_unique<Prepared>(in_db("prepared")), in_db("prepared"));
+    add(std::make_unique<ArrayBinding>(in_db("array")), in_db("array"));
+    add(std::make_unique<MultiRow>(in_db("multirow")), in_db("multirow"));
+    add(std::make_unique<Tessera>(with_database(url, in_db("tessera").database)), in_db("tessera"));
 #ifdef TESSERA_BENCH_HAVE_SOCI
-    libs.push_back(std::make_unique<Soci>(u));
+    add(std::make_unique<Soci>(in_db("soci")), in_db("soci"));
 #endif
     if (!only.empty()) {
-      std::erase_if(libs, [&](const auto& lib) { return lib->name() != only; });
-      if (libs.empty()) usage(argv[0]);
+      std::erase_if(entries, [&](const auto& e) { return e.first->name() != only; });
+      if (entries.empty()) usage(argv[0]);
     }
+    const auto drop_databases = [&] {
+      for (const auto& [lib, where] : entries) {
+        lib->disconnect();
+        verifier.run("DROP DATABASE IF EXISTS `" + where.database + "`");
+      }
+    };
 
     report << "## MariaDB benchmark\n\n"
            << "- rows N = " << n << ", W4 updates = " << updates
@@ -1085,9 +1166,12 @@ int main(int argc, char** argv) {
            << "- CPU: " << bench::cpu_model() << ", nproc " << bench::cpus()
            << ", load average at start " << bench::load_average() << "\n"
            << verifier.settings() << "- compiler " << bench::compiler() << "\n"
-           << "- every library drops and creates `items` with the same DDL (Tessera through "
+           << "- every library works in a database of its own (tessera_bench_<library>) and "
+              "drops and creates `items` there with the same DDL (Tessera through "
               "execute_raw): `"
-           << kCreateTable << "`\n\n";
+           << kCreateTable
+           << "`; each workload runs through every library before the next, the library "
+              "going first rotating with the repetition\n\n";
 
     bench::Results res;
     res.set_baseline(kW1b, kW1);
@@ -1096,12 +1180,35 @@ int main(int argc, char** argv) {
 #ifdef TESSERA_BENCH_HAVE_SOCI
     res.mark_peer("SOCI");
 #endif
-    for (int rep = 0; rep < reps; ++rep)
-      for (auto& lib : libs) {
-        run_library(*lib, verifier, in, res, notes);
-        std::cerr << "  rep " << rep + 1 << '/' << reps << ' ' << lib->name() << " done\n";
+    // The report's columns in this order, whichever runs first.
+    for (const auto& [lib, where] : entries) res.libraries.push_back(lib->name());
+    try {
+      drop_databases();
+      std::vector<Runner> runners;
+      for (const auto& [lib, where] : entries) {
+        try {
+          verifier.run("CREATE DATABASE `" + where.database +
+                       "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+        } catch (const std::exception& e) {
+          throw std::runtime_error(std::string(e.what()) +
+                                   " (the benchmark makes a database per library: it needs all "
+                                   "privileges on `tessera\\_bench\\_%`.*, which "
+                                   "scripts/services/mariadb.sh grants)");
+        }
+        runners.push_back(Runner{lib.get(), std::make_unique<Verifier>(where)});
       }
-    verifier.drop();
+      for (int rep = 0; rep < reps; ++rep) {
+        std::vector<Runner*> order;
+        for (std::size_t i = 0; i < runners.size(); ++i)
+          order.push_back(&runners[(i + static_cast<std::size_t>(rep)) % runners.size()]);
+        run_repetition(order, in, res, notes);
+        std::cerr << "  rep " << rep + 1 << '/' << reps << " done\n";
+      }
+    } catch (...) {
+      drop_databases();
+      throw;
+    }
+    drop_databases();
     // Report order: each batched row under its single-statement row.
     std::vector<std::string> order;
     for (const auto& w : {kW1, kW1b, kW2, kW2b, kW3a, kW3b, kW4, kW4b, kW5})

@@ -14,10 +14,13 @@
 // --toggle-collect='*Tessera::w3_vector*'.
 //
 // The server: --url, else TESSERA_TEST_POSTGRESQL_URL; with neither, exits
-// 77 (skipped). Every library gets its own connection; before each of its
-// repetitions the table is dropped and created again with one DDL for all
-// (Tessera runs it through execute_raw), and after W1 an untimed ANALYZE
-// runs. Prints one markdown table (ops/s, median of R repetitions, ratio to
+// 77 (skipped). Every library gets its own connection and its own schema
+// (bench_<library>, first on its search_path; created at start, dropped at
+// exit), so each workload runs through every library before the next one
+// starts, the library going first rotating with the repetition. Before each
+// repetition a library's table is dropped and created again with one DDL
+// for all (Tessera runs it through execute_raw), and after W1 an untimed
+// ANALYZE runs. Prints one markdown table (ops/s, median of R repetitions, ratio to
 // the libpq prepared loop) and the checksums; exits 2 when the checksums of
 // libpq, Tessera or a workload's rows differ, while a peer library's
 // (libpqxx, SOCI) wrong result is only reported. See docs/performance.md.

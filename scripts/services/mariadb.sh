@@ -106,6 +106,9 @@ GRANT ALL PRIVILEGES ON tessera_test.* TO 'tessera'@'localhost';
 -- need nothing more; PROCESS lets tests see every connection.
 GRANT PROCESS ON *.* TO 'tessera'@'127.0.0.1';
 GRANT PROCESS ON *.* TO 'tessera'@'localhost';
+-- The benchmark gives each library a database of its own.
+GRANT ALL PRIVILEGES ON `tessera\_bench\_%`.* TO 'tessera'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON `tessera\_bench\_%`.* TO 'tessera'@'localhost';
 FLUSH PRIVILEGES;
 EOF
   log "started mariadbd (pid $(cat "$dir/mariadb.pid")) on 127.0.0.1:$port, socket $dir/mysql.sock"
