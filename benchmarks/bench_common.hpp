@@ -294,6 +294,47 @@ inline std::string cpu_model() {
   return "unknown";
 }
 
+// The longest settle() waits (--settle SECONDS; 0, the default, turns it
+// off: the smoke runs share the machine with the test suite, which is never
+// idle).
+inline double g_settle_seconds = 0;
+
+// Waits until the machine is idle: until the CPUs were at least 90% idle
+// over a quarter of a second (from /proc/stat), or for at most
+// g_settle_seconds. A database server keeps working after a write workload
+// (flushing pages, purging, autovacuum) on the cores the next workload's
+// client and server need; whichever library ran next would pay for it.
+// Returns the seconds waited.
+inline double settle() {
+  const double max_seconds = g_settle_seconds;
+  if (max_seconds <= 0) return 0;
+  const auto sample = [](std::uint64_t& busy, std::uint64_t& idle) {
+    std::ifstream f("/proc/stat");
+    std::string cpu;
+    std::uint64_t v[8] = {};
+    f >> cpu;
+    for (auto& x : v) f >> x;
+    idle = v[3] + v[4];                              // idle, iowait
+    busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];  // user nice system irq softirq steal
+    return static_cast<bool>(f);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  const auto waited = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  std::uint64_t b0 = 0, i0 = 0, b1 = 0, i1 = 0;
+  if (!sample(b0, i0)) return 0;
+  while (waited() < max_seconds) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (!sample(b1, i1)) return waited();
+    const double total = static_cast<double>((b1 - b0) + (i1 - i0));
+    if (total > 0 && static_cast<double>(i1 - i0) / total >= 0.9) break;
+    b0 = b1;
+    i0 = i1;
+  }
+  return waited();
+}
+
 inline std::string load_average() {
   std::ifstream f("/proc/loadavg");
   std::string a, b, c;
@@ -375,6 +416,8 @@ inline std::optional<Args> parse_args(int argc, char** argv,
       a.reps = std::atoi(value);
     else if (name == "--out")
       a.out = value;
+    else if (name == "--settle")
+      g_settle_seconds = std::atof(value);
     else if (std::find(extra.begin(), extra.end(), name) != extra.end())
       a.extra[name] = value;
     else

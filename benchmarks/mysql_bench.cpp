@@ -4,7 +4,7 @@
 // Tessera (the linked mysql driver) and SOCI (when found at configure time).
 //
 //   tessera_bench_mysql [--url mysql://user:pw@host:port/db] [--n N] [--reps R] [--out FILE.md]
-//                       [--only LIBRARY] [--workload W]
+//                       [--only LIBRARY] [--workload W] [--settle SECONDS]
 //
 // --only runs one library (its name as in the table, e.g. tessera), for
 // profiling. --workload runs one workload (its tag, e.g. W3a), also for
@@ -952,6 +952,7 @@ double server_cpu_seconds() {
 template <class F>
 double measured(const std::string& workload, const std::string& library, std::uint64_t ops, F&& f) {
   const double per_op = 1e6 / static_cast<double>(std::max<std::uint64_t>(ops, 1));
+  bench::settle();
   const CpuTime cpu0 = cpu_seconds();
   const double server0 = server_cpu_seconds();
   const double s = bench::seconds(std::forward<F>(f));
@@ -1091,6 +1092,7 @@ void run_repetition(std::vector<Runner*>& order, const Inputs& in, bench::Result
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " [--url mysql://user:pw@host:port/db] [--n N] [--reps R] [--out FILE.md]"
+            << " [--settle SECONDS]"
                " [--only LIBRARY] [--workload W1|W1b|W2|W2b|W3a|W3b|W4|W4b|W5]\n";
   std::exit(64);
 }

@@ -5,6 +5,7 @@
 //
 //   tessera_bench_postgresql [--url postgresql://...] [--n N] [--reps R] [--out FILE.md]
 //                            [--only LIBRARY] [--workload W] [--tessera-options K=V&...]
+//                            [--settle SECONDS]
 //
 // --only runs one library (its name as in the table, e.g. tessera), for
 // profiling; its ratios then read 0. --workload runs one workload (its tag,
@@ -1012,6 +1013,7 @@ void timed(bench::Results& res, const std::string& workload, const std::string& 
            std::uint64_t ops, F&& f) {
   if (!selected(workload)) return;
   std::optional<std::uint64_t> sum;
+  bench::settle();
   const double s = bench::seconds([&] { sum = f(); });
   if (sum) res.record(workload, lib, ops, s, *sum);
 }
@@ -1060,6 +1062,7 @@ void run_repetition(std::vector<Runner*>& order, const std::string& url, const I
     Library& lib = *r->lib;
     if (!selected(kW1b) && lib.has_w1()) continue;
     std::vector<Item> rows = in.rows;
+    bench::settle();
     const double s = bench::seconds([&] { r->ids_ok = lib.w1b_bulk(rows); });
     if (r->ids_ok && selected(kW1b))
       res.record(kW1b, lib.name(), n, s, r->check->stored_sum() + (*r->ids_ok ? 0 : 1));
@@ -1090,6 +1093,7 @@ void run_repetition(std::vector<Runner*>& order, const std::string& url, const I
     if (!selected(w)) return;
     for (Runner* r : order) {
       std::optional<std::uint64_t> changed;
+      bench::settle();
       const double s = bench::seconds([&] { changed = (r->lib->*run)(in); });
       if (changed)
         res.record(w, r->lib->name(), n_updates, s, *changed * 1000003u + r->check->qty_total());
@@ -1104,6 +1108,7 @@ void run_repetition(std::vector<Runner*>& order, const std::string& url, const I
 [[noreturn]] void usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " [--url postgresql://...] [--n N] [--reps R] [--out FILE.md] [--only LIBRARY]\n"
+            << "  [--settle SECONDS] (before each timed run, wait up to SECONDS for idle CPUs)\n"
             << "  [--tessera-options K=V&...] (added to Tessera's URL only)\n"
                "  [--workload W1|W1b|W2|W2b|W3a|W3b|W4|W4b|W5]\n"
                "  (--url defaults to $TESSERA_TEST_POSTGRESQL_URL)\n";

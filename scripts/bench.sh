@@ -101,11 +101,11 @@ if wanted sqlite; then
 fi
 if wanted postgresql && [[ -x $bin/tessera_bench_postgresql ]]; then
   TESSERA_PG_LOG_STATEMENT=none start_service postgresql TESSERA_TEST_POSTGRESQL_URL
-  run_bench postgresql "$bin/tessera_bench_postgresql" --n "$n" --reps "$reps"
+  run_bench postgresql "$bin/tessera_bench_postgresql" --n "$n" --reps "$reps" --settle 15
 fi
 if wanted mysql && [[ -x $bin/tessera_bench_mysql ]]; then
   start_service mariadb TESSERA_TEST_MYSQL_URL
-  run_bench mysql "$bin/tessera_bench_mysql" --n "$n" --reps "$reps"
+  run_bench mysql "$bin/tessera_bench_mysql" --n "$n" --reps "$reps" --settle 15
 fi
 if wanted lmdb && [[ -x $bin/tessera_bench_lmdb ]]; then
   run_bench lmdb "$bin/tessera_bench_lmdb" --n "$n" --reps "$reps"
