@@ -1025,8 +1025,11 @@ void run_repetition(std::vector<Runner*>& order, const Inputs& in, bench::Result
   rows.clear();
   each(Work::w2, kW2, n, [&](Library& l) { return l.w2_find(in.lookup_keys); });
   each(Work::w2b, kW2b, n, [&](Library& l) { return l.w2_batched(in.lookup_keys); });
-  each(Work::w3a, kW3a, n, [](Library& l) { return l.w3_vector(); });
-  each(Work::w3b, kW3b, n, [](Library& l) { return l.w3_cursor(); });
+  const std::uint64_t scanned = static_cast<std::uint64_t>(n) * bench::kScanPasses;
+  each(Work::w3a, kW3a, scanned,
+       [](Library& l) { return bench::scan_passes([&] { return l.w3_vector(); }); });
+  each(Work::w3b, kW3b, scanned,
+       [](Library& l) { return bench::scan_passes([&] { return l.w3_cursor(); }); });
   if (selected(kW4))
     for (Runner* r : order) {
       Library& lib = *r->lib;
@@ -1173,7 +1176,8 @@ int main(int argc, char** argv) {
               "execute_raw): `"
            << kCreateTable
            << "`; each workload runs through every library before the next, the library "
-              "going first rotating with the repetition\n\n";
+              "going first rotating with the repetition\n"
+           << bench::scan_passes_note() << '\n';
 
     bench::Results res;
     res.set_baseline(kW1b, kW1);

@@ -1083,8 +1083,9 @@ void run_repetition(std::vector<Runner*>& order, const std::string& url, const I
   };
   each(kW2, n, [&](Library& l) { return l.w2_find(in.lookup_keys); });
   each(kW2b, n, [&](Library& l) { return l.w2b_batched(in.lookup_keys); });
-  each(kW3a, n, [](Library& l) { return l.w3_vector(); });
-  each(kW3b, n, [](Library& l) { return l.w3_cursor(); });
+  const std::uint64_t scanned = static_cast<std::uint64_t>(n) * bench::kScanPasses;
+  each(kW3a, scanned, [](Library& l) { return bench::scan_passes([&] { return l.w3_vector(); }); });
+  each(kW3b, scanned, [](Library& l) { return bench::scan_passes([&] { return l.w3_cursor(); }); });
   // W4, W5, then W4b on the same table: applying the updates again in
   // order leaves the same rows, so W4 and W4b end in the same sum(qty);
   // W5 reads the table W4 left, whatever a wrong W4b would do to it.
@@ -1121,6 +1122,7 @@ int main(int argc, char** argv) {
   const auto args =
       bench::parse_args(argc, argv, {"--url", "--only", "--workload", "--tessera-options"});
   if (!args) usage(argv[0]);
+  const std::string load_at_start = bench::load_average();
   const std::int64_t n = args->n;
   const int reps = args->reps;
   const std::string& out_path = args->out;
@@ -1212,7 +1214,7 @@ int main(int argc, char** argv) {
          << "- rows N = " << n << ", W4 updates = " << updates << ", W5 queries = " << ranges
          << ", repetitions = " << reps << " (median)\n"
          << "- CPU: " << bench::cpus() << " x " << bench::cpu_model() << ", load average at start "
-         << bench::load_average() << "\n"
+         << load_at_start << "\n"
          << "- server " << server_version << " over TCP loopback, libpq " << PQlibVersion()
          << ", compiler " << bench::compiler() << "\n"
          << "- each library: its own connection and its own schema (its table dropped and "
@@ -1224,6 +1226,7 @@ int main(int argc, char** argv) {
             "INSERT ... RETURNING\n"
          << "- W2b: tessera fetch_all(id IN (" << kChunk
          << " keys)) per chunk; libpq pipeline: one pipeline of point selects\n"
+         << bench::scan_passes_note()
          << "- W4b: tessera update_many(only qty) on the last update of each key (one "
             "UPDATE ... FROM unnest(arrays) per 5000 keys); libpq pipeline: one pipeline of "
             "updates; SOCI: "
