@@ -309,7 +309,10 @@ class Column {
     check_value<W>();
     Condition<M> c;
     c.expr.kind = ast::Expr::Kind::between;
-    c.expr.children = {detail::column_expr(name()), detail::param_expr(0), detail::param_expr(1)};
+    c.expr.children.reserve(3);  // moved in (an initializer list would copy)
+    c.expr.children.push_back(detail::column_expr(name()));
+    c.expr.children.push_back(detail::param_expr(0));
+    c.expr.children.push_back(detail::param_expr(1));
     add_operand(c, low);
     add_operand(c, high);
     return c;
@@ -363,7 +366,9 @@ class Column {
     check_value<V>();
     Condition<M> c;
     c.expr.kind = kind;
-    c.expr.children = {detail::column_expr(name()), detail::param_expr(0)};
+    c.expr.children.reserve(2);  // moved in (an initializer list would copy)
+    c.expr.children.push_back(detail::column_expr(name()));
+    c.expr.children.push_back(detail::param_expr(0));
     add_operand(c, v);
     return c;
   }
@@ -391,7 +396,7 @@ class Column {
   Condition<M> null_check(ast::Expr::Kind kind) const {
     Condition<M> c;
     c.expr.kind = kind;
-    c.expr.children = {detail::column_expr(name())};
+    c.expr.children.push_back(detail::column_expr(name()));
     return c;
   }
 
@@ -597,7 +602,12 @@ class Update {
   Update set(T M::*member, const V& value) && {
     using C = detail::unwrap_optional_t<T>;
     const int i = detail::member_index(member);
-    columns_.push_back(i);
+    if (values_.empty()) values_.reserve(kInlineValues);
+    if (i < 0)
+      undeclared_ = true;
+    else
+      set_.push_back(ast::Assignment{detail::column_names<M>()[static_cast<std::size_t>(i)],
+                                     static_cast<std::uint32_t>(values_.size())});
     if constexpr (detail::is_param_v<V>) {
       using P = detail::param_value_t<V>;
       static_assert(detail::is_param_type<P>(), "tessera: param<T>() takes a column value type");
@@ -645,9 +655,10 @@ class Update {
   Update<M, true> all() const& { return Update(*this).all(); }
   Update<M, true> all() && {
     Update<M, true> u;
-    u.columns_ = std::move(columns_);
+    u.set_ = std::move(set_);
     u.values_ = std::move(values_);
     u.params_ = std::move(params_);
+    u.undeclared_ = undeclared_;
     u.out_of_range_ = out_of_range_;
     return u;
   }
@@ -666,17 +677,12 @@ class Update {
   int lower(ast::Update& out, std::vector<Value>& values,
             std::vector<detail::ParamSlot>* params = nullptr) && {
     out.table = table_name<M>();
-    out.set.clear();
-    values.clear();
-    values.reserve(values_.size() + (has_where_ ? where_.values.size() : 0));
-    for (std::size_t k = 0; k < columns_.size(); ++k) {
-      if (columns_[k] < 0) return -2;
-      out.set.push_back(
-          ast::Assignment{detail::column_names<M>()[static_cast<std::size_t>(columns_[k])],
-                          static_cast<std::uint32_t>(values.size())});
-      values.push_back(std::move(values_[k]));
-    }
+    if (undeclared_) return -2;
     if (out_of_range_ >= 0) return out_of_range_;
+    // The assignments and the SET values move out whole: they were built in
+    // statement order (values_ first holds room for the condition's too).
+    out.set = std::move(set_);
+    values = std::move(values_);
     out.has_where = has_where_;
     if (params) *params = std::move(params_);
     if (has_where_) {
@@ -696,9 +702,15 @@ class Update {
   template <Model, bool>
   friend class Update;
 
-  std::vector<int> columns_;
+  // Room reserved in values_ at the first set(): a typical update's SET and
+  // WHERE values together, so lower() appends the condition's without
+  // growing it.
+  static constexpr std::size_t kInlineValues = 4;
+
+  std::vector<ast::Assignment> set_;  // in set() order; param indexes values_
   std::vector<Value> values_;
   std::vector<detail::ParamSlot> params_;  // of set() placeholders, indexing values_
+  bool undeclared_ = false;                // a set() member is not declared in the model
   int out_of_range_ = -1;
   Condition<M> where_;
   bool has_where_ = false;

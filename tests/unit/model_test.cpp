@@ -97,6 +97,46 @@ TEST_CASE("model: lowering numbers parameters in order of appearance") {
   CHECK(u.where.children[1].param == 1);
 }
 
+TEST_CASE("model: an update lowers its assignments in set() order, as often as asked") {
+  using mt::Book;
+  using tessera::col;
+  // More values than the update reserves room for at its first set().
+  const auto q = tessera::update<Book>()
+                     .set(&Book::title, "t")
+                     .set(&Book::price, 2.5)
+                     .set(&Book::isbn, "i")
+                     .set(&Book::year, 1999)
+                     .where(col(&Book::number) == 7 && col(&Book::title) == "old");
+  for (int pass = 0; pass < 2; ++pass) {  // a const& lower leaves q whole
+    tessera::ast::Update u;
+    std::vector<tessera::Value> v;
+    REQUIRE(q.lower(u, v) == -1);
+    REQUIRE(u.set.size() == 4);
+    CHECK(u.set[0].column == "title");
+    CHECK(u.set[1].column == "price_eur");
+    CHECK(u.set[2].column == "isbn");
+    CHECK(u.set[3].column == "year");
+    for (std::uint32_t k = 0; k < 4; ++k) CHECK(u.set[k].param == k);
+    REQUIRE(v.size() == 6);
+    CHECK(v[0] == tessera::Value(std::string("t")));
+    CHECK(v[1] == tessera::Value(2.5));
+    CHECK(v[3] == tessera::Value(std::int64_t{1999}));
+    CHECK(v[4] == tessera::Value(std::int64_t{7}));
+    CHECK(v[5] == tessera::Value(std::string("old")));
+    REQUIRE(u.where.kind == tessera::ast::Expr::Kind::and_);
+    CHECK(u.where.children[0].children[1].param == 4);
+    CHECK(u.where.children[1].children[1].param == 5);
+  }
+  // A value out of its column's range is reported by the column's index.
+  tessera::ast::Update u;
+  std::vector<tessera::Value> v;
+  CHECK(tessera::update<Book>()
+            .set(&Book::title, "t")
+            .set(&Book::year, 70000)
+            .where(col(&Book::number) == 1)
+            .lower(u, v) == 6);
+}
+
 TEST_CASE("model: empty in-lists lower to constants") {
   using mt::Book;
   using tessera::col;
