@@ -9,6 +9,7 @@
 
 #include "core/kv/evaluate.hpp"
 #include "core/kv/planner.hpp"
+#include "tessera/driver/spare_block.hpp"
 #include "tessera/driver/value_rows.hpp"
 
 namespace tessera::kv {
@@ -720,20 +721,16 @@ class FilterRows final : public Rows {
 
 // What the thread's last find by key left for its next one: the KeyRows'
 // block and the key's storage (a malloc and free of each cost ~160
-// instructions). Freed with the thread; `alive` keeps what is released after
-// that (in a static destructor) off it.
+// instructions). Freed with the thread; `alive` keeps a key released after
+// that (in a static destructor) off it, as SpareBlock does its block.
 struct Spare {
-  void* block = nullptr;
+  SpareBlock block;
   Row key;  // empty, with capacity
   bool alive = true;
   Spare() = default;
   Spare(const Spare&) = delete;
   Spare& operator=(const Spare&) = delete;
-  ~Spare() {
-    ::operator delete(block);
-    block = nullptr;
-    alive = false;
-  }
+  ~Spare() { alive = false; }
 };
 thread_local Spare spare;
 
@@ -803,19 +800,10 @@ class KeyRows final : public Rows {
   std::unique_ptr<Rows> in_;
 };
 
-void* KeyRows::operator new(std::size_t size) {
-  Spare& s = spare;
-  if (s.block && size == sizeof(KeyRows)) return std::exchange(s.block, nullptr);
-  return ::operator new(size);
-}
+void* KeyRows::operator new(std::size_t size) { return spare.block.take(size, sizeof(KeyRows)); }
 
 void KeyRows::operator delete(void* p, std::size_t size) noexcept {
-  Spare& s = spare;
-  if (!s.block && s.alive && size == sizeof(KeyRows)) {
-    s.block = p;
-    return;
-  }
-  ::operator delete(p);
+  spare.block.keep(p, size, sizeof(KeyRows));
 }
 
 // True when every parameter binding the primary key the filter names (see

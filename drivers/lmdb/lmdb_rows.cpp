@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "lmdb_errors.hpp"
+#include "tessera/driver/spare_block.hpp"
 
 namespace tessera::lmdb::detail {
 
@@ -96,36 +97,14 @@ KeyRange key_range(const TableInfo& t, const std::vector<std::size_t>& positions
 
 namespace {
 // The block of the thread's last destroyed LmdbRows (malloc and free of it
-// cost ~160 instructions of a find). Freed with the thread; `alive` keeps
-// rows destroyed after that (in a static destructor) off it.
-struct SpareBlock {
-  void* block = nullptr;
-  bool alive = true;
-  SpareBlock() = default;
-  SpareBlock(const SpareBlock&) = delete;
-  SpareBlock& operator=(const SpareBlock&) = delete;
-  ~SpareBlock() {
-    ::operator delete(block);
-    block = nullptr;
-    alive = false;
-  }
-};
+// cost ~160 instructions of a find).
 thread_local SpareBlock spare_rows;
 }  // namespace
 
-void* LmdbRows::operator new(std::size_t size) {
-  SpareBlock& s = spare_rows;
-  if (s.block && size == sizeof(LmdbRows)) return std::exchange(s.block, nullptr);
-  return ::operator new(size);
-}
+void* LmdbRows::operator new(std::size_t size) { return spare_rows.take(size, sizeof(LmdbRows)); }
 
 void LmdbRows::operator delete(void* p, std::size_t size) noexcept {
-  SpareBlock& s = spare_rows;
-  if (!s.block && s.alive && size == sizeof(LmdbRows)) {
-    s.block = p;
-    return;
-  }
-  ::operator delete(p);
+  spare_rows.keep(p, size, sizeof(LmdbRows));
 }
 
 LmdbRows::LmdbRows(std::shared_ptr<TxnBox> box, std::shared_ptr<const TableInfo> t,

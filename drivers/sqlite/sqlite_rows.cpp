@@ -9,6 +9,7 @@
 
 #include "sqlite_errors.hpp"
 #include "sqlite_values.hpp"
+#include "tessera/driver/spare_block.hpp"
 
 namespace tessera::sqlite::detail {
 namespace {
@@ -109,26 +110,16 @@ Date CellRows<D>::get_date(std::size_t col) {
 }
 
 namespace {
-// The spare block of StreamingRows::operator new, freed at thread exit.
-struct SpareBlock {
-  void* block = nullptr;
-  ~SpareBlock() { ::operator delete(block); }
-};
+// The thread's last destroyed StreamingRows' block, for its next one.
 thread_local SpareBlock spare_rows;
 }  // namespace
 
 void* StreamingRows::operator new(std::size_t size) {
-  if (size == sizeof(StreamingRows) && spare_rows.block != nullptr)
-    return std::exchange(spare_rows.block, nullptr);
-  return ::operator new(size);
+  return spare_rows.take(size, sizeof(StreamingRows));
 }
 
 void StreamingRows::operator delete(void* p, std::size_t size) noexcept {
-  if (size == sizeof(StreamingRows) && spare_rows.block == nullptr) {
-    spare_rows.block = p;
-    return;
-  }
-  ::operator delete(p);
+  spare_rows.keep(p, size, sizeof(StreamingRows));
 }
 
 StreamingRows::StreamingRows(StatementLease&& lease, bool first_row_ready, bool* broken)
