@@ -1025,11 +1025,11 @@ void run_repetition(std::vector<Runner*>& order, const Inputs& in, bench::Result
   rows.clear();
   each(Work::w2, kW2, n, [&](Library& l) { return l.w2_find(in.lookup_keys); });
   each(Work::w2b, kW2b, n, [&](Library& l) { return l.w2_batched(in.lookup_keys); });
-  const std::uint64_t scanned = static_cast<std::uint64_t>(n) * bench::kScanPasses;
+  const std::uint64_t scanned = static_cast<std::uint64_t>(n) * bench::kPasses;
   each(Work::w3a, kW3a, scanned,
-       [](Library& l) { return bench::scan_passes([&] { return l.w3_vector(); }); });
+       [](Library& l) { return bench::passes([&] { return l.w3_vector(); }); });
   each(Work::w3b, kW3b, scanned,
-       [](Library& l) { return bench::scan_passes([&] { return l.w3_cursor(); }); });
+       [](Library& l) { return bench::passes([&] { return l.w3_cursor(); }); });
   if (selected(kW4))
     for (Runner* r : order) {
       Library& lib = *r->lib;
@@ -1177,7 +1177,7 @@ int main(int argc, char** argv) {
            << kCreateTable
            << "`; each workload runs through every library before the next, the library "
               "going first rotating with the repetition\n"
-           << bench::scan_passes_note() << '\n';
+           << bench::passes_note("W3a, W3b") << '\n';
 
     bench::Results res;
     res.set_baseline(kW1b, kW1);

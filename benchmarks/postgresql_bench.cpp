@@ -1083,9 +1083,9 @@ void run_repetition(std::vector<Runner*>& order, const std::string& url, const I
   };
   each(kW2, n, [&](Library& l) { return l.w2_find(in.lookup_keys); });
   each(kW2b, n, [&](Library& l) { return l.w2b_batched(in.lookup_keys); });
-  const std::uint64_t scanned = static_cast<std::uint64_t>(n) * bench::kScanPasses;
-  each(kW3a, scanned, [](Library& l) { return bench::scan_passes([&] { return l.w3_vector(); }); });
-  each(kW3b, scanned, [](Library& l) { return bench::scan_passes([&] { return l.w3_cursor(); }); });
+  const std::uint64_t scanned = static_cast<std::uint64_t>(n) * bench::kPasses;
+  each(kW3a, scanned, [](Library& l) { return bench::passes([&] { return l.w3_vector(); }); });
+  each(kW3b, scanned, [](Library& l) { return bench::passes([&] { return l.w3_cursor(); }); });
   // W4, W5, then W4b on the same table: applying the updates again in
   // order leaves the same rows, so W4 and W4b end in the same sum(qty);
   // W5 reads the table W4 left, whatever a wrong W4b would do to it.
@@ -1226,7 +1226,7 @@ int main(int argc, char** argv) {
             "INSERT ... RETURNING\n"
          << "- W2b: tessera fetch_all(id IN (" << kChunk
          << " keys)) per chunk; libpq pipeline: one pipeline of point selects\n"
-         << bench::scan_passes_note()
+         << bench::passes_note("W3a, W3b")
          << "- W4b: tessera update_many(only qty) on the last update of each key (one "
             "UPDATE ... FROM unnest(arrays) per 5000 keys); libpq pipeline: one pipeline of "
             "updates; SOCI: "

@@ -743,15 +743,16 @@ void run_backend(Backend b, const std::string& path, const Inputs& in, int reps,
           verify(res, l, kW2b, sum, sums[&l].w2, "differs from its own W2", fatal);
           return sum;
         });
-    const std::uint64_t scanned = static_cast<std::uint64_t>(n) * bench::kScanPasses;
+    const std::uint64_t scanned = static_cast<std::uint64_t>(n) * bench::kPasses;
     each(
-        kW3a, scanned, all,
-        [](Library& l) { return bench::scan_passes([&] { return l.w3_vector(); }); }, same);
+        kW3a, scanned, all, [](Library& l) { return bench::passes([&] { return l.w3_vector(); }); },
+        same);
     each(
-        kW3b, scanned, all,
-        [](Library& l) { return bench::scan_passes([&] { return l.w3_cursor(); }); }, same);
+        kW3b, scanned, all, [](Library& l) { return bench::passes([&] { return l.w3_cursor(); }); },
+        same);
     each(
-        kW4, updates, all, [&](Library& l) { return l.w4_update(in); },
+        kW4, updates * bench::kPasses, all,
+        [&](Library& l) { return bench::passes([&] { return l.w4_update(in); }); },
         [&](Library& l, std::uint64_t sum) {
           return sums[&l].w4 = sum * 1000003u + l.qty_total();
         });
@@ -1042,7 +1043,7 @@ int main(int argc, char** argv) {
            << ".LIBRARY, a file per library (WAL, synchronous=NORMAL)\n"
            << "- each workload runs through every library before the next workload; the library "
               "going first rotates with the repetition\n"
-           << bench::scan_passes_note()
+           << bench::passes_note("W3a, W3b, W4")
            << "- W2b: `fetch_all(select<Item>().where(col(&Item::id).in(chunk)))` per 500 lookup "
               "keys, rows mapped back to the keys; W4b: `update_many(rows, only(&Item::qty))`, "
               "the update list first reduced to each key's last value; W1b (SOCI): `use()` of "
