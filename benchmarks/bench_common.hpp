@@ -126,6 +126,17 @@ auto passes(F&& work) -> decltype(work()) {
   return first;
 }
 
+// Pointers to the elements of `all` starting at element rep % size,
+// wrapping around: the order in which repetition `rep` runs the libraries,
+// so that the one going first rotates.
+template <class T>
+std::vector<T*> rotated(std::vector<T>& all, int rep) {
+  std::vector<T*> order;
+  for (std::size_t i = 0; i < all.size(); ++i)
+    order.push_back(&all[(i + static_cast<std::size_t>(rep)) % all.size()]);
+  return order;
+}
+
 inline double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());

@@ -985,7 +985,7 @@ struct Runner {
 // before the next workload, so the runs compared in one row are seconds
 // apart rather than a whole library's workloads apart; the caller rotates
 // `order`.
-void run_repetition(std::vector<Runner*>& order, const Inputs& in, bench::Results& res,
+void run_repetition(const std::vector<Runner*>& order, const Inputs& in, bench::Results& res,
                     std::vector<std::string>& notes) {
   const auto n = static_cast<std::uint64_t>(in.rows.size());
   // Runs `body(lib, verifier)` (returning the checksum) through each library
@@ -1204,10 +1204,7 @@ int main(int argc, char** argv) {
         runners.push_back(Runner{lib.get(), std::make_unique<Verifier>(where)});
       }
       for (int rep = 0; rep < reps; ++rep) {
-        std::vector<Runner*> order;
-        for (std::size_t i = 0; i < runners.size(); ++i)
-          order.push_back(&runners[(i + static_cast<std::size_t>(rep)) % runners.size()]);
-        run_repetition(order, in, res, notes);
+        run_repetition(bench::rotated(runners, rep), in, res, notes);
         std::cerr << "  rep " << rep + 1 << '/' << reps << " done\n";
       }
     } catch (...) {

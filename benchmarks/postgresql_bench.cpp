@@ -1049,7 +1049,7 @@ struct Runner {
 // (ids 1..N), its checksum over what the table then holds (read untimed by
 // the checker), spoiled when the ids the library learned do not match; then
 // W1 into a fresh table again, which the other workloads read.
-void run_repetition(std::vector<Runner*>& order, const std::string& url, const Inputs& in,
+void run_repetition(const std::vector<Runner*>& order, const std::string& url, const Inputs& in,
                     bench::Results& res) {
   const auto n = static_cast<std::uint64_t>(in.rows.size());
   const auto n_updates = static_cast<std::uint64_t>(in.updates.size());
@@ -1190,10 +1190,7 @@ int main(int argc, char** argv) {
       for (const auto& lib : libs)
         runners.push_back(Runner{lib.get(), std::make_unique<Checker>(url_for(url, *lib)), {}});
       for (int rep = 0; rep < reps; ++rep) {
-        std::vector<Runner*> order;
-        for (std::size_t i = 0; i < runners.size(); ++i)
-          order.push_back(&runners[(i + static_cast<std::size_t>(rep)) % runners.size()]);
-        run_repetition(order, url, in, res);
+        run_repetition(bench::rotated(runners, rep), url, in, res);
         std::cerr << "  rep " << rep + 1 << '/' << reps << " done\n";
       }
     } catch (...) {

@@ -8,7 +8,7 @@
 #
 #   scripts/bench.sh [--n N] [--reps R] [--rss ROWS] [--out FILE]
 #                    [--only sqlite|postgresql|mysql|lmdb|callgrind]...
-#   (defaults: N 100000, R 3, ROWS 1000000, FILE benchmarks/results/latest.md;
+#   (defaults: N 100000, R 5, ROWS 1000000, FILE benchmarks/results/latest.md;
 #   --only repeats; with --only, give --out to keep latest.md whole)
 #
 # Installs what it needs (Debian packages, as root: the servers, SOCI,
@@ -25,7 +25,7 @@ cd "$root"
 build="${BUILD_DIR:-$root/build-bench}"
 jobs="${JOBS:-2}"
 n=100000
-reps=3
+reps=5
 rss_rows=1000000
 report=benchmarks/results/latest.md
 only=()
